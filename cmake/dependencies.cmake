@@ -1,0 +1,11 @@
+# Every third-party package attograd builds against, each from Debian (see docs/dependencies.md for
+# why each one is here). `./dev` installs them; a plain CMake build expects them present.
+
+find_package(fmt 9 CONFIG REQUIRED)        # libfmt-dev: all text formatting, public (Shape/Tensor formatters)
+find_package(dnnl 2.6 CONFIG REQUIRED)     # libdnnl-dev: float32 matmuls, private to lib/backend
+
+if(ATTOGRAD_BUILD_TESTS)
+  # The shared library build of Boost.Test: the header-only variant compiles several times slower per
+  # test file, and attograd has one executable per test file.
+  find_package(Boost 1.74 CONFIG REQUIRED COMPONENTS unit_test_framework)
+endif()

@@ -1,0 +1,28 @@
+// attograd/attograd.hpp: everything in one include.
+//
+//   #include <attograd/attograd.hpp>
+//   using namespace attograd;
+//   Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
+//   Tensor y = (x * x).sum();
+//   y.backward();                        // x.grad() == 2x
+#pragma once
+
+#include "attograd/core/dtype.hpp"
+#include "attograd/core/errors.hpp"
+#include "attograd/core/factories.hpp"
+#include "attograd/core/format.hpp"
+#include "attograd/core/random.hpp"
+#include "attograd/core/shape.hpp"
+#include "attograd/core/tensor.hpp"
+
+#include "attograd/autograd/engine.hpp"
+#include "attograd/autograd/grad_mode.hpp"
+#include "attograd/autograd/gradcheck.hpp"
+#include "attograd/autograd/node.hpp"
+
+#include "attograd/ops/compare.hpp"
+#include "attograd/ops/elementwise.hpp"
+#include "attograd/ops/linalg.hpp"
+#include "attograd/ops/reduction.hpp"
+#include "attograd/ops/shape_ops.hpp"
+#include "attograd/ops/softmax.hpp"

@@ -1,0 +1,119 @@
+// attograd/autograd/node.hpp: one step of the recorded graph, and how an op records it.
+//
+// Every op that computes from inputs needing a gradient records a Node: its name, links to the nodes
+// of its inputs, the tensors it keeps for backward, and a backward function that turns the gradient
+// of its output into gradients of its inputs. An op reads like this (lib/ops/linalg.cpp):
+//
+//   Tensor c = ...forward...;
+//   // dA = dC·Bᵀ   dB = Aᵀ·dC
+//   if (Node* node = record("matmul", c, {a, b})) {
+//     node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
+//       if (d.wanted(0)) d[0] = matmul(dC, B.mT());
+//       if (d.wanted(1)) d[1] = matmul(A.mT(), dC);
+//     };
+//   }
+//   return c;
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attograd/core/tensor.hpp"
+
+namespace attograd::autograd {
+
+// The gradients a backward function produces: one slot per input of its node. A slot left undefined
+// means "no gradient" (the engine treats it as zero). Each gradient must have its input's shape and
+// dtype: an op that broadcast an input sums the gradient back to that input's shape (sum_to).
+class Grads {
+ public:
+  explicit Grads(std::vector<bool> wanted) : wanted_(std::move(wanted)), slots_(wanted_.size()) {}
+
+  std::size_t size() const { return slots_.size(); }
+  // Does input i need a gradient? Computing one that is not wanted is wasted work.
+  bool wanted(std::size_t i) const { return wanted_[i]; }
+  Tensor& operator[](std::size_t i) { return slots_[i]; }
+  const Tensor& operator[](std::size_t i) const { return slots_[i]; }
+  std::span<const Tensor> all() const { return slots_; }
+
+ private:
+  std::vector<bool> wanted_;
+  std::vector<Tensor> slots_;
+};
+
+class Node {
+ public:
+  enum class Kind { Op, Leaf };
+  using BackwardFn = std::function<void(const Tensor& grad_output, Grads& grads)>;
+
+  // An op's node. inputs[i] is the node of input i, or null when that input needs no gradient.
+  Node(std::string op, std::vector<std::shared_ptr<Node>> inputs, const Shape& shape, DType dtype);
+  // The node standing for a leaf in the graphs that use it: backward adds into the leaf's .grad.
+  static std::shared_ptr<Node> for_leaf(const std::shared_ptr<TensorImpl>& leaf);
+
+  const std::string& op() const { return op_; }  // "matmul", or "leaf"
+  Kind kind() const { return kind_; }
+  const std::vector<std::shared_ptr<Node>>& inputs() const { return inputs_; }
+  const Shape& shape() const { return shape_; }  // of the output (or leaf)
+  DType dtype() const { return dtype_; }
+  // Position in the forward order: the n-th node recorded by this thread.
+  std::uint64_t sequence_nr() const { return sequence_nr_; }
+
+  // Keeps t for backward and returns it (as a detached alias, so that saving an op's own output does
+  // not make a reference cycle). The engine refuses to run backward if t was modified in place since.
+  Tensor save(const Tensor& t);
+  std::size_t saved_bytes() const;
+  // Throws AutogradError naming the op if a saved tensor was modified in place.
+  void check_saved_versions() const;
+
+  // The backward function; released (with the saved tensors) after backward unless retain_graph.
+  BackwardFn backward;
+  bool released() const { return released_; }
+  void release();
+
+  // The output tensor, while it is alive (pictures, retain_grad); for a leaf node, the leaf.
+  std::shared_ptr<TensorImpl> tensor() const;
+
+  // Scratch space of the engine during one backward pass.
+  Tensor grad_buffer;
+  std::uint64_t visit_mark = 0;
+
+ private:
+  friend Node* record(std::string_view, Tensor&, std::span<const Tensor* const>);
+
+  struct Saved {
+    std::shared_ptr<Storage> storage;
+    std::uint64_t version;
+    std::size_t bytes;
+  };
+
+  std::string op_;
+  Kind kind_ = Kind::Op;
+  std::vector<std::shared_ptr<Node>> inputs_;
+  Shape shape_;
+  DType dtype_;
+  std::uint64_t sequence_nr_ = 0;
+  std::vector<Saved> saved_;
+  bool released_ = false;
+  std::weak_ptr<TensorImpl> output_;
+  std::shared_ptr<TensorImpl> leaf_;
+};
+
+// Records the node that produced `out` from `inputs`, if grad mode is on and any input requires grad:
+// links it to the inputs' nodes, marks `out` as requiring grad and returns the node for the op to set
+// its backward. Otherwise returns nullptr and `out` stays a constant.
+Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs);
+Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
+Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs);
+
+// True if grad mode is on and any of the tensors requires grad: whether an op needs to record.
+bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
+
+}  // namespace attograd::autograd

@@ -1,0 +1,36 @@
+// attograd/core/format.hpp: printing tensors, as NumPy and PyTorch do.
+//
+//   fmt::print("{}\n", tensor({{1.0, 2.5}, {-3.0, 4.0}}));
+//   // tensor([[ 1.0000,  2.5000],
+//   //         [-3.0000,  4.0000]])
+//
+// Large tensors are summarised (the first and last three entries of each long dim, `...` between).
+// Shapes and dtypes have their own formatters in shape.hpp and dtype.hpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "attograd/core/tensor.hpp"
+
+namespace attograd {
+
+struct PrintOptions {
+  int precision = 4;               // digits after the point
+  std::int64_t threshold = 1000;   // summarise tensors with more elements than this
+  std::int64_t edge_items = 3;     // entries kept at each end of a summarised dim
+};
+
+std::string to_string(const Tensor& t, const PrintOptions& options = {});
+
+}  // namespace attograd
+
+template <>
+struct fmt::formatter<attograd::Tensor> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+  auto format(const attograd::Tensor& t, fmt::format_context& ctx) const {
+    return fmt::format_to(ctx.out(), "{}", attograd::to_string(t));
+  }
+};

@@ -1,0 +1,94 @@
+// attograd/core/shape.hpp: sizes (and strides) of an N-d tensor, rank 0 to kMaxRank.
+//
+//   Shape s{2, 3, 4};
+//   s.rank();        // 3
+//   s.numel();       // 24
+//   s[-1];           // 4 (negative indices count from the end)
+//   fmt::print("{}", s);   // [2, 3, 4]
+//
+// Shapes live inline (no heap allocation): every op creates a few of them.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace attograd {
+
+inline constexpr int kMaxRank = 8;
+
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<std::int64_t> dims) { assign(dims.begin(), dims.size()); }
+  explicit Shape(std::span<const std::int64_t> dims) { assign(dims.data(), dims.size()); }
+
+  int rank() const { return rank_; }
+  std::size_t size() const { return static_cast<std::size_t>(rank_); }
+  bool empty() const { return rank_ == 0; }
+
+  // Number of elements: the product of the sizes (1 for rank 0).
+  std::int64_t numel() const {
+    std::int64_t n = 1;
+    for (int i = 0; i < rank_; ++i) n *= dims_[i];
+    return n;
+  }
+
+  // i may be negative: -1 is the last dim. Checked against the rank only in debug builds; ops check
+  // user-supplied dims with normalize_dim().
+  std::int64_t& operator[](int i) { return dims_[i < 0 ? i + rank_ : i]; }
+  std::int64_t operator[](int i) const { return dims_[i < 0 ? i + rank_ : i]; }
+
+  const std::int64_t* begin() const { return dims_.data(); }
+  const std::int64_t* end() const { return dims_.data() + rank_; }
+  std::int64_t* begin() { return dims_.data(); }
+  std::int64_t* end() { return dims_.data() + rank_; }
+  const std::int64_t* data() const { return dims_.data(); }
+  std::int64_t* data() { return dims_.data(); }
+  std::span<const std::int64_t> span() const { return {dims_.data(), size()}; }
+
+  void push_back(std::int64_t d);  // throws ShapeError past kMaxRank
+  void insert(int pos, std::int64_t d);
+  void erase(int pos);
+  void resize(int rank, std::int64_t fill = 1);
+
+  friend bool operator==(const Shape& a, const Shape& b) {
+    return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+
+ private:
+  void assign(const std::int64_t* p, std::size_t n);
+
+  std::array<std::int64_t, kMaxRank> dims_{};
+  int rank_ = 0;
+};
+
+// Strides count elements, not bytes, and use the same inline container.
+using Strides = Shape;
+
+// Row-major (C order) strides of a contiguous tensor of this shape.
+Strides contiguous_strides(const Shape& shape);
+
+// Turns a possibly negative dim into 0..rank-1, or throws IndexError naming the op:
+//   sum: dim 3 is out of range for a tensor of rank 2 (expected -2..1)
+int normalize_dim(std::string_view op, std::int64_t dim, int rank);
+
+// The shape two shapes broadcast to (NumPy rules: align trailing dims; each pair equal or one of
+// them 1), or ShapeError naming the op, both shapes and the first dim that clashes:
+//   add: shapes [2, 3] and [4] cannot be broadcast: dim -1 is 3 vs 4
+Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b);
+
+}  // namespace attograd
+
+template <>
+struct fmt::formatter<attograd::Shape> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+  auto format(const attograd::Shape& s, fmt::format_context& ctx) const {
+    return fmt::format_to(ctx.out(), "[{}]", fmt::join(s.begin(), s.end(), ", "));
+  }
+};

@@ -1,0 +1,216 @@
+// attograd/core/tensor.hpp: the N-d array that records the graph it was computed by.
+//
+//   Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
+//   Tensor y = (x * x).sum();          // y = sum of x_i^2, the graph is recorded as it computes
+//   y.backward();                      // dy/dx = 2x
+//   fmt::print("{}\n", x.grad());      // tensor([2.0000, 4.0000, 6.0000])
+//
+// A Tensor is a handle: copying one shares the data (as in PyTorch); clone() copies it. Shape ops such
+// as transpose, narrow and expand return views of the same storage (docs/architecture.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attograd/core/dtype.hpp"
+#include "attograd/core/shape.hpp"
+
+namespace attograd {
+
+namespace autograd {
+class Node;
+}
+
+// A block of bytes, 64-byte aligned, shared by a tensor and its views. The version counts in-place
+// writes, so that autograd can refuse a gradient computed from a value that was overwritten.
+class Storage {
+ public:
+  explicit Storage(std::size_t bytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  std::size_t bytes() const { return bytes_; }
+  std::uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  std::uint64_t version_ = 0;
+};
+
+class Tensor;
+
+// What a Tensor handle points to. Ops read and build these; user code goes through Tensor.
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Strides strides;          // in elements
+  std::int64_t offset = 0;  // in elements, from the start of storage
+  DType dtype = DType::Float32;
+
+  // Autograd. A leaf has no grad_fn; requires_grad marks the leaves whose gradient is wanted.
+  bool requires_grad = false;
+  bool retains_grad = false;
+  std::shared_ptr<autograd::Node> grad_fn;           // the node that produced this tensor
+  std::weak_ptr<autograd::Node> grad_accumulator;    // a leaf's node in the graphs using it
+  std::shared_ptr<TensorImpl> grad;                  // accumulated gradient (leaves, retain_grad)
+  std::string name;                                  // parameter path, for pictures and errors
+};
+
+// How to make a new tensor: `zeros({2, 3}, {.dtype = kFloat64, .requires_grad = true})`.
+struct TensorOptions {
+  DType dtype = DType::Float32;
+  bool requires_grad = false;
+};
+
+// Options for Tensor::backward.
+struct BackwardOptions {
+  bool retain_graph = false;  // keep saved values so backward can run through this graph again
+  bool create_graph = false;  // differentiate the backward pass itself: not supported, an error
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  // an undefined tensor: defined() is false
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // --- what it is -----------------------------------------------------------------------------
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return checked().shape; }
+  const Strides& strides() const { return checked().strides; }
+  int dim() const { return shape().rank(); }
+  std::int64_t size(std::int64_t dim) const;  // dim may be negative
+  std::int64_t numel() const { return shape().numel(); }
+  DType dtype() const { return checked().dtype; }
+  bool is_floating_point() const { return is_floating(dtype()); }
+  bool is_contiguous() const;
+  std::int64_t offset() const { return checked().offset; }
+  std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * element_size(dtype()); }
+
+  // Pointer to element [0, 0, ...] (for kernels and tests). Throws DTypeError if T is not the dtype.
+  template <class T> T* data();
+  template <class T> const T* data() const;
+
+  // --- reading values ---------------------------------------------------------------------------
+  // The one value of a tensor with one element, converted to T.
+  template <class T = double> T item() const;
+  // One element by index (negative indices count from the end), converted to T.
+  template <class T = double> T at(std::initializer_list<std::int64_t> index) const;
+  // Writes one element (counts as an in-place write). Not recorded by autograd.
+  void set(std::initializer_list<std::int64_t> index, double value);
+  // All elements in row-major order, converted to T.
+  template <class T = double> std::vector<T> to_vector() const;
+
+  // --- copies, conversions and views (lib/ops/copy.cpp, lib/ops/shape_ops.cpp) ----------------------
+  Tensor clone() const;
+  Tensor contiguous() const;
+  Tensor to(DType dtype) const;
+  Tensor detach() const;  // same storage, no graph
+  Tensor reshape(const Shape& shape) const;  // a view when strides allow, else a copy; one dim may be -1
+  Tensor view(const Shape& shape) const;     // a view, or ShapeError when strides forbid it
+  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor mT() const;  // transpose of the last two dims
+  Tensor permute(const Shape& dims) const;
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor squeeze() const;
+  Tensor squeeze(std::int64_t dim) const;
+  Tensor unsqueeze(std::int64_t dim) const;
+  Tensor expand(const Shape& shape) const;  // -1 keeps a size
+
+  // --- common maths as methods (free functions in attograd/ops/*.hpp) ---------------------------
+  Tensor sum() const;
+  Tensor sum(const Shape& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const Shape& dims, bool keepdim = false) const;
+  Tensor max() const;
+  Tensor min() const;
+  Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor pow(double exponent) const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
+  Tensor matmul(const Tensor& other) const;
+
+  // --- in-place updates (optimisers, initialisers). Not recorded by autograd: a tensor that
+  // requires grad may only be updated inside a NoGradGuard. Each bumps the version counter. --------
+  Tensor& zero_();
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);        // src broadcast to this shape
+  Tensor& add_(const Tensor& other, double alpha = 1.0);  // this += alpha * other
+  Tensor& mul_(double factor);
+
+  // --- autograd ---------------------------------------------------------------------------------
+  bool requires_grad() const { return checked().requires_grad; }
+  Tensor& requires_grad_(bool on = true);  // leaves of floating dtype only
+  bool is_leaf() const { return checked().grad_fn == nullptr; }
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return checked().grad_fn; }
+  std::string grad_fn_name() const;  // the op that computed this tensor ("" for a leaf)
+  Tensor grad() const;         // undefined until a backward reaches this tensor
+  void set_grad(const Tensor& g);
+  void zero_grad();            // drops the gradient (grad() becomes undefined)
+  Tensor& retain_grad();       // keep the gradient of a non-leaf after backward
+  void backward(const Tensor& grad = {}, BackwardOptions options = {}) const;
+
+  const std::string& name() const { return checked().name; }
+  Tensor& set_name(std::string name);
+
+  // --- identity ---------------------------------------------------------------------------------
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+
+ private:
+  TensorImpl& checked() const;
+
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// A new tensor with fresh, uninitialised, contiguous storage. For kernels and factories.
+Tensor empty(const Shape& shape, DType dtype = kFloat32);
+
+}  // namespace attograd
+
+namespace attograd {
+
+namespace detail {
+[[noreturn]] void throw_undefined_tensor();
+[[noreturn]] void throw_dtype_mismatch(DType wanted, DType actual);
+}  // namespace detail
+
+inline TensorImpl& Tensor::checked() const {
+  if (!impl_) [[unlikely]] detail::throw_undefined_tensor();
+  return *impl_;
+}
+
+template <class T>
+T* Tensor::data() {
+  TensorImpl& t = checked();
+  if (t.dtype != dtype_of_v<T>) [[unlikely]] detail::throw_dtype_mismatch(dtype_of_v<T>, t.dtype);
+  return static_cast<T*>(t.storage->data()) + t.offset;
+}
+
+template <class T>
+const T* Tensor::data() const {
+  const TensorImpl& t = checked();
+  if (t.dtype != dtype_of_v<T>) [[unlikely]] detail::throw_dtype_mismatch(dtype_of_v<T>, t.dtype);
+  return static_cast<const T*>(t.storage->data()) + t.offset;
+}
+
+}  // namespace attograd

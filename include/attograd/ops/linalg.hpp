@@ -1,0 +1,20 @@
+// attograd/ops/linalg.hpp: matrix products.
+//
+//   Tensor c = matmul(a, b);          // [M, K] x [K, N] -> [M, N]
+//   Tensor s = matmul(q, k.mT());     // [B, H, T, D] x [B, H, D, T] -> [B, H, T, T]
+//
+// As in NumPy and PyTorch: 1-D operands are treated as a row (lhs) or column (rhs) vector and that dim
+// is dropped from the result; leading (batch) dims broadcast. float32 products run on oneDNN when it is
+// available (docs/architecture.md), float64 on attograd's reference kernel. Derivations:
+// docs/derivations/matmul.md.
+#pragma once
+
+#include "attograd/core/tensor.hpp"
+
+namespace attograd {
+
+// C = A·B    A [.., M, K]  B [.., K, N]  C [.., M, N]
+// dA = dC·Bᵀ    dB = Aᵀ·dC    (summed over batch dims that were broadcast)
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+}  // namespace attograd

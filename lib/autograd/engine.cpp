@@ -1,0 +1,191 @@
+#include "attograd/autograd/engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "attograd/autograd/grad_mode.hpp"
+#include "attograd/core/errors.hpp"
+#include "backend/basic.hpp"
+
+namespace attograd {
+
+void Tensor::backward(const Tensor& grad, BackwardOptions options) const { autograd::backward(*this, grad, options); }
+
+namespace autograd {
+
+namespace {
+
+thread_local std::vector<const StepHook*> hooks;
+std::atomic<std::uint64_t> next_visit_mark{1};
+
+// Nodes reachable from `start`, every node before the nodes of its inputs (reverse post-order of a
+// depth-first search). Iterative, so that a graph thousands of ops deep cannot overflow the stack.
+std::vector<Node*> topological_order(Node* start) {
+  const std::uint64_t mark = next_visit_mark.fetch_add(1);
+  std::vector<Node*> post_order;
+  std::vector<std::pair<Node*, std::size_t>> stack;  // node, index of the next input to visit
+  start->visit_mark = mark;
+  stack.emplace_back(start, 0);
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs().size()) {
+      Node* input = node->inputs()[next++].get();
+      if (input != nullptr && input->visit_mark != mark) {
+        input->visit_mark = mark;
+        stack.emplace_back(input, 0);
+      }
+    } else {
+      post_order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  std::reverse(post_order.begin(), post_order.end());
+  return post_order;
+}
+
+// True when nobody but the engine can see g's memory and it is laid out plainly, so adding into it in
+// place is safe. A gradient passed through unchanged by an op (add's dA = dC) is shared and fails this.
+bool exclusively_owned(const Tensor& g) {
+  const TensorImpl& t = *g.impl();
+  return g.impl_ptr().use_count() == 1 && t.storage.use_count() == 1 && t.offset == 0 &&
+         t.storage->bytes() == g.nbytes() && g.is_contiguous();
+}
+
+// slot += g, in place when that is safe, else into a new tensor. Returns whether slot already held a
+// gradient (the value was used more than once).
+bool accumulate(Tensor& slot, Tensor g) {
+  if (!slot.defined()) {
+    slot = std::move(g);
+    return false;
+  }
+  if (exclusively_owned(slot)) {
+    backend::add_into(slot, g);
+  } else {
+    slot = backend::add(slot, g);
+  }
+  return true;
+}
+
+// A leaf's (or retain_grad tensor's) .grad += g. The first gradient is copied unless the engine holds
+// the only reference, so that later in-place accumulation cannot write into another tensor.
+bool accumulate_into_grad(TensorImpl& t, const Tensor& g) {
+  if (!t.grad) {
+    t.grad = (exclusively_owned(g) ? g : backend::copy(g, g.dtype())).impl_ptr();
+    return false;
+  }
+  Tensor existing(t.grad);
+  backend::add_into(existing, g);
+  return true;
+}
+
+void check_gradient(const Node& node, std::size_t i, const Tensor& g) {
+  const Node& input = *node.inputs()[i];
+  if (g.shape() != input.shape() || g.dtype() != input.dtype()) {
+    throw AutogradError(fmt::format("backward of '{}': the gradient for input {} is {} {}, expected {} {} "
+                                    "(a backward function must return gradients shaped like its inputs)",
+                                    node.op(), i, g.shape(), g.dtype(), input.shape(), input.dtype()));
+  }
+}
+
+void run_hooks(const BackwardStep& step) {
+  for (const StepHook* hook : hooks) (*hook)(step);
+}
+
+}  // namespace
+
+StepHookGuard::StepHookGuard(StepHook hook) : hook_(std::move(hook)) { hooks.push_back(&hook_); }
+
+StepHookGuard::~StepHookGuard() { std::erase(hooks, &hook_); }
+
+void backward(const Tensor& root, const Tensor& grad, BackwardOptions options) {
+  if (options.create_graph) {
+    throw AutogradError("backward: create_graph (differentiating the backward pass, double backward) is not "
+                        "supported by attograd");
+  }
+  if (!root.requires_grad()) {
+    throw AutogradError(fmt::format("backward: the tensor (shape {}) does not require grad and has no grad_fn; "
+                                    "call requires_grad_() on the leaves you want gradients for",
+                                    root.shape()));
+  }
+  Tensor seed = grad;
+  if (!seed.defined()) {
+    if (root.numel() != 1) {
+      throw AutogradError(fmt::format("backward: a gradient can be created implicitly only for a tensor with "
+                                      "one element, this one has shape {}; pass the upstream gradient: "
+                                      "y.backward(ones_like(y))",
+                                      root.shape()));
+    }
+    seed = empty(root.shape(), root.dtype());
+    backend::fill(seed, 1.0);
+  } else if (seed.shape() != root.shape() || seed.dtype() != root.dtype()) {
+    throw ShapeError(fmt::format("backward: the gradient is {} {} but the tensor is {} {}", seed.shape(),
+                                 seed.dtype(), root.shape(), root.dtype()));
+  }
+
+  NoGradGuard no_grad;  // backward functions compute with plain tensors
+  std::shared_ptr<Node> start = root.grad_fn();
+  if (!start) {  // backward on a leaf: its gradient is the seed
+    accumulate_into_grad(*root.impl(), seed);
+    return;
+  }
+
+  const std::vector<Node*> order = topological_order(start.get());
+  // If anything throws midway, no gradient is left behind in the graph for a later pass to pick up.
+  struct ClearBuffers {
+    const std::vector<Node*>& nodes;
+    ~ClearBuffers() {
+      for (Node* n : nodes) n->grad_buffer = Tensor();
+    }
+  } clear{order};
+
+  start->grad_buffer = seed;
+  std::vector<bool> accumulated;
+  for (std::size_t step = 0; step < order.size(); ++step) {
+    Node& node = *order[step];
+    Tensor g = std::move(node.grad_buffer);
+    node.grad_buffer = Tensor();
+    if (!g.defined()) continue;  // no gradient reached this node: nothing flows on from it
+
+    if (node.kind() == Node::Kind::Leaf) {
+      const bool acc = accumulate_into_grad(*node.tensor(), g);
+      const bool flags[1] = {acc};
+      run_hooks({node, g, {}, flags, step});
+      continue;
+    }
+    if (node.released()) {
+      throw AutogradError(fmt::format(
+          "backward: the graph through '{}' (node {}) was already freed by an earlier backward; pass "
+          "{{.retain_graph = true}} to the first backward to run backward through it again",
+          node.op(), node.sequence_nr()));
+    }
+    if (!node.backward) {
+      throw AutogradError(fmt::format("backward: op '{}' (node {}) recorded no backward function", node.op(),
+                                      node.sequence_nr()));
+    }
+    node.check_saved_versions();
+    if (auto out = node.tensor(); out && out->retains_grad) accumulate_into_grad(*out, g);
+
+    std::vector<bool> wanted(node.inputs().size());
+    for (std::size_t i = 0; i < wanted.size(); ++i) wanted[i] = node.inputs()[i] != nullptr;
+    Grads d(std::move(wanted));
+    node.backward(g, d);
+
+    accumulated.assign(d.size(), false);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      if (!d.wanted(i) || !d[i].defined()) continue;
+      check_gradient(node, i, d[i]);
+      accumulated[i] = accumulate(node.inputs()[i]->grad_buffer, d[i]);
+    }
+    std::unique_ptr<bool[]> flags(new bool[d.size()]);
+    std::copy(accumulated.begin(), accumulated.end(), flags.get());
+    run_hooks({node, g, d.all(), std::span<const bool>(flags.get(), d.size()), step});
+    if (!options.retain_graph) node.release();
+  }
+}
+
+}  // namespace autograd
+}  // namespace attograd

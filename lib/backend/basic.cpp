@@ -1,0 +1,61 @@
+#include "backend/basic.hpp"
+
+#include "backend/elementwise.hpp"
+#include "core/dispatch.hpp"
+
+namespace attograd::backend {
+
+Tensor copy(const Tensor& in, DType dtype) {
+  Tensor out = empty(in.shape(), dtype);
+  copy_into(out, in);
+  return out;
+}
+
+void copy_into(Tensor& dst, const Tensor& src) {
+  dispatch_all(dst.dtype(), [&](auto out_tag) {
+    using Out = decltype(out_tag);
+    dispatch_all(src.dtype(), [&](auto in_tag) {
+      using In = decltype(in_tag);
+      copy_convert<Out, In>(src, dst);
+    });
+  });
+}
+
+void fill(Tensor& dst, double value) {
+  dispatch_all(dst.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = static_cast<T>(value);
+    map<T, T>(dst, dst, [v](T) { return v; });
+  });
+}
+
+void add_into(Tensor& dst, const Tensor& src, double alpha) {
+  dispatch_numeric("add_", dst.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (alpha == 1.0) {
+      map2<T, T, T>(dst, src, dst, [](T x, T y) { return x + y; });
+    } else {
+      const T a = static_cast<T>(alpha);
+      map2<T, T, T>(dst, src, dst, [a](T x, T y) { return x + a * y; });
+    }
+  });
+}
+
+void scale_into(Tensor& dst, double factor) {
+  dispatch_numeric("mul_", dst.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T f = static_cast<T>(factor);
+    map<T, T>(dst, dst, [f](T x) { return x * f; });
+  });
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = empty(a.shape(), a.dtype());
+  dispatch_numeric("add", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map2<T, T, T>(a, b, out, [](T x, T y) { return x + y; });
+  });
+  return out;
+}
+
+}  // namespace attograd::backend

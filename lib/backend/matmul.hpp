@@ -1,0 +1,18 @@
+// Internal: batched matrix products on plain buffers.
+//
+// c = a·b where a is [.., M, K], b is [.., K, N] and c is [.., M, N], contiguous and allocated by the
+// caller; the batch dims of a and b broadcast to c's. a and b may be strided views (a transpose is a
+// view), so no operand is copied just to be transposed.
+#pragma once
+
+#include "attograd/core/tensor.hpp"
+
+namespace attograd::backend {
+
+// The product, on the fastest path available for the dtype.
+void matmul(const Tensor& a, const Tensor& b, Tensor& c);
+
+// attograd's own loops: float64 always, float32 when the reference path is forced.
+void matmul_reference(const Tensor& a, const Tensor& b, Tensor& c);
+
+}  // namespace attograd::backend

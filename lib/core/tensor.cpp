@@ -1,0 +1,214 @@
+#include "attograd/core/tensor.hpp"
+
+#include <cstdlib>
+#include <new>
+
+#include <fmt/format.h>
+
+#include "attograd/core/errors.hpp"
+#include "core/strided.hpp"
+#include "core/dispatch.hpp"
+
+namespace attograd {
+
+namespace detail {
+void throw_undefined_tensor() {
+  throw ValueError("tensor: this tensor is undefined (default-constructed, or a gradient not computed yet)");
+}
+void throw_dtype_mismatch(DType wanted, DType actual) {
+  throw DTypeError(fmt::format("data: asked for {} elements of a {} tensor", wanted, actual));
+}
+}  // namespace detail
+
+// --- Storage -----------------------------------------------------------------------------------
+
+Storage::Storage(std::size_t bytes) : bytes_(bytes) {
+  if (bytes == 0) return;
+  constexpr std::size_t kAlign = 64;  // a cache line, and the widest vector load
+  const std::size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  data_ = std::aligned_alloc(kAlign, rounded);
+  if (data_ == nullptr) throw std::bad_alloc();
+}
+
+Storage::~Storage() { std::free(data_); }
+
+Tensor empty(const Shape& shape, DType dtype) {
+  for (std::int64_t d : shape) {
+    if (d < 0) throw ShapeError(fmt::format("empty: negative size in shape {}", shape));
+  }
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape.numel()) * element_size(dtype));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+// --- shape queries -------------------------------------------------------------------------------
+
+std::int64_t Tensor::size(std::int64_t dim) const {
+  return shape()[normalize_dim("size", dim, this->dim())];
+}
+
+bool Tensor::is_contiguous() const {
+  const TensorImpl& t = checked();
+  std::int64_t expected = 1;
+  for (int d = t.shape.rank() - 1; d >= 0; --d) {
+    if (t.shape[d] == 1) continue;  // the stride of a size-1 dim never matters
+    if (t.strides[d] != expected) return false;
+    expected *= t.shape[d];
+  }
+  return true;
+}
+
+// --- element access ----------------------------------------------------------------------------
+
+namespace {
+
+// The offset (elements, from storage start) of one element, with the index checked.
+std::int64_t element_offset(const TensorImpl& t, std::string_view op, std::initializer_list<std::int64_t> index) {
+  if (static_cast<int>(index.size()) != t.shape.rank()) {
+    throw IndexError(fmt::format("{}: index has {} entries for a tensor of rank {} (shape {})", op,
+                                 index.size(), t.shape.rank(), t.shape));
+  }
+  std::int64_t offset = t.offset;
+  int d = 0;
+  for (std::int64_t i : index) {
+    const std::int64_t n = t.shape[d];
+    if (i < -n || i >= n) {
+      throw IndexError(fmt::format("{}: index {} is out of range for dim {} of size {} (shape {})", op, i,
+                                   d, n, t.shape));
+    }
+    offset += (i < 0 ? i + n : i) * t.strides[d];
+    ++d;
+  }
+  return offset;
+}
+
+template <class To>
+To read_as(const TensorImpl& t, std::int64_t offset) {
+  return dispatch_all(t.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return static_cast<To>(static_cast<const T*>(t.storage->data())[offset]);
+  });
+}
+
+}  // namespace
+
+template <class T>
+T Tensor::item() const {
+  const TensorImpl& t = checked();
+  if (t.shape.numel() != 1) {
+    throw ValueError(fmt::format("item: a tensor with {} elements (shape {}) has no single value; "
+                                 "item() needs exactly one element",
+                                 t.shape.numel(), t.shape));
+  }
+  // The one element sits at the offset whatever the strides.
+  return read_as<T>(t, t.offset);
+}
+
+template <class T>
+T Tensor::at(std::initializer_list<std::int64_t> index) const {
+  const TensorImpl& t = checked();
+  return read_as<T>(t, element_offset(t, "at", index));
+}
+
+void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
+  TensorImpl& t = checked();
+  const std::int64_t offset = element_offset(t, "set", index);
+  dispatch_all(t.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    static_cast<T*>(t.storage->data())[offset] = static_cast<T>(value);
+  });
+  t.storage->bump_version();
+}
+
+template <class To>
+std::vector<To> Tensor::to_vector() const {
+  const TensorImpl& t = checked();
+  std::vector<To> out;
+  out.reserve(static_cast<std::size_t>(t.shape.numel()));
+  dispatch_all(t.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const T* base = static_cast<const T*>(t.storage->data()) + t.offset;
+    for_each_run<1>(t.shape, {t.strides}, [&](auto off, std::int64_t n, auto step) {
+      for (std::int64_t i = 0; i < n; ++i) out.push_back(static_cast<To>(base[off[0] + i * step[0]]));
+    });
+  });
+  return out;
+}
+
+#define ATTOGRAD_INSTANTIATE_ACCESS(T)                                              \
+  template T Tensor::item<T>() const;                                               \
+  template T Tensor::at<T>(std::initializer_list<std::int64_t>) const;              \
+  template std::vector<T> Tensor::to_vector<T>() const;
+ATTOGRAD_INSTANTIATE_ACCESS(float)
+ATTOGRAD_INSTANTIATE_ACCESS(double)
+ATTOGRAD_INSTANTIATE_ACCESS(std::int64_t)
+ATTOGRAD_INSTANTIATE_ACCESS(bool)
+#undef ATTOGRAD_INSTANTIATE_ACCESS
+
+// --- autograd state ------------------------------------------------------------------------------
+
+Tensor& Tensor::requires_grad_(bool on) {
+  TensorImpl& t = checked();
+  if (t.grad_fn) {
+    throw AutogradError(
+        "requires_grad_: only leaf tensors can change requires_grad; this tensor is the output of an op "
+        "(use detach() to get a leaf)");
+  }
+  if (on && !is_floating(t.dtype)) {
+    throw DTypeError(fmt::format("requires_grad_: only floating-point tensors can require gradients, got {}",
+                                 t.dtype));
+  }
+  t.requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const {
+  const TensorImpl& t = checked();
+  return t.grad ? Tensor(t.grad) : Tensor();
+}
+
+void Tensor::set_grad(const Tensor& g) {
+  TensorImpl& t = checked();
+  if (g.defined() && (g.shape() != t.shape || g.dtype() != t.dtype)) {
+    throw ShapeError(fmt::format("set_grad: gradient {} {} does not match the tensor {} {}", g.shape(),
+                                 g.dtype(), t.shape, t.dtype));
+  }
+  t.grad = g.impl_ptr();
+}
+
+void Tensor::zero_grad() { checked().grad.reset(); }
+
+Tensor& Tensor::retain_grad() {
+  TensorImpl& t = checked();
+  if (!t.requires_grad) {
+    throw AutogradError("retain_grad: the tensor does not require grad, so it will never get a gradient");
+  }
+  t.retains_grad = true;
+  return *this;
+}
+
+Tensor& Tensor::set_name(std::string name) {
+  checked().name = std::move(name);
+  return *this;
+}
+
+}  // namespace attograd
+
+namespace attograd {
+
+Tensor Tensor::detach() const {
+  const TensorImpl& t = checked();
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.storage;
+  impl->shape = t.shape;
+  impl->strides = t.strides;
+  impl->offset = t.offset;
+  impl->dtype = t.dtype;
+  impl->name = t.name;
+  return Tensor(std::move(impl));
+}
+
+}  // namespace attograd

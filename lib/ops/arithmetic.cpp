@@ -1,0 +1,190 @@
+// add, sub, mul, div (tensor-tensor and tensor-scalar), neg and pow: the four operations with their
+// derivatives. A broadcast input gets its gradient summed back to its own shape (sum_to).
+#include <cmath>
+
+#include "attograd/autograd/node.hpp"
+#include "attograd/ops/elementwise.hpp"
+#include "attograd/ops/reduction.hpp"
+#include "ops/pointwise.hpp"
+
+namespace attograd {
+
+using autograd::Grads;
+using autograd::Node;
+using autograd::record;
+using pointwise::binary;
+using pointwise::with_scalar;
+
+namespace {
+
+// Both operands in the dtype of the result. Bool operands count as int64 for arithmetic.
+std::pair<Tensor, Tensor> promoted(const Tensor& a, const Tensor& b, bool floating) {
+  DType t = pointwise::result_dtype(a, b);
+  if (t == kBool) t = kInt64;
+  if (floating && !is_floating(t)) t = kFloat32;
+  return {to(a, t), to(b, t)};
+}
+
+// A tensor ready to meet a scalar: bool becomes int64, and an integer tensor meeting a fractional
+// scalar (or a division) becomes float32, so that 3 * 0.5 is 1.5 and not 0.
+Tensor scalar_operand(const Tensor& x, double s, bool floating) {
+  if (x.is_floating_point()) return x;
+  if (floating || s != std::floor(s) || !std::isfinite(s)) return to(x, kFloat32);
+  return x.dtype() == kBool ? to(x, kInt64) : x;
+}
+
+}  // namespace
+
+// C = A + B    dA = dC    dB = dC
+Tensor add(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = promoted(a_in, b_in, false);
+  Tensor c = binary("add", a, b, [](auto x, auto y) { return x + y; });
+  if (Node* node = record("add", c, {a, b})) {
+    node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = sum_to(dC, sa);
+      if (d.wanted(1)) d[1] = sum_to(dC, sb);
+    };
+  }
+  return c;
+}
+
+// C = A - B    dA = dC    dB = -dC
+Tensor sub(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = promoted(a_in, b_in, false);
+  Tensor c = binary("sub", a, b, [](auto x, auto y) { return x - y; });
+  if (Node* node = record("sub", c, {a, b})) {
+    node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = sum_to(dC, sa);
+      if (d.wanted(1)) d[1] = sum_to(-dC, sb);
+    };
+  }
+  return c;
+}
+
+// C = A * B    dA = dC * B    dB = dC * A
+Tensor mul(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = promoted(a_in, b_in, false);
+  Tensor c = binary("mul", a, b, [](auto x, auto y) { return x * y; });
+  if (Node* node = record("mul", c, {a, b})) {
+    node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = sum_to(dC * B, A.shape());
+      if (d.wanted(1)) d[1] = sum_to(dC * A, B.shape());
+    };
+  }
+  return c;
+}
+
+// C = A / B    dA = dC / B    dB = -dC * A / B^2 = -dC * C / B
+Tensor div(const Tensor& a_in, const Tensor& b_in) {
+  auto [a, b] = promoted(a_in, b_in, true);
+  Tensor c = binary("div", a, b, [](auto x, auto y) { return x / y; });
+  if (Node* node = record("div", c, {a, b})) {
+    node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = sum_to(dC / B, A.shape());
+      if (d.wanted(1)) d[1] = sum_to(-dC * A / (B * B), B.shape());
+    };
+  }
+  return c;
+}
+
+// C = A + s    dA = dC
+Tensor add(const Tensor& a_in, double s) {
+  const Tensor a = scalar_operand(a_in, s, false);
+  Tensor c = with_scalar("add", a, s, [](auto x, auto y) { return x + y; });
+  if (Node* node = record("add", c, {a})) {
+    node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
+  }
+  return c;
+}
+
+// C = A - s    dA = dC
+Tensor sub(const Tensor& a, double s) { return add(a, -s); }
+
+// C = s - A    dA = -dC
+Tensor sub(double s, const Tensor& a_in) {
+  const Tensor a = scalar_operand(a_in, s, false);
+  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return y - x; });
+  if (Node* node = record("rsub", c, {a})) {
+    node->backward = [](const Tensor& dC, Grads& d) { d[0] = -dC; };
+  }
+  return c;
+}
+
+// C = A * s    dA = dC * s
+Tensor mul(const Tensor& a_in, double s) {
+  const Tensor a = scalar_operand(a_in, s, false);
+  Tensor c = with_scalar("mul", a, s, [](auto x, auto y) { return x * y; });
+  if (Node* node = record("mul", c, {a})) {
+    node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC * s; };
+  }
+  return c;
+}
+
+// C = A / s    dA = dC / s
+Tensor div(const Tensor& a_in, double s) {
+  const Tensor a = scalar_operand(a_in, s, true);
+  Tensor c = with_scalar("div", a, s, [](auto x, auto y) { return x / y; });
+  if (Node* node = record("div", c, {a})) {
+    node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC / s; };
+  }
+  return c;
+}
+
+// C = s / A    dA = -dC * s / A^2 = -dC * C / A
+Tensor div(double s, const Tensor& a_in) {
+  const Tensor a = scalar_operand(a_in, s, true);
+  Tensor c = with_scalar("rdiv", a, s, [](auto x, auto y) { return y / x; });
+  if (Node* node = record("rdiv", c, {a})) {
+    node->backward = [A = node->save(a), C = node->save(c)](const Tensor& dC, Grads& d) {
+      d[0] = -dC * C / A;
+    };
+  }
+  return c;
+}
+
+// Y = -X    dX = -dY
+Tensor neg(const Tensor& x_in) {
+  const Tensor x = x_in.dtype() == kBool ? to(x_in, kInt64) : x_in;
+  Tensor y = with_scalar("neg", x, 0.0, [](auto v, auto) { return -v; });
+  if (Node* node = record("neg", y, {x})) {
+    node->backward = [](const Tensor& dY, Grads& d) { d[0] = -dY; };
+  }
+  return y;
+}
+
+// Y = X^p    dX = dY * p * X^(p-1)
+Tensor pow(const Tensor& x, double p) {
+  Tensor y = pointwise::unary("pow", x, [p](auto v) {
+    using T = decltype(v);
+    if (p == 2.0) return v * v;  // exact, and the common case
+    return static_cast<T>(std::pow(v, static_cast<T>(p)));
+  });
+  if (Node* node = record("pow", y, {x})) {
+    node->backward = [X = node->save(x), p](const Tensor& dY, Grads& d) {
+      if (p == 0.0) {
+        d[0] = dY * 0.0;  // X^0 is constant 1 (and 0 * X^-1 would be NaN at X = 0)
+      } else {
+        d[0] = p == 2.0 ? dY * X * 2.0 : dY * pow(X, p - 1.0) * p;
+      }
+    };
+  }
+  return y;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+Tensor operator+(double s, const Tensor& a) { return add(a, s); }
+Tensor operator-(const Tensor& a, double s) { return sub(a, s); }
+Tensor operator-(double s, const Tensor& a) { return sub(s, a); }
+Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+Tensor operator/(const Tensor& a, double s) { return div(a, s); }
+Tensor operator/(double s, const Tensor& a) { return div(s, a); }
+
+Tensor Tensor::pow(double exponent) const { return attograd::pow(*this, exponent); }
+
+}  // namespace attograd

@@ -1,0 +1,162 @@
+// Comparisons (bool masks, no gradient), logical ops, where and masked_fill.
+#include "attograd/ops/compare.hpp"
+
+#include <cmath>
+
+#include "attograd/autograd/node.hpp"
+#include "attograd/core/factories.hpp"
+#include "attograd/ops/reduction.hpp"
+#include "ops/pointwise.hpp"
+
+namespace attograd {
+
+using autograd::Grads;
+using autograd::Node;
+using autograd::record;
+
+namespace {
+
+template <class Cmp>
+Tensor compare(std::string_view op, const Tensor& a_in, const Tensor& b_in, Cmp cmp) {
+  const DType t = pointwise::result_dtype(a_in, b_in);
+  const Tensor a = to(a_in, t);
+  const Tensor b = to(b_in, t);
+  Tensor out = empty(broadcast_shapes(op, a.shape(), b.shape()), kBool);
+  dispatch_all(t, [&](auto tag) {
+    using T = decltype(tag);
+    backend::map2<bool, T, T>(a, b, out, [&](T x, T y) { return cmp(x, y); });
+  });
+  return out;
+}
+
+template <class Cmp>
+Tensor compare_scalar(const Tensor& a, double s, Cmp cmp) {
+  Tensor out = empty(a.shape(), kBool);
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    backend::map<bool, T>(a, out, [&](T x) { return cmp(static_cast<double>(x), s); });
+  });
+  return out;
+}
+
+void require_bool(std::string_view op, const Tensor& t, std::string_view what) {
+  if (t.dtype() != kBool) {
+    throw DTypeError(fmt::format("{}: {} must be a bool tensor (a mask), got {}", op, what, t.dtype()));
+  }
+}
+
+}  // namespace
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
+Tensor eq(const Tensor& a, double s) { return compare_scalar(a, s, [](double x, double y) { return x == y; }); }
+Tensor ne(const Tensor& a, double s) { return compare_scalar(a, s, [](double x, double y) { return x != y; }); }
+Tensor lt(const Tensor& a, double s) { return compare_scalar(a, s, [](double x, double y) { return x < y; }); }
+Tensor le(const Tensor& a, double s) { return compare_scalar(a, s, [](double x, double y) { return x <= y; }); }
+Tensor gt(const Tensor& a, double s) { return compare_scalar(a, s, [](double x, double y) { return x > y; }); }
+Tensor ge(const Tensor& a, double s) { return compare_scalar(a, s, [](double x, double y) { return x >= y; }); }
+
+Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+Tensor operator<(const Tensor& a, double s) { return lt(a, s); }
+Tensor operator<=(const Tensor& a, double s) { return le(a, s); }
+Tensor operator>(const Tensor& a, double s) { return gt(a, s); }
+Tensor operator>=(const Tensor& a, double s) { return ge(a, s); }
+
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  require_bool("logical_and", a, "lhs");
+  require_bool("logical_and", b, "rhs");
+  return compare("logical_and", a, b, [](bool x, bool y) { return x && y; });
+}
+
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  require_bool("logical_or", a, "lhs");
+  require_bool("logical_or", b, "rhs");
+  return compare("logical_or", a, b, [](bool x, bool y) { return x || y; });
+}
+
+Tensor logical_not(const Tensor& a) {
+  require_bool("logical_not", a, "input");
+  Tensor out = empty(a.shape(), kBool);
+  backend::map<bool, bool>(a, out, [](bool x) { return !x; });
+  return out;
+}
+
+// Y = A where cond, else B    dA = dY where cond, else 0    dB = dY where not cond, else 0
+Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
+  require_bool("where", cond, "cond");
+  const DType t = pointwise::result_dtype(a_in, b_in);
+  const Tensor a = to(a_in, t);
+  const Tensor b = to(b_in, t);
+  const Shape shape = broadcast_shapes("where", cond.shape(), broadcast_shapes("where", a.shape(), b.shape()));
+  Tensor y = empty(shape, t);
+  dispatch_all(t, [&](auto tag) {
+    using T = decltype(tag);
+    backend::map3<T, bool, T, T>(cond, a, b, y, [](bool c, T x, T z) { return c ? x : z; });
+  });
+  if (Node* node = record("where", y, {a, b})) {
+    node->backward = [C = node->save(cond), sa = a.shape(), sb = b.shape()](const Tensor& dY, Grads& d) {
+      const Tensor zero = zeros({}, {.dtype = dY.dtype()});
+      if (d.wanted(0)) d[0] = sum_to(where(C, dY, zero), sa);
+      if (d.wanted(1)) d[1] = sum_to(where(C, zero, dY), sb);
+    };
+  }
+  return y;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, double b) {
+  return where(cond, a, scalar_tensor(b, {.dtype = a.is_floating_point() ? a.dtype() : kFloat32}));
+}
+
+// Y = value where mask, else X    dX = dY where not mask
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  require_bool("masked_fill", mask, "mask");
+  if (broadcast_shapes("masked_fill", mask.shape(), x.shape()) != x.shape()) {
+    throw ShapeError(fmt::format("masked_fill: mask of shape {} does not broadcast to the input's shape {}",
+                                 mask.shape(), x.shape()));
+  }
+  return where(mask, scalar_tensor(value, {.dtype = x.dtype()}), x);
+}
+
+Tensor isnan(const Tensor& x) {
+  return compare_scalar(x, 0.0, [](double v, double) { return std::isnan(v); });
+}
+
+Tensor isinf(const Tensor& x) {
+  return compare_scalar(x, 0.0, [](double v, double) { return std::isinf(v); });
+}
+
+bool all(const Tensor& mask) {
+  require_bool("all", mask, "input");
+  for (bool v : mask.to_vector<bool>()) {
+    if (!v) return false;
+  }
+  return true;
+}
+
+bool any(const Tensor& mask) {
+  require_bool("any", mask, "input");
+  for (bool v : mask.to_vector<bool>()) {
+    if (v) return true;
+  }
+  return false;
+}
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  if (a.shape() != b.shape()) return false;
+  const auto x = a.to_vector<double>();
+  const auto y = b.to_vector<double>();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (x[i] == y[i]) continue;  // equal infinities
+    if (!(std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace attograd

@@ -1,0 +1,80 @@
+// In-place updates: zero_, fill_, copy_, add_, mul_. autograd does not record them; instead they bump
+// the storage's version, so that a graph which saved the old value refuses to run backward, and they
+// refuse to touch a tensor that requires grad while grad mode is on.
+#include <fmt/format.h>
+
+#include "attograd/autograd/grad_mode.hpp"
+#include "attograd/core/errors.hpp"
+#include "backend/basic.hpp"
+
+namespace attograd {
+
+namespace {
+
+void check_writable(std::string_view op, const Tensor& t) {
+  if (t.requires_grad() && GradMode::is_enabled()) {
+    throw AutogradError(fmt::format("{}: in-place update of a tensor that requires grad (shape {}); autograd "
+                                    "cannot record it. Wrap the update in a NoGradGuard (as optimisers do) or "
+                                    "use the out-of-place op",
+                                    op, t.shape()));
+  }
+  for (int d = 0; d < t.dim(); ++d) {
+    if (t.strides()[d] == 0 && t.shape()[d] > 1) {
+      throw ValueError(fmt::format("{}: the tensor (shape {}, strides {}) has several elements sharing one memory "
+                                   "location (an expand() view); clone() it first",
+                                   op, t.shape(), t.strides()));
+    }
+  }
+}
+
+void check_broadcasts(std::string_view op, const Tensor& dst, const Tensor& src) {
+  if (broadcast_shapes(op, src.shape(), dst.shape()) != dst.shape()) {
+    throw ShapeError(fmt::format("{}: source of shape {} does not broadcast to the destination's shape {}", op,
+                                 src.shape(), dst.shape()));
+  }
+}
+
+// src itself, or a copy of it when it shares memory with dst (x.copy_(x.mT()) must read before writing).
+Tensor without_overlap(const Tensor& dst, const Tensor& src) {
+  if (dst.impl()->storage != src.impl()->storage) return src;
+  return backend::copy(src, src.dtype());
+}
+
+}  // namespace
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+Tensor& Tensor::fill_(double value) {
+  check_writable("fill_", *this);
+  backend::fill(*this, value);
+  impl()->storage->bump_version();
+  return *this;
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_writable("copy_", *this);
+  check_broadcasts("copy_", *this, src);
+  backend::copy_into(*this, without_overlap(*this, src));
+  impl()->storage->bump_version();
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  check_writable("add_", *this);
+  check_broadcasts("add_", *this, other);
+  if (other.dtype() != dtype()) {
+    throw DTypeError(fmt::format("add_: dtypes differ: tensor {} vs other {}", dtype(), other.dtype()));
+  }
+  backend::add_into(*this, without_overlap(*this, other), alpha);
+  impl()->storage->bump_version();
+  return *this;
+}
+
+Tensor& Tensor::mul_(double factor) {
+  check_writable("mul_", *this);
+  backend::scale_into(*this, factor);
+  impl()->storage->bump_version();
+  return *this;
+}
+
+}  // namespace attograd

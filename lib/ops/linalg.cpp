@@ -1,0 +1,71 @@
+// matmul: checks, NumPy's rules for 1-D operands and batch broadcasting, then one backend call.
+#include "attograd/ops/linalg.hpp"
+
+#include <fmt/format.h>
+
+#include "attograd/autograd/node.hpp"
+#include "attograd/core/errors.hpp"
+#include "attograd/ops/reduction.hpp"
+#include "attograd/ops/shape_ops.hpp"
+#include "backend/matmul.hpp"
+
+namespace attograd {
+
+using autograd::Grads;
+using autograd::Node;
+using autograd::record;
+
+namespace {
+
+// C = A·B    A [.., M, K]  B [.., K, N]  C [.., M, N]    (both rank >= 2)
+// dA = dC·Bᵀ    dB = Aᵀ·dC    each summed over the batch dims its input was broadcast along
+Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape& rhs) {
+  if (a.shape()[-1] != b.shape()[-2]) {
+    throw ShapeError(fmt::format("matmul: inner dimensions differ: lhs {} vs rhs {}", lhs, rhs));
+  }
+  Shape batch_a, batch_b;
+  for (int d = 0; d + 2 < a.dim(); ++d) batch_a.push_back(a.shape()[d]);
+  for (int d = 0; d + 2 < b.dim(); ++d) batch_b.push_back(b.shape()[d]);
+  Shape shape;
+  try {
+    shape = broadcast_shapes("matmul", batch_a, batch_b);
+  } catch (const ShapeError&) {
+    throw ShapeError(fmt::format("matmul: batch dims {} and {} cannot be broadcast: lhs {} vs rhs {}", batch_a,
+                                 batch_b, lhs, rhs));
+  }
+  shape.push_back(a.shape()[-2]);
+  shape.push_back(b.shape()[-1]);
+  Tensor c = empty(shape, a.dtype());
+  backend::matmul(a, b, c);
+  if (Node* node = record("matmul", c, {a, b})) {
+    node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = sum_to(matmul(dC, B.mT()), A.shape());
+      if (d.wanted(1)) d[1] = sum_to(matmul(A.mT(), dC), B.shape());
+    };
+  }
+  return c;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (!a.is_floating_point() || a.dtype() != b.dtype()) {
+    throw DTypeError(fmt::format("matmul: expected floating-point tensors of one dtype, got lhs {} and rhs {}",
+                                 a.dtype(), b.dtype()));
+  }
+  if (a.dim() == 0 || b.dim() == 0) {
+    throw ShapeError(fmt::format("matmul: both operands need at least 1 dim, got lhs {} and rhs {}", a.shape(),
+                                 b.shape()));
+  }
+  // A 1-D lhs is a row vector [1, K], a 1-D rhs a column vector [K, 1]; the added dim is dropped again.
+  const Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
+  const Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
+  Tensor c = matmul_nd(a2, b2, a.shape(), b.shape());
+  if (b.dim() == 1) c = squeeze(c, -1);
+  if (a.dim() == 1) c = squeeze(c, b.dim() == 1 ? -1 : -2);
+  return c;
+}
+
+Tensor Tensor::matmul(const Tensor& other) const { return attograd::matmul(*this, other); }
+
+}  // namespace attograd

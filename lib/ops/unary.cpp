@@ -1,0 +1,150 @@
+// Pointwise functions of one tensor: exp, log, sqrt, abs, tanh, sigmoid, relu, gelu, clamp. Each saves
+// what its derivative needs: the input, or the output when the derivative is cheaper from it
+// (exp, sqrt, tanh, sigmoid).
+#include <cmath>
+#include <numbers>
+
+#include "attograd/autograd/node.hpp"
+#include "attograd/ops/compare.hpp"
+#include "attograd/ops/elementwise.hpp"
+#include "ops/pointwise.hpp"
+
+namespace attograd {
+
+using autograd::Grads;
+using autograd::Node;
+using autograd::record;
+using pointwise::unary;
+
+// Y = e^X    dX = dY * Y
+Tensor exp(const Tensor& x) {
+  Tensor y = unary("exp", x, [](auto v) { return std::exp(v); });
+  if (Node* node = record("exp", y, {x})) {
+    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * Y; };
+  }
+  return y;
+}
+
+// Y = ln X    dX = dY / X
+Tensor log(const Tensor& x) {
+  Tensor y = unary("log", x, [](auto v) { return std::log(v); });
+  if (Node* node = record("log", y, {x})) {
+    node->backward = [X = node->save(x)](const Tensor& dY, Grads& d) { d[0] = dY / X; };
+  }
+  return y;
+}
+
+// Y = sqrt(X)    dX = dY / (2 Y)
+Tensor sqrt(const Tensor& x) {
+  Tensor y = unary("sqrt", x, [](auto v) { return std::sqrt(v); });
+  if (Node* node = record("sqrt", y, {x})) {
+    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY / (Y * 2.0); };
+  }
+  return y;
+}
+
+// Y = |X|    dX = dY * sign(X)    (sign(0) = 0)
+Tensor abs(const Tensor& x) {
+  Tensor y = unary("abs", x, [](auto v) { return std::abs(v); });
+  if (Node* node = record("abs", y, {x})) {
+    node->backward = [X = node->save(x)](const Tensor& dY, Grads& d) {
+      d[0] = where(X > 0.0, dY, where(X < 0.0, -dY, 0.0));
+    };
+  }
+  return y;
+}
+
+// Y = tanh(X)    dX = dY * (1 - Y^2)
+Tensor tanh(const Tensor& x) {
+  Tensor y = unary("tanh", x, [](auto v) { return std::tanh(v); });
+  if (Node* node = record("tanh", y, {x})) {
+    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * (1.0 - Y * Y); };
+  }
+  return y;
+}
+
+// Y = 1 / (1 + e^-X)    dX = dY * Y * (1 - Y)
+Tensor sigmoid(const Tensor& x) {
+  // Written so that neither branch overflows: e^-|x| <= 1.
+  Tensor y = unary("sigmoid", x, [](auto v) {
+    using T = decltype(v);
+    const T e = std::exp(-std::abs(v));
+    return v >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
+  });
+  if (Node* node = record("sigmoid", y, {x})) {
+    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * Y * (1.0 - Y); };
+  }
+  return y;
+}
+
+// Y = max(X, 0)    dX = dY where X > 0, else 0
+Tensor relu(const Tensor& x) {
+  Tensor y = unary("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  if (Node* node = record("relu", y, {x})) {
+    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = where(Y > 0.0, dY, 0.0); };
+  }
+  return y;
+}
+
+// Y = X * Phi(X)    dX = dY * (Phi(X) + X * phi(X))      Phi, phi: the standard normal CDF and density
+// Tanh approximation: Y = X/2 * (1 + tanh(u)), u = sqrt(2/pi) (X + 0.044715 X^3)
+//                     dX = dY * (1/2 (1 + tanh u) + X/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 X^2))
+Tensor gelu(const Tensor& x, GeluApproximation approximation) {
+  constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
+  constexpr double kCubic = 0.044715;
+  constexpr double kInvSqrt2 = 0.7071067811865476;  // 1 / sqrt(2)
+  const bool exact = approximation == GeluApproximation::None;
+  Tensor y = unary("gelu", x, [exact](auto v) {
+    using T = decltype(v);
+    if (exact) return static_cast<T>(0.5 * v * (1.0 + std::erf(v * kInvSqrt2)));
+    const T u = static_cast<T>(kSqrt2OverPi * (v + kCubic * v * v * v));
+    return static_cast<T>(0.5 * v * (1.0 + std::tanh(u)));
+  });
+  if (Node* node = record("gelu", y, {x})) {
+    node->backward = [X = node->save(x), exact](const Tensor& dY, Grads& d) {
+      const Tensor slope = unary("gelu", X, [exact](auto v) {
+        using T = decltype(v);
+        const double w = static_cast<double>(v);
+        if (exact) {
+          const double cdf = 0.5 * (1.0 + std::erf(w * kInvSqrt2));
+          const double pdf = std::exp(-0.5 * w * w) * std::numbers::inv_sqrtpi * kInvSqrt2;
+          return static_cast<T>(cdf + w * pdf);
+        }
+        const double t = std::tanh(kSqrt2OverPi * (w + kCubic * w * w * w));
+        return static_cast<T>(0.5 * (1.0 + t) + 0.5 * w * (1.0 - t * t) * kSqrt2OverPi * (1.0 + 3.0 * kCubic * w * w));
+      });
+      d[0] = dY * slope;
+    };
+  }
+  return y;
+}
+
+// Y = min(max(X, lo), hi)    dX = dY where lo <= X <= hi, else 0
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  if ((lo && std::isnan(*lo)) || (hi && std::isnan(*hi))) {
+    throw ValueError(fmt::format("clamp: bounds must not be NaN, got lo {} and hi {}", lo.value_or(0.0),
+                                 hi.value_or(0.0)));
+  }
+  const double l = lo.value_or(-INFINITY);
+  const double h = hi.value_or(INFINITY);
+  Tensor y = unary("clamp", x, [l, h](auto v) {
+    using T = decltype(v);
+    return std::min(std::max(v, static_cast<T>(l)), static_cast<T>(h));
+  });
+  if (Node* node = record("clamp", y, {x})) {
+    node->backward = [X = node->save(x), l, h](const Tensor& dY, Grads& d) {
+      d[0] = where(logical_and(X >= l, X <= h), dY, 0.0);
+    };
+  }
+  return y;
+}
+
+Tensor Tensor::exp() const { return attograd::exp(*this); }
+Tensor Tensor::log() const { return attograd::log(*this); }
+Tensor Tensor::sqrt() const { return attograd::sqrt(*this); }
+Tensor Tensor::abs() const { return attograd::abs(*this); }
+Tensor Tensor::tanh() const { return attograd::tanh(*this); }
+Tensor Tensor::sigmoid() const { return attograd::sigmoid(*this); }
+Tensor Tensor::relu() const { return attograd::relu(*this); }
+
+}  // namespace attograd

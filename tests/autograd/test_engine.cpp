@@ -1,0 +1,147 @@
+// The engine: topological order, accumulation, freeing, retain_graph, errors, hooks.
+#include "support/test.hpp"
+
+using namespace attograd;
+using namespace attograd::testing;
+
+BOOST_AUTO_TEST_SUITE(engine)
+
+BOOST_AUTO_TEST_CASE(leaf_gradients_add_across_backward_calls) {
+  // x = 5, y = x^4: dy/dx = 4 x^3 = 500; a second backward adds another 500.
+  Tensor x = scalar_tensor(5.0, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = pow(x, 4.0);
+  y.backward({}, {.retain_graph = true});
+  BOOST_TEST(x.grad().item() == 500.0);
+  y.backward();
+  BOOST_TEST(x.grad().item() == 1000.0);
+  x.zero_grad();
+  BOOST_TEST(!x.grad().defined());
+}
+
+BOOST_AUTO_TEST_CASE(a_value_used_twice_gets_both_contributions) {
+  // y = x * x: two edges to the same leaf, dy/dx = x + x = 6 at x = 3.
+  Tensor x = scalar_tensor(3.0, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = x * x;
+  y.backward();
+  BOOST_TEST(x.grad().item() == 6.0);
+
+  // An intermediate used twice: a = 2x, y = a * a + a; dy/da = 2a + 1, dy/dx = 2(2a + 1) = 26 at x = 3.
+  Tensor z = scalar_tensor(3.0, {.dtype = kFloat64, .requires_grad = true});
+  Tensor a = z * 2.0;
+  Tensor w = a * a + a;
+  w.backward();
+  BOOST_TEST(z.grad().item() == 26.0);
+}
+
+BOOST_AUTO_TEST_CASE(backward_through_a_freed_graph_is_an_error) {
+  Tensor x = scalar_tensor(2.0, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = exp(x) * 3.0;
+  y.backward();
+  BOOST_CHECK_EXCEPTION(y.backward(), AutogradError, has_message("already freed"));
+}
+
+BOOST_AUTO_TEST_CASE(non_scalar_backward_needs_a_gradient) {
+  Tensor x = ones({2, 3}, {.requires_grad = true});
+  Tensor y = x * 2.0;
+  BOOST_CHECK_EXCEPTION(y.backward(), AutogradError, has_message("has shape [2, 3]"));
+  y.backward(ones({2, 3}));
+  check_values(x.grad(), {2, 2, 2, 2, 2, 2});
+  BOOST_CHECK_EXCEPTION(y.backward(ones({3})), ShapeError, has_message("the gradient is [3] float32 but the tensor is [2, 3] float32"));
+}
+
+BOOST_AUTO_TEST_CASE(backward_on_a_constant_is_an_error) {
+  Tensor x = ones({2});
+  BOOST_CHECK_EXCEPTION(x.sum().backward(), AutogradError, has_message("does not require grad"));
+}
+
+BOOST_AUTO_TEST_CASE(double_backward_is_refused) {
+  Tensor x = scalar_tensor(1.0, {.requires_grad = true});
+  Tensor y = x * x;
+  BOOST_CHECK_EXCEPTION(y.backward({}, {.create_graph = true}), AutogradError, has_message("double backward"));
+}
+
+BOOST_AUTO_TEST_CASE(no_grad_guard_records_nothing) {
+  Tensor x = ones({2}, {.requires_grad = true});
+  {
+    NoGradGuard guard;
+    Tensor y = x * 2.0;
+    BOOST_TEST(!y.requires_grad());
+    BOOST_TEST(!y.grad_fn());
+    {
+      EnableGradGuard on;
+      BOOST_TEST((x * 2.0).requires_grad());
+    }
+  }
+  BOOST_TEST((x * 2.0).requires_grad());
+}
+
+BOOST_AUTO_TEST_CASE(detach_cuts_the_graph_and_shares_storage) {
+  Tensor x = tensor({1.0, 2.0}, {.requires_grad = true});
+  Tensor y = x * 3.0;
+  Tensor d = y.detach();
+  BOOST_TEST(!d.requires_grad());
+  BOOST_TEST(d.is_leaf());
+  BOOST_TEST(d.impl()->storage == y.impl()->storage);
+  Tensor z = (d * x).sum();  // only the path through x carries a gradient
+  z.backward();
+  check_values(x.grad(), {3.0, 6.0});
+}
+
+BOOST_AUTO_TEST_CASE(retain_grad_keeps_an_intermediate_gradient) {
+  Tensor x = tensor({1.0, 2.0}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor h = x * 3.0;
+  h.retain_grad();
+  Tensor y = (h * h).sum();
+  y.backward();
+  check_values(h.grad(), {6.0, 12.0});   // dy/dh = 2h
+  check_values(x.grad(), {18.0, 36.0});  // dy/dx = 2h * 3
+  Tensor other = x * 2.0;
+  BOOST_TEST(!other.grad().defined());   // intermediates do not keep gradients by default
+}
+
+BOOST_AUTO_TEST_CASE(modifying_a_saved_tensor_in_place_is_caught) {
+  Tensor w = tensor({1.0, 2.0}, {.requires_grad = true});
+  Tensor x = tensor({3.0, 4.0});
+  Tensor y = (w * x).sum();  // mul saves x
+  x.add_(ones({2}));
+  BOOST_CHECK_EXCEPTION(y.backward(), AutogradError, has_message("modified in place"));
+}
+
+BOOST_AUTO_TEST_CASE(in_place_update_of_a_grad_tensor_needs_no_grad) {
+  Tensor w = ones({2}, {.requires_grad = true});
+  BOOST_CHECK_EXCEPTION(w.add_(ones({2})), AutogradError, has_message("NoGradGuard"));
+  {
+    NoGradGuard guard;
+    w.add_(ones({2}), -0.5);
+  }
+  check_values(w, {0.5, 0.5});
+}
+
+BOOST_AUTO_TEST_CASE(hooks_see_every_step_in_topological_order) {
+  Tensor x = scalar_tensor(2.0, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = exp(x * x);
+  std::vector<std::string> ops;
+  std::vector<bool> accumulated;
+  {
+    autograd::StepHookGuard hook([&](const autograd::BackwardStep& s) {
+      ops.push_back(s.node.op());
+      if (s.node.kind() == autograd::Node::Kind::Op && s.node.op() == "mul") {
+        accumulated.assign(s.accumulated.begin(), s.accumulated.end());
+      }
+    });
+    y.backward();
+  }
+  BOOST_TEST((ops == std::vector<std::string>{"exp", "mul", "leaf"}));
+  // x * x sends two gradients to x: the second is added to the first.
+  BOOST_TEST((accumulated == std::vector<bool>{false, true}));
+}
+
+BOOST_AUTO_TEST_CASE(a_deep_chain_does_not_overflow_the_stack) {
+  Tensor x = scalar_tensor(1.0, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = x;
+  for (int i = 0; i < 20000; ++i) y = y + 1.0;
+  y.backward();
+  BOOST_TEST(x.grad().item() == 1.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

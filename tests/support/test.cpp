@@ -1,0 +1,56 @@
+#include "support/test.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace attograd::testing {
+
+void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
+  const GradcheckResult r = gradcheck(f, inputs, options);
+  BOOST_TEST(r.ok, r.message);
+  BOOST_TEST(r.checked > 0, "gradcheck compared no elements");
+}
+
+Tensor rand64(const Shape& shape, Generator& gen, double scale) {
+  Tensor t = randn(shape, gen, {.dtype = kFloat64});
+  if (scale != 1.0) t = t * scale;
+  return t.requires_grad_();
+}
+
+Tensor rand64_away_from_zero(const Shape& shape, Generator& gen, double margin) {
+  std::vector<double> v = randn(shape, gen, {.dtype = kFloat64}).to_vector<double>();
+  for (double& x : v) x = x >= 0 ? x + margin : x - margin;
+  return tensor(v, shape, {.dtype = kFloat64, .requires_grad = true});
+}
+
+std::function<bool(const std::exception&)> has_message(std::string part) {
+  return [part = std::move(part)](const std::exception& e) {
+    const std::string what = e.what();
+    const bool found = what.find(part) != std::string::npos;
+    if (!found) BOOST_TEST_MESSAGE(fmt::format("expected the message to contain \"{}\", got \"{}\"", part, what));
+    BOOST_TEST(found, fmt::format("message \"{}\" lacks \"{}\"", what, part));
+    return found;
+  };
+}
+
+void check_close(const Tensor& actual, const Tensor& expected, double tolerance) {
+  BOOST_TEST_REQUIRE(actual.shape() == expected.shape(),
+                     fmt::format("shape {} vs expected {}", actual.shape(), expected.shape()));
+  check_values(actual, expected.to_vector<double>(), tolerance);
+}
+
+void check_values(const Tensor& actual, const std::vector<double>& expected, double tolerance) {
+  const std::vector<double> a = actual.to_vector<double>();
+  BOOST_TEST_REQUIRE(a.size() == expected.size(), fmt::format("{} values vs {} expected", a.size(), expected.size()));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const bool same = (std::isnan(a[i]) && std::isnan(expected[i])) || a[i] == expected[i] ||
+                      std::abs(a[i] - expected[i]) <= tolerance * std::max(1.0, std::abs(expected[i]));
+    if (!same) {
+      BOOST_TEST(same, fmt::format("element {}: {} vs expected {} (tolerance {})", i, a[i], expected[i], tolerance));
+      return;
+    }
+  }
+}
+
+}  // namespace attograd::testing

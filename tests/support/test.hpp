@@ -1,0 +1,34 @@
+// Helpers shared by the tests: gradient checks that report through Boost.Test, error-message checks,
+// and float64 inputs for gradchecks.
+//
+//   check_gradients([](const auto& in) { return tanh(in[0]); }, {rand64({2, 3}, gen)});
+//   BOOST_CHECK_EXCEPTION(matmul(a, b), ShapeError, has_message("inner dimensions differ"));
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include <attograd/attograd.hpp>
+
+namespace attograd::testing {
+
+// Runs gradcheck and fails the current test with its message if it does not pass.
+void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+
+// A float64 tensor of normal values that requires grad: the usual gradcheck input.
+Tensor rand64(const Shape& shape, Generator& gen, double scale = 1.0);
+// Same, with values kept at least `margin` away from 0 (for ops with a kink or pole at 0).
+Tensor rand64_away_from_zero(const Shape& shape, Generator& gen, double margin = 0.1);
+
+// A predicate for BOOST_CHECK_EXCEPTION: the exception's message contains `part`. Prints the actual
+// message when it does not.
+std::function<bool(const std::exception&)> has_message(std::string part);
+
+// Element-wise closeness with a report of the first differing element.
+void check_close(const Tensor& actual, const Tensor& expected, double tolerance = 1e-6);
+void check_values(const Tensor& actual, const std::vector<double>& expected, double tolerance = 1e-6);
+
+}  // namespace attograd::testing
