@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
 #include <vector>
 
 #include "core/dispatch.hpp"
@@ -123,5 +124,9 @@ std::string to_string(const Tensor& t, const PrintOptions& options) {
   out += ')';
   return out;
 }
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << to_string(t); }
+std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << fmt::format("{}", s); }
+std::ostream& operator<<(std::ostream& os, DType t) { return os << name(t); }
 
 }  // namespace attograd

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 
 #include <fmt/format.h>
@@ -24,6 +25,11 @@ struct PrintOptions {
 };
 
 std::string to_string(const Tensor& t, const PrintOptions& options = {});
+
+// For iostreams (and test frameworks that print through them): the same text as fmt gives.
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+std::ostream& operator<<(std::ostream& os, const Shape& s);
+std::ostream& operator<<(std::ostream& os, DType t);
 
 }  // namespace attograd
 
