@@ -1,0 +1,51 @@
+// attograd/viz/svg.hpp: pictures as SVG text, written by attograd itself (no external tool): training
+// curves and heatmaps of 2-D tensors such as attention weights.
+//
+//   std::string chart = line_chart({{"train loss", steps, losses}}, {.title = "07_sort", .y_label = "loss"});
+//   std::string map = heatmap(weights, tokens, tokens, {.title = "attention, head 0"});
+//   write_file("runs/07_sort/attention.svg", map);   // attograd/io/atomic_file.hpp
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attograd/core/tensor.hpp"
+
+namespace attograd::viz {
+
+// Escapes text for use inside SVG/XML (&, <, >, ", ').
+std::string xml_escape(const std::string& text);
+
+struct Series {
+  std::string name;
+  std::vector<double> x;
+  std::vector<double> y;
+};
+
+struct ChartOptions {
+  std::string title;
+  std::string x_label = "step";
+  std::string y_label;
+  bool log_y = false;  // a log scale for the y axis (non-positive values are left out)
+  int width = 720;
+  int height = 420;
+};
+
+// A line chart of one or more series, with axes, ticks and a legend. Non-finite points are skipped.
+std::string line_chart(const std::vector<Series>& series, const ChartOptions& options = {});
+
+struct HeatmapOptions {
+  std::string title;
+  std::optional<double> min;  // colour scale; the data's own range when absent
+  std::optional<double> max;
+  bool show_values = true;    // write each cell's value when the cells are large enough
+  int cell = 36;              // cell size in pixels
+};
+
+// A 2-D tensor as a grid of coloured cells, rows labelled top to bottom, columns left to right.
+// Labels may be empty (indices are used); otherwise their counts must match the tensor's shape.
+std::string heatmap(const Tensor& values, const std::vector<std::string>& row_labels,
+                    const std::vector<std::string>& col_labels, const HeatmapOptions& options = {});
+
+}  // namespace attograd::viz
