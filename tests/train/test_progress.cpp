@@ -1,0 +1,50 @@
+// Progress: plain lines off a terminal (the mode tests and CI see), their count and content.
+#include "support/test.hpp"
+
+#include <attograd/train/progress.hpp>
+
+using namespace attograd;
+using namespace attograd::train;
+using namespace attograd::testing;
+
+namespace {
+std::string read_all(std::FILE* f) {
+  std::rewind(f);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
+  return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(plain_mode_prints_a_few_lines_with_step_loss_rate_and_time_left) {
+  std::FILE* f = std::tmpfile();
+  BOOST_TEST_REQUIRE(f != nullptr);
+  Progress p(100, {.label = "demo", .out = f, .plain_lines = 4});
+  BOOST_TEST(!p.is_bar());  // a file is not a terminal
+  for (int step = 1; step <= 100; ++step) p.update(step, 1.0 / step, "acc 0.50");
+  p.finish();
+  const std::string text = read_all(f);
+  std::fclose(f);
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  BOOST_TEST(lines == 4u, text);
+  BOOST_TEST(text.find("demo: step 25/100 loss 0.0400 acc 0.50 | ") != std::string::npos, text);
+  BOOST_TEST(text.find("demo: step 100/100 loss 0.0100 acc 0.50 | ") != std::string::npos, text);
+  BOOST_TEST(text.find("steps/s | ") != std::string::npos, text);
+  BOOST_TEST(text.find(" left\n") != std::string::npos, text);
+  BOOST_TEST(text.find('\r') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_last_step_is_always_printed) {
+  std::FILE* f = std::tmpfile();
+  Progress p(7, {.out = f, .plain_lines = 3});
+  for (int step = 1; step <= 7; ++step) p.update(step, 0.5);
+  const std::string text = read_all(f);
+  std::fclose(f);
+  BOOST_TEST(text.find("step 7/7 loss 0.5000") != std::string::npos, text);
+}
+
+BOOST_AUTO_TEST_CASE(bad_totals_are_refused) {
+  BOOST_CHECK_EXCEPTION(Progress(0), ValueError, has_message("Progress: total must be >= 1, got 0"));
+}
