@@ -40,14 +40,22 @@ Tensor without_overlap(const Tensor& dst, const Tensor& src) {
   return backend::copy(src, src.dtype());
 }
 
+// zero_ and fill_ share the work but each names itself in its errors.
+void fill_checked(std::string_view op, Tensor& t, double value) {
+  check_writable(op, t);
+  backend::fill(t, value);
+  t.impl()->storage->bump_version();
+}
+
 }  // namespace
 
-Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::zero_() {
+  fill_checked("zero_", *this, 0.0);
+  return *this;
+}
 
 Tensor& Tensor::fill_(double value) {
-  check_writable("fill_", *this);
-  backend::fill(*this, value);
-  impl()->storage->bump_version();
+  fill_checked("fill_", *this, value);
   return *this;
 }
 
