@@ -281,6 +281,7 @@ Tensor expand(const Tensor& x, const Shape& wanted) {
   for (int d = 0; d < wanted.rank(); ++d) {
     const int xd = d - shift;
     const std::int64_t have = xd >= 0 ? x.shape()[xd] : 1;
+    if (shape[d] < -1) throw ShapeError(fmt::format("expand: invalid size {} in {}", shape[d], wanted));
     if (shape[d] == -1) {
       if (xd < 0) throw ShapeError(fmt::format("expand: -1 is not allowed for the new leading dim {} in {}", d, wanted));
       shape[d] = have;
