@@ -93,6 +93,21 @@ std::optional<Strides> view_strides(const Tensor& x, const Shape& shape) {
   return strides;
 }
 
+// Where a new dim goes (unsqueeze, stack). dim counts in the result: -(rank+1)..rank for inputs of this
+// rank. The messages name the inputs' rank, which is what the caller can see.
+int new_dim(std::string_view op, std::int64_t dim, const Shape& input, std::string_view inputs) {
+  const int rank = input.rank();
+  if (rank == kMaxRank) {
+    throw ShapeError(fmt::format("{}: the result would have rank {}, more than the maximum {} (input shape {})", op,
+                                 rank + 1, kMaxRank, input));
+  }
+  if (dim < -(rank + 1) || dim > rank) {
+    throw IndexError(fmt::format("{}: dim {} is out of range for {} of rank {} (expected {}..{})", op, dim, inputs,
+                                 rank, -(rank + 1), rank));
+  }
+  return static_cast<int>(dim < 0 ? dim + rank + 1 : dim);
+}
+
 // The gradient of a view that covers part of x: zeros of x's shape, with dY written where the view is.
 template <class MakeView>
 Tensor scatter_into_zeros(const Tensor& dY, const Shape& shape, MakeView make_view) {
@@ -263,7 +278,7 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
-  const int d = normalize_dim("unsqueeze", dim, x.dim() + 1);
+  const int d = new_dim("unsqueeze", dim, x.shape(), "a tensor");
   Shape shape = x.shape();
   shape.insert(d, 1);
   return reshape(x, shape);
@@ -352,7 +367,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
 
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("stack: needs at least one tensor");
-  const int d = normalize_dim("stack", dim, tensors[0].dim() + 1);
+  const int d = new_dim("stack", dim, tensors[0].shape(), "tensors");
   std::vector<Tensor> parts;
   parts.reserve(tensors.size());
   for (std::size_t i = 0; i < tensors.size(); ++i) {
