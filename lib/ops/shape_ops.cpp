@@ -209,12 +209,12 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   const int d = normalize_dim("narrow", dim, x.dim());
   if (x.dim() == 0) throw IndexError("narrow: a rank-0 tensor has no dim to narrow");
   const std::int64_t n = x.shape()[d];
-  if (start < 0) start += n;
-  if (start < 0 || length < 0 || start + length > n) {
+  const std::int64_t from = start < 0 ? start + n : start;
+  if (from < 0 || length < 0 || from + length > n) {
     throw IndexError(fmt::format("narrow: start {} and length {} do not fit in dim {} of size {} (shape {})", start,
                                  length, d, n, x.shape()));
   }
-  return slice(x, d, start, start + length, 1);
+  return slice(x, d, from, from + length, 1);
 }
 
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
