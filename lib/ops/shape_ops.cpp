@@ -210,7 +210,7 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   if (x.dim() == 0) throw IndexError("narrow: a rank-0 tensor has no dim to narrow");
   const std::int64_t n = x.shape()[d];
   const std::int64_t from = start < 0 ? start + n : start;
-  if (from < 0 || length < 0 || from + length > n) {
+  if (from < 0 || length < 0 || length > n - from) {
     throw IndexError(fmt::format("narrow: start {} and length {} do not fit in dim {} of size {} (shape {})", start,
                                  length, d, n, x.shape()));
   }
@@ -225,6 +225,9 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   auto clamp_index = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
   start = clamp_index(start);
   end = std::max(clamp_index(end), start);
+  // A step past the end picks the first element only. Clamping it keeps the size and stride below
+  // from overflowing for steps such as INT64_MAX (Python's x[::sys.maxsize]).
+  step = std::min(step, std::max<std::int64_t>(end - start, 1));
   Shape shape = x.shape();
   Strides strides = x.strides();
   shape[d] = (end - start + step - 1) / step;

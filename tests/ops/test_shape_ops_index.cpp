@@ -2,6 +2,8 @@
 // Values by hand, storage sharing, offsets and strides, errors. Gradients: test_shape_ops_grad.cpp.
 #include "support/test.hpp"
 
+#include <limits>
+
 using namespace attograd;
 using namespace attograd::testing;
 
@@ -137,6 +139,43 @@ BOOST_AUTO_TEST_CASE(select_errors) {
                         has_message("select: index 0 is out of range for dim 0 of size 0"));
   BOOST_CHECK_EXCEPTION(scalar_tensor(1.0).select(0, 0), IndexError,
                         has_message("select: a rank-0 tensor has no dim to select from"));
+}
+
+BOOST_AUTO_TEST_CASE(extreme_bounds_steps_and_lengths_do_not_overflow) {
+  // Python accepts x[::sys.maxsize]; the arithmetic on such bounds must not overflow int64.
+  constexpr std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t small = std::numeric_limits<std::int64_t>::min();
+  Tensor x = iota({10});
+  check_values(x.slice(0, 0, big), x.to_vector());
+  check_values(x.slice(0, small, big), x.to_vector());
+  check_values(x.slice(0, 3, big, big), {3});
+  check_values(x.slice(0, small, 2, big), {0});
+  BOOST_TEST((x.slice(0, big, small, big).shape() == Shape{0}));
+  Tensor w = zeros({4}, {.dtype = kFloat64, .requires_grad = true});
+  w.slice(0, 1, big, big).sum().backward();
+  check_values(w.grad(), {0, 1, 0, 0});
+  BOOST_CHECK_EXCEPTION(x.narrow(0, 1, big), IndexError,
+                        has_message("narrow: start 1 and length 9223372036854775807 do not fit in dim 0 of size 10"));
+  BOOST_CHECK_EXCEPTION(x.narrow(0, small, 1), IndexError,
+                        has_message("narrow: start -9223372036854775808 and length 1 do not fit"));
+  BOOST_CHECK_EXCEPTION(x.select(0, small), IndexError, has_message("select: index -9223372036854775808 is out of range"));
+}
+
+BOOST_AUTO_TEST_CASE(views_of_a_tensor_with_no_elements) {
+  // zeros({0, 3}) owns no memory at all; its views must still be safe to read and copy.
+  Tensor e = zeros({0, 3}, {.dtype = kFloat64});
+  Tensor col = e.select(1, 2);
+  BOOST_TEST((col.shape() == Shape{0}));
+  BOOST_TEST(col.to_vector().empty());
+  BOOST_TEST((e.narrow(1, 1, 2).contiguous().shape() == Shape{0, 2}));
+  BOOST_TEST((e.slice(1, 1, 3).mT().clone().shape() == Shape{2, 0}));
+  BOOST_TEST((e.slice(1, 2, 3).reshape({-1}).shape() == Shape{0}));
+  BOOST_TEST((cat({e.narrow(1, 2, 1), e.narrow(1, 0, 1)}, 1).shape() == Shape{0, 2}));
+  e.slice(1, 1, 3).fill_(1.0);
+  BOOST_TEST(e.select(1, 1).to_vector().empty());
+  Tensor g = zeros({0, 3}, {.dtype = kFloat64, .requires_grad = true});
+  g.select(1, 2).sum().backward();
+  BOOST_TEST((g.grad().shape() == Shape{0, 3}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
