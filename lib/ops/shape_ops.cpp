@@ -28,7 +28,9 @@ Tensor as_view(const Tensor& x, const Shape& shape, const Strides& strides, std:
   impl->storage = base.storage;
   impl->shape = shape;
   impl->strides = strides;
-  impl->offset = offset;
+  // A view with no elements addresses nothing. Offset 0 keeps its data pointer at the start of the
+  // storage, which for an empty base may own no memory at all (a null pointer must not be offset).
+  impl->offset = shape.numel() == 0 ? 0 : offset;
   impl->dtype = base.dtype;
   return Tensor(std::move(impl));
 }

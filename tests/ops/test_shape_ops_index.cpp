@@ -173,6 +173,11 @@ BOOST_AUTO_TEST_CASE(views_of_a_tensor_with_no_elements) {
   BOOST_TEST((cat({e.narrow(1, 2, 1), e.narrow(1, 0, 1)}, 1).shape() == Shape{0, 2}));
   e.slice(1, 1, 3).fill_(1.0);
   BOOST_TEST(e.select(1, 1).to_vector().empty());
+  // An empty window after the last row, then after the last column, would point 6 elements past the
+  // end of the storage: empty views start at offset 0 instead.
+  Tensor past = iota({4, 6}).slice(0, 4, 4).slice(1, 6, 6);
+  BOOST_TEST(past.offset() == 0);
+  BOOST_TEST(past.to_vector().empty());
   Tensor g = zeros({0, 3}, {.dtype = kFloat64, .requires_grad = true});
   g.select(1, 2).sum().backward();
   BOOST_TEST((g.grad().shape() == Shape{0, 3}));
