@@ -4,6 +4,7 @@
 #include "attograd/ops/shape_ops.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -46,6 +47,8 @@ Shape infer_shape(std::string_view op, const Shape& wanted, const Shape& from) {
       unknown = d;
     } else if (shape[d] < 0) {
       throw ShapeError(fmt::format("{}: invalid size {} in shape {}", op, shape[d], wanted));
+    } else if (shape[d] != 0 && known > std::numeric_limits<std::int64_t>::max() / shape[d]) {
+      throw ShapeError(fmt::format("{}: the sizes in shape {} multiply past the int64 range", op, wanted));
     } else {
       known *= shape[d];
     }

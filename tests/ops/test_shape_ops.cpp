@@ -120,6 +120,12 @@ BOOST_AUTO_TEST_CASE(reshape_errors_name_the_shapes) {
                         has_message("reshape: shape [5] is invalid for input of shape [2, 3] (6 elements)"));
   BOOST_CHECK_EXCEPTION(x.reshape({-1, -1}), ShapeError, has_message("reshape: only one dim can be -1, got [-1, -1]"));
   BOOST_CHECK_EXCEPTION(x.reshape({-2, -3}), ShapeError, has_message("reshape: invalid size -2 in shape [-2, -3]"));
+  // Sizes whose product does not fit in int64 are refused, not wrapped around.
+  constexpr std::int64_t big = std::int64_t{1} << 62;
+  BOOST_CHECK_EXCEPTION(x.reshape({big, 4}), ShapeError,
+                        has_message("reshape: the sizes in shape [4611686018427387904, 4] multiply past the int64 range"));
+  BOOST_CHECK_EXCEPTION(x.reshape({-1, big, 8}), ShapeError, has_message("multiply past the int64 range"));
+  BOOST_CHECK_EXCEPTION(x.view({big, big, 0}), ShapeError, has_message("view: the sizes in shape"));
   // With no elements, -1 could be anything.
   BOOST_CHECK_EXCEPTION(zeros({0, 3}).reshape({0, -1}), ShapeError,
                         has_message("reshape: shape [0, -1] is invalid for input of shape [0, 3] (0 elements)"));
