@@ -147,9 +147,9 @@ Tensor reshape(const Tensor& x, const Shape& wanted) {
 }
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
-  if (x.dim() == 0) return reshape(x, {1});
   const int start = normalize_dim("flatten", start_dim, x.dim());
   const int end = normalize_dim("flatten", end_dim, x.dim());
+  if (x.dim() == 0) return reshape(x, {1});
   if (start > end) {
     throw IndexError(fmt::format("flatten: start_dim {} comes after end_dim {}", start_dim, end_dim));
   }

@@ -167,6 +167,10 @@ BOOST_AUTO_TEST_CASE(flatten_merges_a_range_of_dims) {
   BOOST_CHECK_EXCEPTION(x.flatten(2, 1), IndexError, has_message("flatten: start_dim 2 comes after end_dim 1"));
   BOOST_CHECK_EXCEPTION(x.flatten(3), IndexError,
                         has_message("flatten: dim 3 is out of range for a tensor of rank 3 (expected -3..2)"));
+  // A rank-0 tensor accepts dims 0 and -1 only, like every op.
+  BOOST_TEST((scalar_tensor(3.0).flatten(-1, 0).shape() == Shape{1}));
+  BOOST_CHECK_EXCEPTION(scalar_tensor(3.0).flatten(1), IndexError,
+                        has_message("flatten: dim 1 is out of range for a tensor of rank 0 (expected -1..0)"));
 }
 
 BOOST_AUTO_TEST_CASE(transpose_swaps_sizes_and_strides) {
