@@ -4,6 +4,9 @@
 // expanded views.
 #include "support/test.hpp"
 
+#include <cmath>
+#include <limits>
+
 using namespace attograd;
 using namespace attograd::testing;
 
@@ -34,6 +37,13 @@ BOOST_AUTO_TEST_CASE(zero_and_fill) {
   Tensor ids = tensor_of<std::int64_t>({1, 2, 3}, {3});
   ids.fill_(7.9);
   BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{7, 7, 7}));
+  // Values outside int64 (converting them would be undefined behaviour) are refused.
+  BOOST_CHECK_EXCEPTION(ids.fill_(INFINITY), ValueError, has_message("fill_: value inf does not fit in int64"));
+  BOOST_CHECK_EXCEPTION(ids.fill_(-1e19), ValueError, has_message("fill_: value -1e+19 does not fit in int64"));
+  BOOST_CHECK_EXCEPTION(ids.fill_(NAN), ValueError, has_message("fill_: value nan does not fit in int64"));
+  BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{7, 7, 7}));
+  ids.fill_(-9223372036854775808.0);  // -2^63 itself fits
+  BOOST_TEST(ids.at({0}) == static_cast<double>(std::numeric_limits<std::int64_t>::min()));
   Tensor mask = tensor_of<bool>({false, true}, {2});
   mask.fill_(1.0);
   BOOST_TEST((mask.to_vector<bool>() == std::vector<bool>{true, true}));
@@ -135,6 +145,11 @@ BOOST_AUTO_TEST_CASE(add_with_alpha_and_broadcasting) {
   Tensor ids = tensor_of<std::int64_t>({1, 2, 3, 4}, {2, 2});
   ids.select(1, 0).add_(tensor_of<std::int64_t>({10, 20}, {2}), 2.0);
   BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{21, 2, 43, 4}));
+  // A fractional alpha cannot scale int64 values (0.5 would be truncated to 0 and add nothing).
+  BOOST_CHECK_EXCEPTION(ids.add_(tensor_of<std::int64_t>({1, 1}, {2}), 0.5), ValueError,
+                        has_message("add_: alpha 0.5 is not a whole number, which an int64 tensor cannot use; "
+                                    "convert the tensor with to(kFloat64) first"));
+  BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{21, 2, 43, 4}));
 }
 
 BOOST_AUTO_TEST_CASE(add_errors) {
@@ -159,6 +174,11 @@ BOOST_AUTO_TEST_CASE(mul_scales) {
   check_values(x, {0, -0.5, -10, -1.5, -2, -25});
   Tensor ids = tensor_of<std::int64_t>({1, -2}, {2});
   ids.mul_(3.0);
+  BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{3, -6}));
+  // A fractional factor would be truncated (0.5 to 0, zeroing the tensor): refused, nothing written.
+  BOOST_CHECK_EXCEPTION(ids.mul_(0.5), ValueError, has_message("mul_: factor 0.5 is not a whole number"));
+  BOOST_CHECK_EXCEPTION(ids.mul_(NAN), ValueError, has_message("mul_: factor nan is not a whole number"));
+  BOOST_CHECK_EXCEPTION(ids.mul_(1e19), ValueError, has_message("mul_: factor 1e+19 does not fit in int64"));
   BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{3, -6}));
   Tensor mask = zeros({2}, {.dtype = kBool});
   BOOST_CHECK_EXCEPTION(mask.mul_(2.0), DTypeError, has_message("mul_: expected a numeric"));
