@@ -1,4 +1,4 @@
-#include <cstring>
+#include <algorithm>
 
 #include "backend/matmul.hpp"
 #include "core/dispatch.hpp"
@@ -45,9 +45,16 @@ void matmul_reference(const Tensor& a, const Tensor& b, Tensor& c) {
   const std::int64_t block = M * N;
   dispatch_float("matmul", c.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    // An operand with no elements may own no memory at all (a null data pointer), so with an empty
+    // output or K = 0 (every entry an empty sum, 0) the operands are not touched.
+    if (c.numel() == 0) return;
+    T* pc = c.data<T>();
+    if (K == 0) {
+      std::fill(pc, pc + c.numel(), T(0));
+      return;
+    }
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
-    T* pc = c.data<T>();
     for_each_run<3>(batch, {sa, sb, sc}, [&](auto off, std::int64_t n, auto step) {
       for (std::int64_t i = 0; i < n; ++i) {
         gemm(pa + off[0] + i * step[0], a.strides()[-2], a.strides()[-1], pb + off[1] + i * step[1], b.strides()[-2],

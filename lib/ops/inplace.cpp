@@ -1,6 +1,8 @@
 // In-place updates: zero_, fill_, copy_, add_, mul_. autograd does not record them; instead they bump
 // the storage's version, so that a graph which saved the old value refuses to run backward, and they
 // refuse to touch a tensor that requires grad while grad mode is on.
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "attograd/autograd/grad_mode.hpp"
@@ -34,20 +36,45 @@ void check_broadcasts(std::string_view op, const Tensor& dst, const Tensor& src)
   }
 }
 
+// A scalar written into an int64 tensor must lie in int64's range: converting inf, NaN or 1e19 is
+// undefined behaviour. One that scales values (alpha, factor) must also be whole, or the truncation
+// (0.5 to 0) would silently change the arithmetic.
+void check_int64_scalar(std::string_view op, std::string_view what, const Tensor& t, double value, bool whole) {
+  if (t.dtype() != kInt64) return;
+  if (whole && value != std::trunc(value)) {
+    throw ValueError(fmt::format("{}: {} {} is not a whole number, which an int64 tensor cannot use; convert the "
+                                 "tensor with to(kFloat64) first",
+                                 op, what, value));
+  }
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (!(value >= -kTwoTo63 && value < kTwoTo63)) {
+    throw ValueError(fmt::format("{}: {} {} does not fit in int64", op, what, value));
+  }
+}
+
 // src itself, or a copy of it when it shares memory with dst (x.copy_(x.mT()) must read before writing).
 Tensor without_overlap(const Tensor& dst, const Tensor& src) {
   if (dst.impl()->storage != src.impl()->storage) return src;
   return backend::copy(src, src.dtype());
 }
 
+// zero_ and fill_ share the work but each names itself in its errors.
+void fill_checked(std::string_view op, Tensor& t, double value) {
+  check_writable(op, t);
+  check_int64_scalar(op, "value", t, value, false);
+  backend::fill(t, value);
+  t.impl()->storage->bump_version();
+}
+
 }  // namespace
 
-Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::zero_() {
+  fill_checked("zero_", *this, 0.0);
+  return *this;
+}
 
 Tensor& Tensor::fill_(double value) {
-  check_writable("fill_", *this);
-  backend::fill(*this, value);
-  impl()->storage->bump_version();
+  fill_checked("fill_", *this, value);
   return *this;
 }
 
@@ -65,6 +92,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   if (other.dtype() != dtype()) {
     throw DTypeError(fmt::format("add_: dtypes differ: tensor {} vs other {}", dtype(), other.dtype()));
   }
+  check_int64_scalar("add_", "alpha", *this, alpha, true);
   backend::add_into(*this, without_overlap(*this, other), alpha);
   impl()->storage->bump_version();
   return *this;
@@ -72,6 +100,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 
 Tensor& Tensor::mul_(double factor) {
   check_writable("mul_", *this);
+  check_int64_scalar("mul_", "factor", *this, factor, true);
   backend::scale_into(*this, factor);
   impl()->storage->bump_version();
   return *this;

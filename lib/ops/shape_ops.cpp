@@ -4,6 +4,7 @@
 #include "attograd/ops/shape_ops.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -28,7 +29,9 @@ Tensor as_view(const Tensor& x, const Shape& shape, const Strides& strides, std:
   impl->storage = base.storage;
   impl->shape = shape;
   impl->strides = strides;
-  impl->offset = offset;
+  // A view with no elements addresses nothing. Offset 0 keeps its data pointer at the start of the
+  // storage, which for an empty base may own no memory at all (a null pointer must not be offset).
+  impl->offset = shape.numel() == 0 ? 0 : offset;
   impl->dtype = base.dtype;
   return Tensor(std::move(impl));
 }
@@ -44,6 +47,8 @@ Shape infer_shape(std::string_view op, const Shape& wanted, const Shape& from) {
       unknown = d;
     } else if (shape[d] < 0) {
       throw ShapeError(fmt::format("{}: invalid size {} in shape {}", op, shape[d], wanted));
+    } else if (shape[d] != 0 && known > std::numeric_limits<std::int64_t>::max() / shape[d]) {
+      throw ShapeError(fmt::format("{}: the sizes in shape {} multiply past the int64 range", op, wanted));
     } else {
       known *= shape[d];
     }
@@ -93,6 +98,21 @@ std::optional<Strides> view_strides(const Tensor& x, const Shape& shape) {
   return strides;
 }
 
+// Where a new dim goes (unsqueeze, stack). dim counts in the result: -(rank+1)..rank for inputs of this
+// rank. The messages name the inputs' rank, which is what the caller can see.
+int new_dim(std::string_view op, std::int64_t dim, const Shape& input, std::string_view inputs) {
+  const int rank = input.rank();
+  if (rank == kMaxRank) {
+    throw ShapeError(fmt::format("{}: the result would have rank {}, more than the maximum {} (input shape {})", op,
+                                 rank + 1, kMaxRank, input));
+  }
+  if (dim < -(rank + 1) || dim > rank) {
+    throw IndexError(fmt::format("{}: dim {} is out of range for {} of rank {} (expected {}..{})", op, dim, inputs,
+                                 rank, -(rank + 1), rank));
+  }
+  return static_cast<int>(dim < 0 ? dim + rank + 1 : dim);
+}
+
 // The gradient of a view that covers part of x: zeros of x's shape, with dY written where the view is.
 template <class MakeView>
 Tensor scatter_into_zeros(const Tensor& dY, const Shape& shape, MakeView make_view) {
@@ -127,9 +147,9 @@ Tensor reshape(const Tensor& x, const Shape& wanted) {
 }
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
-  if (x.dim() == 0) return reshape(x, {1});
   const int start = normalize_dim("flatten", start_dim, x.dim());
   const int end = normalize_dim("flatten", end_dim, x.dim());
+  if (x.dim() == 0) return reshape(x, {1});
   if (start > end) {
     throw IndexError(fmt::format("flatten: start_dim {} comes after end_dim {}", start_dim, end_dim));
   }
@@ -194,12 +214,12 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   const int d = normalize_dim("narrow", dim, x.dim());
   if (x.dim() == 0) throw IndexError("narrow: a rank-0 tensor has no dim to narrow");
   const std::int64_t n = x.shape()[d];
-  if (start < 0) start += n;
-  if (start < 0 || length < 0 || start + length > n) {
+  const std::int64_t from = start < 0 ? start + n : start;
+  if (from < 0 || length < 0 || length > n - from) {
     throw IndexError(fmt::format("narrow: start {} and length {} do not fit in dim {} of size {} (shape {})", start,
                                  length, d, n, x.shape()));
   }
-  return slice(x, d, start, start + length, 1);
+  return slice(x, d, from, from + length, 1);
 }
 
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
@@ -210,6 +230,9 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   auto clamp_index = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
   start = clamp_index(start);
   end = std::max(clamp_index(end), start);
+  // A step past the end picks the first element only. Clamping it keeps the size and stride below
+  // from overflowing for steps such as INT64_MAX (Python's x[::sys.maxsize]).
+  step = std::min(step, std::max<std::int64_t>(end - start, 1));
   Shape shape = x.shape();
   Strides strides = x.strides();
   shape[d] = (end - start + step - 1) / step;
@@ -263,7 +286,7 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
-  const int d = normalize_dim("unsqueeze", dim, x.dim() + 1);
+  const int d = new_dim("unsqueeze", dim, x.shape(), "a tensor");
   Shape shape = x.shape();
   shape.insert(d, 1);
   return reshape(x, shape);
@@ -281,6 +304,7 @@ Tensor expand(const Tensor& x, const Shape& wanted) {
   for (int d = 0; d < wanted.rank(); ++d) {
     const int xd = d - shift;
     const std::int64_t have = xd >= 0 ? x.shape()[xd] : 1;
+    if (shape[d] < -1) throw ShapeError(fmt::format("expand: invalid size {} in {}", shape[d], wanted));
     if (shape[d] == -1) {
       if (xd < 0) throw ShapeError(fmt::format("expand: -1 is not allowed for the new leading dim {} in {}", d, wanted));
       shape[d] = have;
@@ -351,7 +375,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
 
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("stack: needs at least one tensor");
-  const int d = normalize_dim("stack", dim, tensors[0].dim() + 1);
+  const int d = new_dim("stack", dim, tensors[0].shape(), "tensors");
   std::vector<Tensor> parts;
   parts.reserve(tensors.size());
   for (std::size_t i = 0; i < tensors.size(); ++i) {
