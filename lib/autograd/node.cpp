@@ -32,6 +32,21 @@ Node::Node(std::string op, std::vector<std::shared_ptr<Node>> inputs, const Shap
     : op_(std::move(op)), inputs_(std::move(inputs)), shape_(shape), dtype_(dtype),
       sequence_nr_(next_sequence_nr++) {}
 
+Node::~Node() {
+  // Each node this one holds alone would be destroyed by its shared_ptr, which would destroy the
+  // nodes it holds alone, and so on: one stack frame per node. Instead its inputs are moved onto an
+  // explicit stack before it goes, so every node dies with an empty input list.
+  std::vector<std::shared_ptr<Node>> pending = std::move(inputs_);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> node = std::move(pending.back());
+    pending.pop_back();
+    if (node && node.use_count() == 1) {
+      for (auto& input : node->inputs_) pending.push_back(std::move(input));
+      node->inputs_.clear();
+    }
+  }
+}
+
 std::shared_ptr<Node> Node::for_leaf(const std::shared_ptr<TensorImpl>& leaf) {
   auto node = std::make_shared<Node>("leaf", std::vector<std::shared_ptr<Node>>{}, leaf->shape, leaf->dtype);
   node->kind_ = Kind::Leaf;

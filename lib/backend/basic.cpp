@@ -1,9 +1,33 @@
 #include "backend/basic.hpp"
 
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "attograd/core/errors.hpp"
 #include "backend/elementwise.hpp"
 #include "core/dispatch.hpp"
 
 namespace attograd::backend {
+
+namespace {
+
+// Converting a float that int64 cannot hold (inf, NaN, beyond +-2^63) is undefined behaviour in C++:
+// such values are refused before any element is written.
+template <class In>
+void check_fits_int64(const Tensor& src) {
+  const In* p = src.data<In>();
+  for_each_run<1>(src.shape(), {src.strides()}, [&](auto off, std::int64_t n, auto step) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double v = static_cast<double>(p[off[0] + i * step[0]]);
+      if (!(v >= -0x1p63 && v < 0x1p63)) {
+        throw ValueError(fmt::format("to: the value {} does not fit in int64 (converting {} to int64)", v, src.dtype()));
+      }
+    }
+  });
+}
+
+}  // namespace
 
 Tensor copy(const Tensor& in, DType dtype) {
   Tensor out = empty(in.shape(), dtype);
@@ -16,6 +40,7 @@ void copy_into(Tensor& dst, const Tensor& src) {
     using Out = decltype(out_tag);
     dispatch_all(src.dtype(), [&](auto in_tag) {
       using In = decltype(in_tag);
+      if constexpr (std::is_same_v<Out, std::int64_t> && std::is_floating_point_v<In>) check_fits_int64<In>(src);
       copy_convert<Out, In>(src, dst);
     });
   });

@@ -55,6 +55,11 @@ class Node {
 
   // An op's node. inputs[i] is the node of input i, or null when that input needs no gradient.
   Node(std::string op, std::vector<std::shared_ptr<Node>> inputs, const Shape& shape, DType dtype);
+  // Frees the graph below this node without recursion, so that dropping a graph thousands of ops
+  // deep cannot overflow the stack.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
   // The node standing for a leaf in the graphs that use it: backward adds into the leaf's .grad.
   static std::shared_ptr<Node> for_leaf(const std::shared_ptr<TensorImpl>& leaf);
 
