@@ -26,3 +26,9 @@
 #include "attograd/ops/reduction.hpp"
 #include "attograd/ops/shape_ops.hpp"
 #include "attograd/ops/softmax.hpp"
+
+#include "attograd/optim/adam.hpp"
+#include "attograd/optim/clip.hpp"
+#include "attograd/optim/optimizer.hpp"
+#include "attograd/optim/schedule.hpp"
+#include "attograd/optim/sgd.hpp"
