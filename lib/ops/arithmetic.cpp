@@ -75,13 +75,15 @@ Tensor mul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 // C = A / B    dA = dC / B    dB = -dC * A / B^2 = -dC * C / B
+// (C / B rather than A / B^2: B^2 under- or overflows long before the gradient does, e.g. for
+// A = B = 1e-23 in float32 B^2 is 0 while dB = -1e23 fits.)
 Tensor div(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = promoted(a_in, b_in, true);
   Tensor c = binary("div", a, b, [](auto x, auto y) { return x / y; });
   if (Node* node = record("div", c, {a, b})) {
-    node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
-      if (d.wanted(0)) d[0] = sum_to(dC / B, A.shape());
-      if (d.wanted(1)) d[1] = sum_to(-dC * A / (B * B), B.shape());
+    node->backward = [sa = a.shape(), B = node->save(b), C = node->save(c)](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = sum_to(dC / B, sa);
+      if (d.wanted(1)) d[1] = sum_to(-dC * C / B, B.shape());
     };
   }
   return c;
