@@ -25,11 +25,14 @@ std::pair<Tensor, Tensor> promoted(const Tensor& a, const Tensor& b, bool floati
   return {to(a, t), to(b, t)};
 }
 
-// A tensor ready to meet a scalar: bool becomes int64, and an integer tensor meeting a fractional
-// scalar (or a division) becomes float32, so that 3 * 0.5 is 1.5 and not 0.
+// A tensor ready to meet a scalar: bool becomes int64, and an integer tensor meeting a scalar that is
+// not an int64 (a fraction, inf, NaN, or a whole number beyond int64's range) or a division becomes
+// float32, so that 3 * 0.5 is 1.5 and not 0, and 1e20 is never squeezed into an int64.
 Tensor scalar_operand(const Tensor& x, double s, bool floating) {
   if (x.is_floating_point()) return x;
-  if (floating || s != std::floor(s) || !std::isfinite(s)) return to(x, kFloat32);
+  constexpr double kTwo63 = 9223372036854775808.0;  // 2^63: int64 holds [-2^63, 2^63)
+  const bool fits_int64 = s == std::floor(s) && s >= -kTwo63 && s < kTwo63;  // false for inf and NaN
+  if (floating || !fits_int64) return to(x, kFloat32);
   return x.dtype() == kBool ? to(x, kInt64) : x;
 }
 
