@@ -106,7 +106,14 @@ Tensor add(const Tensor& a_in, double s) {
 }
 
 // C = A - s    dA = dC
-Tensor sub(const Tensor& a, double s) { return add(a, -s); }
+Tensor sub(const Tensor& a_in, double s) {
+  const Tensor a = scalar_operand("sub", a_in, s, false);
+  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return x - y; });
+  if (Node* node = record("sub", c, {a})) {
+    node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
+  }
+  return c;
+}
 
 // C = s - A    dA = -dC
 Tensor sub(double s, const Tensor& a_in) {

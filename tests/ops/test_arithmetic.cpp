@@ -314,6 +314,13 @@ BOOST_AUTO_TEST_CASE(ops_record_their_names_in_the_graph) {
   BOOST_TEST((a * b).grad_fn_name() == "mul");
   BOOST_TEST((a / b).grad_fn_name() == "div");
   BOOST_TEST((-a).grad_fn_name() == "neg");
+  // A scalar on either side: x - s is a subtraction in the graph too, not an addition of -s.
+  BOOST_TEST((a + 1.0).grad_fn_name() == "add");
+  BOOST_TEST((a - 1.0).grad_fn_name() == "sub");
+  BOOST_TEST((1.0 - a).grad_fn_name() == "rsub");
+  BOOST_TEST((a * 2.0).grad_fn_name() == "mul");
+  BOOST_TEST((a / 2.0).grad_fn_name() == "div");
+  BOOST_TEST((2.0 / a).grad_fn_name() == "rdiv");
   BOOST_TEST(pow(a, 3.0).grad_fn_name() == "pow");
   // Constants record nothing.
   BOOST_TEST(!(b + b).requires_grad());

@@ -84,6 +84,7 @@ BOOST_AUTO_TEST_CASE(an_undefined_tensor_is_named_by_the_op) {
   BOOST_CHECK_EXCEPTION(0.1 - undefined, ValueError, has_message("sub: input is an undefined tensor"));
   BOOST_CHECK_EXCEPTION(1.0 / undefined, ValueError, has_message("div: input is an undefined tensor"));
   BOOST_CHECK_EXCEPTION(undefined + 1.0, ValueError, has_message("add: input is an undefined tensor"));
+  BOOST_CHECK_EXCEPTION(undefined - 1.0, ValueError, has_message("sub: input is an undefined tensor"));
   BOOST_CHECK_EXCEPTION(-undefined, ValueError, has_message("neg: input is an undefined tensor"));
   BOOST_CHECK_EXCEPTION(pow(undefined, 2.0), ValueError, has_message("pow: input is an undefined tensor"));
 }
