@@ -79,7 +79,9 @@ Tensor sigmoid(const Tensor& x) {
 
 // Y = max(X, 0)    dX = dY where X > 0, else 0
 Tensor relu(const Tensor& x) {
-  Tensor y = unary("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  // v < 0 rather than v > 0 as the test: NaN is neither, and must come out as NaN, not 0, so that a
+  // diverging run shows (as in PyTorch).
+  Tensor y = unary("relu", x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
   if (Node* node = record("relu", y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = where(Y > 0.0, dY, 0.0); };
   }
