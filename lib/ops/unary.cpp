@@ -89,6 +89,8 @@ Tensor relu(const Tensor& x) {
 }
 
 // Y = X * Phi(X)    dX = dY * (Phi(X) + X * phi(X))      Phi, phi: the standard normal CDF and density
+// Phi(X) = erfc(-X / sqrt 2) / 2, not (1 + erf(X / sqrt 2)) / 2: for X << 0 the latter subtracts two
+// numbers near 1 and is already 0 at X = -10, where gelu is -7.6e-23.
 // Tanh approximation: Y = X/2 * (1 + tanh(u)), u = sqrt(2/pi) (X + 0.044715 X^3)
 //                     dX = dY * (1/2 (1 + tanh u) + X/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 X^2))
 Tensor gelu(const Tensor& x, GeluApproximation approximation) {
@@ -98,7 +100,7 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
   const bool exact = approximation == GeluApproximation::None;
   Tensor y = unary("gelu", x, [exact](auto v) {
     using T = decltype(v);
-    if (exact) return static_cast<T>(0.5 * v * (1.0 + std::erf(v * kInvSqrt2)));
+    if (exact) return static_cast<T>(0.5 * v * std::erfc(-v * kInvSqrt2));
     const T u = static_cast<T>(kSqrt2OverPi * (v + kCubic * v * v * v));
     return static_cast<T>(0.5 * v * (1.0 + std::tanh(u)));
   });
@@ -108,7 +110,7 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
         using T = decltype(v);
         const double w = static_cast<double>(v);
         if (exact) {
-          const double cdf = 0.5 * (1.0 + std::erf(w * kInvSqrt2));
+          const double cdf = 0.5 * std::erfc(-w * kInvSqrt2);
           const double pdf = std::exp(-0.5 * w * w) * std::numbers::inv_sqrtpi * kInvSqrt2;
           return static_cast<T>(cdf + w * pdf);
         }
