@@ -3,6 +3,7 @@
 // (exp, sqrt, tanh, sigmoid).
 #include <cmath>
 #include <numbers>
+#include <string>
 
 #include "attograd/autograd/node.hpp"
 #include "attograd/ops/compare.hpp"
@@ -126,8 +127,8 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
 // Y = min(max(X, lo), hi)    dX = dY where lo <= X <= hi, else 0
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if ((lo && std::isnan(*lo)) || (hi && std::isnan(*hi))) {
-    throw ValueError(fmt::format("clamp: bounds must not be NaN, got lo {} and hi {}", lo.value_or(0.0),
-                                 hi.value_or(0.0)));
+    auto text = [](std::optional<double> bound) { return bound ? fmt::format("{}", *bound) : std::string("none"); };
+    throw ValueError(fmt::format("clamp: bounds must not be NaN, got lo {} and hi {}", text(lo), text(hi)));
   }
   const double l = lo.value_or(-INFINITY);
   const double h = hi.value_or(INFINITY);
