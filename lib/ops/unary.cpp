@@ -130,8 +130,13 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
     auto text = [](std::optional<double> bound) { return bound ? fmt::format("{}", *bound) : std::string("none"); };
     throw ValueError(fmt::format("clamp: bounds must not be NaN, got lo {} and hi {}", text(lo), text(hi)));
   }
-  const double l = lo.value_or(-INFINITY);
-  const double h = hi.value_or(INFINITY);
+  // The bounds as the tensor's dtype rounds them, so that backward's mask agrees with forward on which
+  // elements sit on a bound (0.7 is 0.699999988 in float32).
+  pointwise::require_floating("clamp", x);
+  const bool f32 = x.dtype() == kFloat32;
+  auto rounded = [f32](double b) { return f32 ? static_cast<double>(static_cast<float>(b)) : b; };
+  const double l = rounded(lo.value_or(-INFINITY));
+  const double h = rounded(hi.value_or(INFINITY));
   Tensor y = unary("clamp", x, [l, h](auto v) {
     using T = decltype(v);
     return std::min(std::max(v, static_cast<T>(l)), static_cast<T>(h));

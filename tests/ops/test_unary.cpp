@@ -124,6 +124,22 @@ BOOST_AUTO_TEST_CASE(gradients_at_the_kinks_follow_the_convention) {
   check_values(grad_of([](const Tensor& x) { return clamp(x, 1.0, -1.0); }, at), {0, 0, 0, 0, 0}, 0.0);
 }
 
+BOOST_AUTO_TEST_CASE(clamp_forward_and_backward_agree_on_a_float32_bound) {
+  // float32 rounds 0.7 down to 0.699999988 and 0.1 up to 0.100000001. An input equal to the rounded
+  // bound sits exactly on the bound, where the gradient passes; comparing it with the unrounded
+  // double bound would put it outside.
+  Tensor x = tensor({0.7, 0.1}, {.dtype = kFloat32, .requires_grad = true});
+  const Tensor lo = clamp(x, 0.7, std::nullopt);
+  check_values(lo, {static_cast<double>(0.7f), static_cast<double>(0.7f)}, 0.0);
+  lo.sum().backward();
+  check_values(x.grad(), {1, 0}, 0.0);
+  x.zero_grad();
+  const Tensor hi = clamp(x, std::nullopt, 0.1);
+  check_values(hi, {static_cast<double>(0.1f), static_cast<double>(0.1f)}, 0.0);
+  hi.sum().backward();
+  check_values(x.grad(), {0, 1}, 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(smooth_gradients_by_hand) {
   auto grad_of = [](const Unary& f, const std::vector<double>& at) {
     Tensor x = tensor(at, Shape{static_cast<std::int64_t>(at.size())}, {.dtype = kFloat64, .requires_grad = true});
