@@ -18,18 +18,24 @@ using pointwise::with_scalar;
 namespace {
 
 // Both operands in the dtype of the result. Bool operands count as int64 for arithmetic.
-std::pair<Tensor, Tensor> promoted(const Tensor& a, const Tensor& b, bool floating) {
+std::pair<Tensor, Tensor> promoted(std::string_view op, const Tensor& a, const Tensor& b, bool floating) {
+  pointwise::require_defined(op, a, "lhs");
+  pointwise::require_defined(op, b, "rhs");
   DType t = pointwise::result_dtype(a, b);
   if (t == kBool) t = kInt64;
   if (floating && !is_floating(t)) t = kFloat32;
   return {to(a, t), to(b, t)};
 }
 
-// A tensor ready to meet a scalar: bool becomes int64, and an integer tensor meeting a fractional
-// scalar (or a division) becomes float32, so that 3 * 0.5 is 1.5 and not 0.
-Tensor scalar_operand(const Tensor& x, double s, bool floating) {
+// A tensor ready to meet a scalar: bool becomes int64, and an integer tensor meeting a scalar that is
+// not an int64 (a fraction, inf, NaN, or a whole number beyond int64's range) or a division becomes
+// float32, so that 3 * 0.5 is 1.5 and not 0, and 1e20 is never squeezed into an int64.
+Tensor scalar_operand(std::string_view op, const Tensor& x, double s, bool floating) {
+  pointwise::require_defined(op, x);
   if (x.is_floating_point()) return x;
-  if (floating || s != std::floor(s) || !std::isfinite(s)) return to(x, kFloat32);
+  constexpr double kTwo63 = 9223372036854775808.0;  // 2^63: int64 holds [-2^63, 2^63)
+  const bool fits_int64 = s == std::floor(s) && s >= -kTwo63 && s < kTwo63;  // false for inf and NaN
+  if (floating || !fits_int64) return to(x, kFloat32);
   return x.dtype() == kBool ? to(x, kInt64) : x;
 }
 
@@ -37,7 +43,7 @@ Tensor scalar_operand(const Tensor& x, double s, bool floating) {
 
 // C = A + B    dA = dC    dB = dC
 Tensor add(const Tensor& a_in, const Tensor& b_in) {
-  auto [a, b] = promoted(a_in, b_in, false);
+  auto [a, b] = promoted("add", a_in, b_in, false);
   Tensor c = binary("add", a, b, [](auto x, auto y) { return x + y; });
   if (Node* node = record("add", c, {a, b})) {
     node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
@@ -50,7 +56,7 @@ Tensor add(const Tensor& a_in, const Tensor& b_in) {
 
 // C = A - B    dA = dC    dB = -dC
 Tensor sub(const Tensor& a_in, const Tensor& b_in) {
-  auto [a, b] = promoted(a_in, b_in, false);
+  auto [a, b] = promoted("sub", a_in, b_in, false);
   Tensor c = binary("sub", a, b, [](auto x, auto y) { return x - y; });
   if (Node* node = record("sub", c, {a, b})) {
     node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
@@ -63,7 +69,7 @@ Tensor sub(const Tensor& a_in, const Tensor& b_in) {
 
 // C = A * B    dA = dC * B    dB = dC * A
 Tensor mul(const Tensor& a_in, const Tensor& b_in) {
-  auto [a, b] = promoted(a_in, b_in, false);
+  auto [a, b] = promoted("mul", a_in, b_in, false);
   Tensor c = binary("mul", a, b, [](auto x, auto y) { return x * y; });
   if (Node* node = record("mul", c, {a, b})) {
     node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
@@ -75,13 +81,15 @@ Tensor mul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 // C = A / B    dA = dC / B    dB = -dC * A / B^2 = -dC * C / B
+// (C / B rather than A / B^2: B^2 under- or overflows long before the gradient does, e.g. for
+// A = B = 1e-23 in float32 B^2 is 0 while dB = -1e23 fits.)
 Tensor div(const Tensor& a_in, const Tensor& b_in) {
-  auto [a, b] = promoted(a_in, b_in, true);
+  auto [a, b] = promoted("div", a_in, b_in, true);
   Tensor c = binary("div", a, b, [](auto x, auto y) { return x / y; });
   if (Node* node = record("div", c, {a, b})) {
-    node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
-      if (d.wanted(0)) d[0] = sum_to(dC / B, A.shape());
-      if (d.wanted(1)) d[1] = sum_to(-dC * A / (B * B), B.shape());
+    node->backward = [sa = a.shape(), B = node->save(b), C = node->save(c)](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = sum_to(dC / B, sa);
+      if (d.wanted(1)) d[1] = sum_to(-dC * C / B, B.shape());
     };
   }
   return c;
@@ -89,7 +97,7 @@ Tensor div(const Tensor& a_in, const Tensor& b_in) {
 
 // C = A + s    dA = dC
 Tensor add(const Tensor& a_in, double s) {
-  const Tensor a = scalar_operand(a_in, s, false);
+  const Tensor a = scalar_operand("add", a_in, s, false);
   Tensor c = with_scalar("add", a, s, [](auto x, auto y) { return x + y; });
   if (Node* node = record("add", c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
@@ -98,11 +106,18 @@ Tensor add(const Tensor& a_in, double s) {
 }
 
 // C = A - s    dA = dC
-Tensor sub(const Tensor& a, double s) { return add(a, -s); }
+Tensor sub(const Tensor& a_in, double s) {
+  const Tensor a = scalar_operand("sub", a_in, s, false);
+  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return x - y; });
+  if (Node* node = record("sub", c, {a})) {
+    node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
+  }
+  return c;
+}
 
 // C = s - A    dA = -dC
 Tensor sub(double s, const Tensor& a_in) {
-  const Tensor a = scalar_operand(a_in, s, false);
+  const Tensor a = scalar_operand("sub", a_in, s, false);
   Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return y - x; });
   if (Node* node = record("rsub", c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = -dC; };
@@ -112,7 +127,7 @@ Tensor sub(double s, const Tensor& a_in) {
 
 // C = A * s    dA = dC * s
 Tensor mul(const Tensor& a_in, double s) {
-  const Tensor a = scalar_operand(a_in, s, false);
+  const Tensor a = scalar_operand("mul", a_in, s, false);
   Tensor c = with_scalar("mul", a, s, [](auto x, auto y) { return x * y; });
   if (Node* node = record("mul", c, {a})) {
     node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC * s; };
@@ -122,7 +137,7 @@ Tensor mul(const Tensor& a_in, double s) {
 
 // C = A / s    dA = dC / s
 Tensor div(const Tensor& a_in, double s) {
-  const Tensor a = scalar_operand(a_in, s, true);
+  const Tensor a = scalar_operand("div", a_in, s, true);
   Tensor c = with_scalar("div", a, s, [](auto x, auto y) { return x / y; });
   if (Node* node = record("div", c, {a})) {
     node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC / s; };
@@ -132,7 +147,7 @@ Tensor div(const Tensor& a_in, double s) {
 
 // C = s / A    dA = -dC * s / A^2 = -dC * C / A
 Tensor div(double s, const Tensor& a_in) {
-  const Tensor a = scalar_operand(a_in, s, true);
+  const Tensor a = scalar_operand("div", a_in, s, true);
   Tensor c = with_scalar("rdiv", a, s, [](auto x, auto y) { return y / x; });
   if (Node* node = record("rdiv", c, {a})) {
     node->backward = [A = node->save(a), C = node->save(c)](const Tensor& dC, Grads& d) {
@@ -144,6 +159,7 @@ Tensor div(double s, const Tensor& a_in) {
 
 // Y = -X    dX = -dY
 Tensor neg(const Tensor& x_in) {
+  pointwise::require_defined("neg", x_in);
   const Tensor x = x_in.dtype() == kBool ? to(x_in, kInt64) : x_in;
   Tensor y = with_scalar("neg", x, 0.0, [](auto v, auto) { return -v; });
   if (Node* node = record("neg", y, {x})) {

@@ -14,7 +14,18 @@
 
 namespace attograd::pointwise {
 
+// A default-constructed tensor, or x.grad() before any backward reached x, named by the op that got it.
+// `which` is "input", "lhs" or "rhs".
+inline void require_defined(std::string_view op, const Tensor& x, std::string_view which = "input") {
+  if (!x.defined()) {
+    throw ValueError(fmt::format("{}: {} is an undefined tensor (default-constructed, or a gradient not "
+                                 "computed yet)",
+                                 op, which));
+  }
+}
+
 inline void require_floating(std::string_view op, const Tensor& x) {
+  require_defined(op, x);
   if (!x.is_floating_point()) {
     throw DTypeError(fmt::format("{}: expected a floating-point tensor, got {}; convert with to(kFloat32)", op,
                                  x.dtype()));

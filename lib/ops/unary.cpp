@@ -3,6 +3,7 @@
 // (exp, sqrt, tanh, sigmoid).
 #include <cmath>
 #include <numbers>
+#include <string>
 
 #include "attograd/autograd/node.hpp"
 #include "attograd/ops/compare.hpp"
@@ -79,7 +80,9 @@ Tensor sigmoid(const Tensor& x) {
 
 // Y = max(X, 0)    dX = dY where X > 0, else 0
 Tensor relu(const Tensor& x) {
-  Tensor y = unary("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  // v < 0 rather than v > 0 as the test: NaN is neither, and must come out as NaN, not 0, so that a
+  // diverging run shows (as in PyTorch).
+  Tensor y = unary("relu", x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
   if (Node* node = record("relu", y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = where(Y > 0.0, dY, 0.0); };
   }
@@ -87,6 +90,8 @@ Tensor relu(const Tensor& x) {
 }
 
 // Y = X * Phi(X)    dX = dY * (Phi(X) + X * phi(X))      Phi, phi: the standard normal CDF and density
+// Phi(X) = erfc(-X / sqrt 2) / 2, not (1 + erf(X / sqrt 2)) / 2: for X << 0 the latter subtracts two
+// numbers near 1 and is already 0 at X = -10, where gelu is -7.6e-23.
 // Tanh approximation: Y = X/2 * (1 + tanh(u)), u = sqrt(2/pi) (X + 0.044715 X^3)
 //                     dX = dY * (1/2 (1 + tanh u) + X/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 X^2))
 Tensor gelu(const Tensor& x, GeluApproximation approximation) {
@@ -96,7 +101,7 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
   const bool exact = approximation == GeluApproximation::None;
   Tensor y = unary("gelu", x, [exact](auto v) {
     using T = decltype(v);
-    if (exact) return static_cast<T>(0.5 * v * (1.0 + std::erf(v * kInvSqrt2)));
+    if (exact) return static_cast<T>(0.5 * v * std::erfc(-v * kInvSqrt2));
     const T u = static_cast<T>(kSqrt2OverPi * (v + kCubic * v * v * v));
     return static_cast<T>(0.5 * v * (1.0 + std::tanh(u)));
   });
@@ -106,7 +111,7 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
         using T = decltype(v);
         const double w = static_cast<double>(v);
         if (exact) {
-          const double cdf = 0.5 * (1.0 + std::erf(w * kInvSqrt2));
+          const double cdf = 0.5 * std::erfc(-w * kInvSqrt2);
           const double pdf = std::exp(-0.5 * w * w) * std::numbers::inv_sqrtpi * kInvSqrt2;
           return static_cast<T>(cdf + w * pdf);
         }
@@ -122,11 +127,16 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
 // Y = min(max(X, lo), hi)    dX = dY where lo <= X <= hi, else 0
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if ((lo && std::isnan(*lo)) || (hi && std::isnan(*hi))) {
-    throw ValueError(fmt::format("clamp: bounds must not be NaN, got lo {} and hi {}", lo.value_or(0.0),
-                                 hi.value_or(0.0)));
+    auto text = [](std::optional<double> bound) { return bound ? fmt::format("{}", *bound) : std::string("none"); };
+    throw ValueError(fmt::format("clamp: bounds must not be NaN, got lo {} and hi {}", text(lo), text(hi)));
   }
-  const double l = lo.value_or(-INFINITY);
-  const double h = hi.value_or(INFINITY);
+  // The bounds as the tensor's dtype rounds them, so that backward's mask agrees with forward on which
+  // elements sit on a bound (0.7 is 0.699999988 in float32).
+  pointwise::require_floating("clamp", x);
+  const bool f32 = x.dtype() == kFloat32;
+  auto rounded = [f32](double b) { return f32 ? static_cast<double>(static_cast<float>(b)) : b; };
+  const double l = rounded(lo.value_or(-INFINITY));
+  const double h = rounded(hi.value_or(INFINITY));
   Tensor y = unary("clamp", x, [l, h](auto v) {
     using T = decltype(v);
     return std::min(std::max(v, static_cast<T>(l)), static_cast<T>(h));

@@ -6,7 +6,9 @@
 //
 // Binary ops broadcast their inputs to a common shape (trailing dims aligned; each pair of sizes equal
 // or one of them 1) and sum each gradient back to its input's shape. float32 with float64 promotes to
-// float64, as in PyTorch (docs/architecture.md). Derivations: docs/derivations/elementwise.md.
+// float64, as in PyTorch (docs/architecture.md); each gradient comes back in its input's own dtype.
+// int64 with int64 stays int64 (bool counts as int64), except div, which gives float32.
+// Derivations: docs/derivations/elementwise.md.
 #pragma once
 
 #include <optional>
@@ -24,7 +26,9 @@ Tensor mul(const Tensor& a, const Tensor& b);
 // C = A / B    dA = dC / B    dB = -dC * A / B^2
 Tensor div(const Tensor& a, const Tensor& b);
 
-// The same with a scalar on one side: the result keeps the tensor's dtype.
+// The same with a scalar on one side: the result keeps a floating tensor's dtype. An int64 or bool
+// tensor gives int64 when the scalar is a whole number in int64's range, else float32 (3 * 0.5 is
+// 1.5); dividing one always gives float32.
 Tensor add(const Tensor& a, double s);
 Tensor sub(const Tensor& a, double s);
 Tensor sub(double s, const Tensor& a);
@@ -55,7 +59,8 @@ enum class GeluApproximation { None, Tanh };
 // Y = X * Phi(X), Phi the standard normal CDF (or its tanh approximation)
 Tensor gelu(const Tensor& x, GeluApproximation approximation = GeluApproximation::None);
 
-// Y = min(max(X, lo), hi); either bound may be absent. dX = dY where lo <= X <= hi, else 0.
+// Y = min(max(X, lo), hi); either bound may be absent, neither may be NaN (ValueError).
+// dX = dY where lo <= X <= hi, else 0. With lo > hi every element is hi, as in PyTorch.
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
