@@ -22,6 +22,7 @@
 
 #include "attograd/ops/compare.hpp"
 #include "attograd/ops/elementwise.hpp"
+#include "attograd/ops/embedding.hpp"
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/reduction.hpp"
 #include "attograd/ops/shape_ops.hpp"
