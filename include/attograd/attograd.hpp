@@ -21,6 +21,7 @@
 #include "attograd/autograd/node.hpp"
 
 #include "attograd/ops/compare.hpp"
+#include "attograd/ops/dropout.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/embedding.hpp"
 #include "attograd/ops/linalg.hpp"
