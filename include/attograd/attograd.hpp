@@ -25,6 +25,7 @@
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/embedding.hpp"
 #include "attograd/ops/linalg.hpp"
+#include "attograd/ops/loss.hpp"
 #include "attograd/ops/norm.hpp"
 #include "attograd/ops/reduction.hpp"
 #include "attograd/ops/shape_ops.hpp"
