@@ -20,6 +20,7 @@
 #include "attograd/autograd/gradcheck.hpp"
 #include "attograd/autograd/node.hpp"
 
+#include "attograd/ops/attention.hpp"
 #include "attograd/ops/compare.hpp"
 #include "attograd/ops/dropout.hpp"
 #include "attograd/ops/elementwise.hpp"
