@@ -125,9 +125,13 @@ BOOST_AUTO_TEST_CASE(gradients_are_checked_against_finite_differences) {
   };
   check_gradients(nll(ids_of({2, 2, 0, -100}, {4}), {}), {rand64({4, 3}, gen)});
   check_gradients(nll(ids_of({1, 0, 1, 1}, {2, 2}), {.reduction = Reduction::None}), {rand64({2, 2, 2}, gen)});
-  // a strided (transposed) input
+  // strided (transposed) inputs
   check_gradients([](const std::vector<Tensor>& in) { return cross_entropy(in[0].mT(), ids_of({2, 0}, {2})); },
                   {rand64({3, 2}, gen)});
+  check_gradients([](const std::vector<Tensor>& in) { return nll_loss(in[0].mT(), ids_of({2, 0}, {2})); },
+                  {rand64({3, 2}, gen)});
+  check_values(nll_loss(f64({{-0.5, -1.5}, {-2.5, -3.5}}).mT(), ids_of({1, 0}, {2}), {.reduction = Reduction::None}),
+               {2.5, 1.5}, 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(bad_inputs_are_errors_naming_the_values) {
