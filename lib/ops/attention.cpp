@@ -1,0 +1,119 @@
+// Scaled dot-product attention, composed from matmul, mul, masked_fill and softmax: no backward of
+// its own. The lecture's derivation (dV = Aᵀ dY, the softmax Jacobian, dQ = c dS K, dK = c dSᵀ Q) is
+// what the engine computes from those primitives.
+#include "attograd/ops/attention.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "attograd/core/errors.hpp"
+#include "attograd/core/factories.hpp"
+#include "attograd/ops/compare.hpp"
+#include "attograd/ops/elementwise.hpp"
+#include "attograd/ops/linalg.hpp"
+#include "attograd/ops/softmax.hpp"
+
+namespace attograd {
+
+namespace {
+
+constexpr std::string_view kOp = "scaled_dot_product_attention";
+
+Shape batch_of(const Tensor& t) {
+  Shape b;
+  for (int d = 0; d + 2 < t.dim(); ++d) b.push_back(t.shape()[d]);
+  return b;
+}
+
+void check_qk(const Tensor& q, const Tensor& k) {
+  if (!q.is_floating_point() || q.dtype() != k.dtype()) {
+    throw DTypeError(fmt::format("{}: q and k must have one floating-point dtype, got {} and {}", kOp, q.dtype(),
+                                 k.dtype()));
+  }
+  if (q.dim() < 2 || k.dim() < 2) {
+    throw ShapeError(fmt::format("{}: q and k need at least 2 dims [.., T, D], got q {} and k {}", kOp, q.shape(),
+                                 k.shape()));
+  }
+  if (q.shape()[-1] != k.shape()[-1]) {
+    throw ShapeError(fmt::format("{}: q and k must have the same last dim (the key size D), got q {} and k {}", kOp,
+                                 q.shape(), k.shape()));
+  }
+  try {
+    broadcast_shapes(kOp, batch_of(q), batch_of(k));
+  } catch (const ShapeError&) {
+    throw ShapeError(fmt::format("{}: the batch dims of q {} and k {} cannot be broadcast", kOp, q.shape(),
+                                 k.shape()));
+  }
+}
+
+}  // namespace
+
+Tensor causal_mask(std::int64_t T) {
+  if (T < 0) throw ValueError(fmt::format("causal_mask: the sequence length must be >= 0, got {}", T));
+  const Tensor i = arange(static_cast<double>(T), {.dtype = kInt64}).reshape({T, 1});  // query positions
+  const Tensor j = arange(static_cast<double>(T), {.dtype = kInt64}).reshape({1, T});  // key positions
+  return gt(j, i);  // key after query: masked
+}
+
+// S = scale · Q Kᵀ    S' = S with -inf where mask    A = softmax(S') along the last dim
+Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask, std::optional<double> scale) {
+  check_qk(q, k);
+  const std::int64_t D = q.shape()[-1];
+  if (scale && !std::isfinite(*scale)) {
+    throw ValueError(fmt::format("{}: scale must be finite, got {}", kOp, *scale));
+  }
+  if (!scale && D == 0) {
+    throw ShapeError(fmt::format("{}: the key size D (last dim of q {}) is 0, so the default scale 1/sqrt(D) is "
+                                 "undefined",
+                                 kOp, q.shape()));
+  }
+  const double c = scale.value_or(1.0 / std::sqrt(static_cast<double>(D)));
+  Tensor scores = matmul(q, k.mT()) * c;  // [.., Tq, Tk]
+  if (mask.defined()) {
+    if (mask.dtype() != kBool) {
+      throw DTypeError(fmt::format("{}: the mask must be bool (true = masked), got {}", kOp, mask.dtype()));
+    }
+    bool fits = mask.dim() <= scores.dim();
+    for (int i = 1; fits && i <= mask.dim(); ++i) fits = mask.shape()[-i] == 1 || mask.shape()[-i] == scores.shape()[-i];
+    if (!fits) {
+      throw ShapeError(fmt::format("{}: the mask of shape {} does not broadcast to the attention scores' shape {} "
+                                   "[.., Tq, Tk]",
+                                   kOp, mask.shape(), scores.shape()));
+    }
+    // -inf before the softmax, so a masked key gets weight exactly 0 and each row still sums to 1
+    // (zeroing after the softmax would leave rows summing to less than 1).
+    scores = masked_fill(scores, mask, -std::numeric_limits<double>::infinity());
+  }
+  return softmax(scores, -1);
+}
+
+// Y = A · V
+AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                          const Tensor& mask, std::optional<double> scale) {
+  check_qk(q, k);
+  if (v.dtype() != q.dtype()) {
+    throw DTypeError(fmt::format("{}: v must have the dtype of q and k ({}), got {}", kOp, q.dtype(), v.dtype()));
+  }
+  if (v.dim() < 2 || v.shape()[-2] != k.shape()[-2]) {
+    throw ShapeError(fmt::format("{}: v needs one row per key (dim -2 equal to k's), got k {} and v {}", kOp,
+                                 k.shape(), v.shape()));
+  }
+  try {
+    broadcast_shapes(kOp, broadcast_shapes(kOp, batch_of(q), batch_of(k)), batch_of(v));
+  } catch (const ShapeError&) {
+    throw ShapeError(fmt::format("{}: the batch dims of q {}, k {} and v {} cannot be broadcast", kOp, q.shape(),
+                                 k.shape(), v.shape()));
+  }
+  Tensor weights = attention_weights(q, k, mask, scale);
+  Tensor output = matmul(weights, v);
+  return {std::move(output), std::move(weights)};
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                                    std::optional<double> scale) {
+  return scaled_dot_product_attention_with_weights(q, k, v, mask, scale).output;
+}
+
+}  // namespace attograd

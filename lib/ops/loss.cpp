@@ -1,0 +1,160 @@
+// Losses. nll_loss and binary_cross_entropy_with_logits are primitives with their own backward;
+// cross_entropy (log_softmax then nll_loss), mse_loss and the reductions are composed from ops.
+#include "attograd/ops/loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "attograd/autograd/node.hpp"
+#include "attograd/core/errors.hpp"
+#include "attograd/core/factories.hpp"
+#include "attograd/ops/compare.hpp"
+#include "attograd/ops/elementwise.hpp"
+#include "attograd/ops/reduction.hpp"
+#include "attograd/ops/shape_ops.hpp"
+#include "attograd/ops/softmax.hpp"
+#include "backend/basic.hpp"
+#include "backend/elementwise.hpp"
+#include "backend/gather.hpp"
+#include "core/dispatch.hpp"
+
+namespace attograd {
+
+using autograd::Grads;
+using autograd::Node;
+using autograd::record;
+
+namespace {
+
+Tensor reduce(const Tensor& losses, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::None: return losses;
+    case Reduction::Sum: return sum(losses);
+    case Reduction::Mean: return mean(losses);
+  }
+  return losses;
+}
+
+// Checks the class scores x [..., C] and targets [...] of a classification loss; returns the targets
+// flattened to [N].
+Tensor checked_targets(std::string_view op, std::string_view what, const Tensor& x, const Tensor& targets,
+                       const ClassLossOptions& options) {
+  if (!x.is_floating_point()) {
+    throw DTypeError(fmt::format("{}: expected floating-point {}, got {}", op, what, x.dtype()));
+  }
+  if (x.dim() == 0) {
+    throw ShapeError(fmt::format("{}: {} need a class dim (the last one), got a rank-0 tensor", op, what));
+  }
+  if (targets.dtype() != kInt64) {
+    throw DTypeError(fmt::format("{}: targets must be int64 class indices, got {}", op, targets.dtype()));
+  }
+  Shape expected = x.shape();
+  expected.erase(x.dim() - 1);
+  if (targets.shape() != expected) {
+    throw ShapeError(fmt::format("{}: targets of shape {} do not fit {} of shape {}: expected targets of shape {} "
+                                 "(the {}' shape without the last, class dim)",
+                                 op, targets.shape(), what, x.shape(), expected, what));
+  }
+  const std::int64_t C = x.shape()[-1];
+  if (const std::int64_t p = backend::first_out_of_range(targets, C, options.ignore_index); p >= 0) {
+    throw IndexError(fmt::format("{}: target {} at position {} is out of range for {} classes (expected 0..{}, or "
+                                 "ignore_index {})",
+                                 op, targets.reshape({-1}).at<std::int64_t>({p}),
+                                 backend::unravel_index(p, targets.shape()), C, C - 1, options.ignore_index));
+  }
+  return contiguous(targets).reshape({targets.numel()});
+}
+
+// Y_i = -X[i, t_i], or 0 where t_i is ignored    X [N, C]  t [N]  Y [N]
+// dX[i, t_i] = -dY_i, and 0 everywhere else
+Tensor nll_per_row(const Tensor& x, const Tensor& t, std::int64_t ignore_index) {
+  Tensor y = empty({t.numel()}, x.dtype());
+  backend::pick_columns(x, t, ignore_index, y);
+  backend::scale_into(y, -1.0);
+  if (Node* node = record("nll_loss", y, {x})) {
+    node->backward = [T = node->save(t), ignore_index, shape = x.shape()](const Tensor& dY, Grads& d) {
+      Tensor dX = zeros(shape, {.dtype = dY.dtype()});
+      backend::add_at_columns(-dY, T, ignore_index, dX);
+      d[0] = dX;
+    };
+  }
+  return y;
+}
+
+// nll_loss after the checks: x [..., C], flat_targets [N].
+Tensor nll(const Tensor& x, const Tensor& targets, const Tensor& flat_targets, const ClassLossOptions& options) {
+  const std::int64_t N = flat_targets.numel();
+  const Tensor losses = nll_per_row(x.reshape({N, x.shape()[-1]}), flat_targets, options.ignore_index);
+  switch (options.reduction) {
+    case Reduction::None: return losses.reshape(targets.shape());
+    case Reduction::Sum: return sum(losses);
+    case Reduction::Mean: {
+      const auto ignored = sum(eq(flat_targets, static_cast<double>(options.ignore_index))).item<std::int64_t>();
+      return sum(losses) / static_cast<double>(N - ignored);  // 0/0 = NaN when all are ignored, as PyTorch
+    }
+  }
+  return losses;
+}
+
+}  // namespace
+
+// L_i = -log softmax(X_i)[t_i]    (the gradient comes from log_softmax and nll_loss)
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options) {
+  const Tensor flat_targets = checked_targets("cross_entropy", "logits", logits, targets, options);
+  return nll(log_softmax(logits, -1), targets, flat_targets, options);
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossOptions& options) {
+  const Tensor flat_targets = checked_targets("nll_loss", "log-probabilities", log_probs, targets, options);
+  return nll(log_probs, targets, flat_targets, options);
+}
+
+// L = (A - B)^2    (the gradient comes from sub and mul)
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  if (!input.is_floating_point() || !target.is_floating_point()) {
+    throw DTypeError(fmt::format("mse_loss: expected floating-point input and target, got {} and {}", input.dtype(),
+                                 target.dtype()));
+  }
+  if (input.shape() != target.shape()) {
+    throw ShapeError(fmt::format("mse_loss: input {} and target {} must have the same shape", input.shape(),
+                                 target.shape()));
+  }
+  const Tensor diff = input - target;
+  return reduce(diff * diff, reduction);
+}
+
+// L = max(X, 0) - X T + log(1 + e^{-|X|})    (= softplus(X) - X T, with no overflow for any X)
+// dX = dL * (sigmoid(X) - T)    dT = -dL * X
+// A primitive rather than relu(X) - X*T + log(1 + exp(-abs(X))): the kinks of relu and abs at X = 0
+// cancel in the value but not in their conventional derivatives, which would give -T instead of
+// 1/2 - T at a logit of exactly 0 (a zero-initialised output layer).
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+  if (!logits.is_floating_point() || logits.dtype() != targets.dtype()) {
+    throw DTypeError(fmt::format("binary_cross_entropy_with_logits: logits and targets must have one floating-point "
+                                 "dtype, got {} and {}",
+                                 logits.dtype(), targets.dtype()));
+  }
+  if (logits.shape() != targets.shape()) {
+    throw ShapeError(fmt::format("binary_cross_entropy_with_logits: logits {} and targets {} must have the same "
+                                 "shape",
+                                 logits.shape(), targets.shape()));
+  }
+  Tensor losses = empty(logits.shape(), logits.dtype());
+  dispatch_float("binary_cross_entropy_with_logits", logits.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    backend::map2<T, T, T>(logits, targets, losses, [](T x, T t) {
+      return std::max(x, T(0)) - x * t + std::log1p(std::exp(-std::abs(x)));
+    });
+  });
+  if (Node* node = record("binary_cross_entropy_with_logits", losses, {logits, targets})) {
+    node->backward = [X = node->save(logits), T = node->save(targets)](const Tensor& dL, Grads& d) {
+      if (d.wanted(0)) d[0] = dL * (sigmoid(X) - T);
+      if (d.wanted(1)) d[1] = -dL * X;
+    };
+  }
+  return reduce(losses, reduction);
+}
+
+}  // namespace attograd
