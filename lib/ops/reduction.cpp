@@ -96,7 +96,6 @@ Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool kee
     throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
   }
   const Reduced r = reduced_dims(op, x, dims);
-  if (x.dim() == 0) return x;
   // Checked here, before the reduced dims are moved and flattened, so that the message names x's dims.
   for (int d = 0; d < x.dim(); ++d) {
     if (r.dim[d] && x.shape()[d] == 0) {
