@@ -161,6 +161,8 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   const auto y = b.to_vector<double>();
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (x[i] == y[i]) continue;  // equal infinities
+    // An infinity is close only to itself: otherwise |x - y| = inf <= rtol * inf would pass.
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) return false;
     if (!(std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i]))) return false;
   }
   return true;
