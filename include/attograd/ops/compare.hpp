@@ -46,7 +46,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 // true where the value is NaN / infinite (no gradient).
 Tensor isnan(const Tensor& x);
 Tensor isinf(const Tensor& x);
-// true if every / any element of a bool tensor is true; false/true for an empty tensor.
+// true if every / any element of a bool tensor is true. An empty tensor gives true for all (no element
+// is false) and false for any (no element is true).
 bool all(const Tensor& mask);
 bool any(const Tensor& mask);
 // true if a and b have the same shape and |a - b| <= atol + rtol * |b| everywhere (NaN never close).
