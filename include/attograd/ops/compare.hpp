@@ -4,7 +4,8 @@
 //   Tensor y = where(m, x, zeros_like(x));         // relu by hand
 //   Tensor s = masked_fill(scores, mask, -INFINITY); // hide masked positions before a softmax
 //
-// Masks are Tensors of dtype bool. Comparisons broadcast and carry no gradient.
+// Masks are Tensors of dtype bool. Comparisons broadcast and carry no gradient. A scalar is compared in
+// a floating tensor's dtype, as in PyTorch (eq(tensor({0.1}), 0.1) is true although 0.1f != 0.1).
 #pragma once
 
 #include "attograd/core/tensor.hpp"
