@@ -110,8 +110,13 @@ void softmax(const Tensor& x_in, int dim, bool log, Tensor& out) {
         const T* p = src + o * g.n * g.inner + i;
         T* q = dst + o * g.n * g.inner + i;
         const std::int64_t s = g.inner;
+        // The row maximum, NaN winning: std::max would skip a NaN, and a row such as [NaN, -inf] would
+        // then pass for fully masked and give 0 instead of NaN.
         T m = -kInf;
-        for (std::int64_t r = 0; r < g.n; ++r) m = std::max(m, p[r * s]);
+        for (std::int64_t r = 0; r < g.n; ++r) {
+          if (p[r * s] > m || std::isnan(p[r * s])) m = p[r * s];
+          if (std::isnan(m)) break;
+        }
         if (m == -kInf) {  // every entry masked: weights 0 (log: -inf), documented, never NaN
           for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = log ? -kInf : T(0);
           continue;

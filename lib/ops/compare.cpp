@@ -29,12 +29,19 @@ Tensor compare(std::string_view op, const Tensor& a_in, const Tensor& b_in, Cmp 
   return out;
 }
 
+// A floating tensor meets the scalar in its own dtype, as in PyTorch: tensor({0.1}) holds 0.1f, and
+// eq(it, 0.1) must be true. Integers and bools compare as double, so that 2 < 2.5.
 template <class Cmp>
 Tensor compare_scalar(const Tensor& a, double s, Cmp cmp) {
   Tensor out = empty(a.shape(), kBool);
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    backend::map<bool, T>(a, out, [&](T x) { return cmp(static_cast<double>(x), s); });
+    if constexpr (std::is_floating_point_v<T>) {
+      const T sv = static_cast<T>(s);
+      backend::map<bool, T>(a, out, [&](T x) { return cmp(x, sv); });
+    } else {
+      backend::map<bool, T>(a, out, [&](T x) { return cmp(static_cast<double>(x), s); });
+    }
   });
   return out;
 }
@@ -154,6 +161,8 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   const auto y = b.to_vector<double>();
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (x[i] == y[i]) continue;  // equal infinities
+    // An infinity is close only to itself: otherwise |x - y| = inf <= rtol * inf would pass.
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) return false;
     if (!(std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i]))) return false;
   }
   return true;

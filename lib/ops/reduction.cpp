@@ -73,10 +73,6 @@ Tensor reduced_dims_last(const Tensor& x, const Reduced& r) {
 // The largest (smallest) value along one dim, keeping the dim with size 1.
 // Y = max_r X[.., r, ..]    dX = dY at the first r that attains it, 0 elsewhere
 Tensor extreme_along(std::string_view op, const Tensor& x, int dim, bool is_max) {
-  if (x.shape()[dim] == 0) {
-    throw ShapeError(fmt::format("{}: cannot reduce dim {} of size 0 (shape {}): an empty set has no {}", op, dim,
-                                 x.shape(), is_max ? "maximum" : "minimum"));
-  }
   Shape kept = x.shape();
   kept[dim] = 1;
   Tensor values = empty(kept, x.dtype());
@@ -100,7 +96,13 @@ Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool kee
     throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
   }
   const Reduced r = reduced_dims(op, x, dims);
-  if (x.dim() == 0) return x;
+  // Checked here, before the reduced dims are moved and flattened, so that the message names x's dims.
+  for (int d = 0; d < x.dim(); ++d) {
+    if (r.dim[d] && x.shape()[d] == 0) {
+      throw ShapeError(fmt::format("{}: cannot reduce dim {} of size 0 (shape {}): an empty set has no {}", op, d,
+                                   x.shape(), is_max ? "maximum" : "minimum"));
+    }
+  }
   Tensor y = extreme_along(op, reduced_dims_last(x, r), r.result.rank(), is_max);
   return reshape(y, keepdim ? r.kept : r.result);
 }
@@ -121,6 +123,16 @@ Tensor arg_extreme(std::string_view op, const Tensor& x, std::int64_t dim, bool 
   backend::arg_reduce(x, d, is_max, nullptr, indices);
   if (!keepdim) kept.erase(d);
   return indices.reshape(kept);
+}
+
+// The index into x flattened. An empty x is refused here, where the message can name x's shape.
+Tensor arg_extreme_flat(std::string_view op, const Tensor& x, bool is_max) {
+  for (int d = 0; d < x.dim(); ++d) {
+    if (x.shape()[d] == 0) {
+      throw ShapeError(fmt::format("{}: cannot reduce dim {} of size 0 (shape {})", op, d, x.shape()));
+    }
+  }
+  return arg_extreme(op, x.reshape({-1}), 0, false, is_max);
 }
 
 }  // namespace
@@ -161,8 +173,8 @@ Tensor min(const Tensor& x) { return extreme("min", x, Shape{}, false, false); }
 
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extreme("argmax", x, dim, keepdim, true); }
 Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extreme("argmin", x, dim, keepdim, false); }
-Tensor argmax(const Tensor& x) { return arg_extreme("argmax", x.reshape({-1}), 0, false, true); }
-Tensor argmin(const Tensor& x) { return arg_extreme("argmin", x.reshape({-1}), 0, false, false); }
+Tensor argmax(const Tensor& x) { return arg_extreme_flat("argmax", x, true); }
+Tensor argmin(const Tensor& x) { return arg_extreme_flat("argmin", x, false); }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;

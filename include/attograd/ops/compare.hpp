@@ -4,7 +4,8 @@
 //   Tensor y = where(m, x, zeros_like(x));         // relu by hand
 //   Tensor s = masked_fill(scores, mask, -INFINITY); // hide masked positions before a softmax
 //
-// Masks are Tensors of dtype bool. Comparisons broadcast and carry no gradient.
+// Masks are Tensors of dtype bool. Comparisons broadcast and carry no gradient. A scalar is compared in
+// a floating tensor's dtype, as in PyTorch (eq(tensor({0.1}), 0.1) is true although 0.1f != 0.1).
 #pragma once
 
 #include "attograd/core/tensor.hpp"
@@ -46,7 +47,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 // true where the value is NaN / infinite (no gradient).
 Tensor isnan(const Tensor& x);
 Tensor isinf(const Tensor& x);
-// true if every / any element of a bool tensor is true; false/true for an empty tensor.
+// true if every / any element of a bool tensor is true. An empty tensor gives true for all (no element
+// is false) and false for any (no element is true).
 bool all(const Tensor& mask);
 bool any(const Tensor& mask);
 // true if a and b have the same shape and |a - b| <= atol + rtol * |b| everywhere (NaN never close).

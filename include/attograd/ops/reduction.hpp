@@ -6,7 +6,9 @@
 //   Tensor best = argmax(logits, -1);         // int64 indices
 //
 // Ties in max, min, argmax and argmin: the first element in row-major order wins, and the gradient of
-// max and min flows to that element only. Derivations: docs/derivations/reduction.md.
+// max and min flows to that element only. A NaN beats every number in both max and min (the first NaN
+// wins), as in PyTorch. Sums of int64 stay int64, sums of bool count the trues (int64), float sums
+// accumulate in double. Derivations: docs/derivations/reduction.md.
 #pragma once
 
 #include "attograd/core/tensor.hpp"

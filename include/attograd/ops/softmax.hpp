@@ -6,8 +6,8 @@
 // Stable for any finite input (the row maximum is subtracted first, so inputs of 1e8 are fine) and
 // for -inf entries, which get weight 0. A row that is entirely -inf (fully masked) gives weights of 0
 // (softmax, with a zero gradient) or -inf (log_softmax, whose gradient is then dY unchanged), never
-// NaN. A row holding +inf shares the weight equally among its +inf entries. Derivations:
-// docs/derivations/softmax.md.
+// NaN. A row holding +inf shares the weight equally among its +inf entries. A NaN input makes its row
+// NaN. Derivations: docs/derivations/softmax.md.
 #pragma once
 
 #include "attograd/core/tensor.hpp"
