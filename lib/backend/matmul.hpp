@@ -9,7 +9,9 @@
 
 namespace attograd::backend {
 
-// The product, on the fastest path available for the dtype.
+// The product, on the fastest path available for the dtype: float32 on oneDNN (see onednn.hpp for the
+// layouts it takes as they are and those it copies first), float64 on matmul_reference, float32 too
+// when MatmulBackend::Reference is chosen (attograd/backend/settings.hpp).
 void matmul(const Tensor& a, const Tensor& b, Tensor& c);
 
 // attograd's own loops: float64 always, float32 when the reference path is forced.
