@@ -1,6 +1,7 @@
 #include "backend/matmul.hpp"
 
 #include "attograd/backend/settings.hpp"
+#include "backend/basic.hpp"
 #include "backend/onednn.hpp"
 
 namespace attograd::backend {
@@ -11,6 +12,12 @@ namespace attograd::backend {
 void matmul(const Tensor& a, const Tensor& b, Tensor& c) {
   if (c.dtype() == kFloat32 && matmul_backend() == MatmulBackend::Auto && onednn::matmul(a, b, c)) return;
   matmul_reference(a, b, c);
+}
+
+void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c) {
+  if (c.dtype() == kFloat32 && matmul_backend() == MatmulBackend::Auto && onednn::matmul(a, b, c, bias)) return;
+  matmul_reference(a, b, c);
+  add_into(c, bias);
 }
 
 }  // namespace attograd::backend

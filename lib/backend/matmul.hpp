@@ -14,6 +14,10 @@ namespace attograd::backend {
 // when MatmulBackend::Reference is chosen (attograd/backend/settings.hpp).
 void matmul(const Tensor& a, const Tensor& b, Tensor& c);
 
+// c = a·b + bias with bias [N] added to every row: a Linear layer's forward. On oneDNN the addition
+// is fused into the product (one pass over c); elsewhere it follows the reference product.
+void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c);
+
 // attograd's own loops: float64 always, float32 when the reference path is forced.
 void matmul_reference(const Tensor& a, const Tensor& b, Tensor& c);
 

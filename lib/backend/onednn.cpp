@@ -24,10 +24,11 @@ using dnnl::memory;
 
 // --- the cache key ------------------------------------------------------------------------------
 // Everything a primitive depends on: both operands' ranks, shapes and strides (c is contiguous, its
-// shape follows from theirs) and the thread count. Fixed size and zero-filled, so that building,
-// hashing and comparing one is a few dozen word operations: far below oneDNN's own cache lookup.
+// shape follows from theirs), whether a bias is added (always contiguous) and the thread count.
+// Fixed size and zero-filled, so that building, hashing and comparing one is a few dozen word
+// operations: far below oneDNN's own cache lookup.
 struct Key {
-  std::array<std::int64_t, 3 + 4 * kMaxRank> words{};
+  std::array<std::int64_t, 4 + 4 * kMaxRank> words{};
   bool operator==(const Key&) const = default;
 };
 
@@ -42,11 +43,12 @@ struct KeyHash {
   }
 };
 
-Key make_key(const Tensor& a, const Tensor& b, int threads) {
+Key make_key(const Tensor& a, const Tensor& b, bool bias, int threads) {
   Key key;
   std::int64_t* w = key.words.data();
   *w++ = a.dim();
   *w++ = b.dim();
+  *w++ = bias;
   *w++ = threads;
   for (const Shape* s : {&a.shape(), &a.strides(), &b.shape(), &b.strides()}) {
     std::copy(s->begin(), s->end(), w);
@@ -87,9 +89,10 @@ Operand describe(const Shape& shape, const Strides& strides, int batch_rank) {
 
 bool has_unit_stride(const Operand& op) { return op.row_stride == 1 || op.col_stride == 1; }
 
-// The product oneDNN computes: three descriptors of one rank.
+// The product oneDNN computes: descriptors of one rank.
 struct Problem {
   memory::desc lhs, rhs, out;
+  memory::desc bias;  // [1, .., 1, N]
   int rank = 0;
   std::int64_t rows = 0;
 };
@@ -148,14 +151,22 @@ Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape
     c.batch_strides[d] = stride;
     stride *= batch[d];
   }
-  return {to_desc(a), to_desc(b), to_desc(c), static_cast<int>(batch.size()) + 2, a.rows};
+  Operand bias;
+  bias.batch.assign(batch.size(), 1);
+  bias.batch_strides.assign(batch.size(), 0);
+  bias.rows = 1;
+  bias.cols = c.cols;
+  bias.row_stride = c.cols;
+  bias.col_stride = 1;
+  return {to_desc(a), to_desc(b), to_desc(c), to_desc(bias), static_cast<int>(batch.size()) + 2, a.rows};
 }
 
 // --- the cache ----------------------------------------------------------------------------------
 struct Entry {
   bool on_onednn = false;
   dnnl::matmul primitive;
-  memory lhs, rhs, out;  // reused by every call: only their data pointers change
+  memory lhs, rhs, out, bias;  // reused by every call: only their data pointers change
+  bool has_bias = false;
   bool copies_lhs = false;
   bool copies_rhs = false;
   std::string implementation;
@@ -184,8 +195,8 @@ Context& context() {
 
 // Builds the primitive for one choice of copies, or nothing when oneDNN offers only its reference
 // implementation (hundreds of times slower than ours would be worth) or none at all.
-std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, bool copy_lhs,
-                               bool copy_rhs, int threads) {
+std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, bool bias,
+                               bool copy_lhs, bool copy_rhs, int threads) {
   const Strides a_strides = copy_lhs ? contiguous_strides(a.shape()) : a.strides();
   const Strides b_strides = copy_rhs ? contiguous_strides(b.shape()) : b.strides();
   try {
@@ -193,7 +204,9 @@ std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, c
     dnnl::primitive_attr attr;
     // Strict float32: oneDNN 2.6 may otherwise compute in bf16 when ONEDNN_DEFAULT_FPMATH_MODE says so.
     attr.set_fpmath_mode(dnnl::fpmath_mode::strict);
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.lhs, p.rhs, p.out), attr, ctx.engine);
+    const dnnl::matmul::desc desc =
+        bias ? dnnl::matmul::desc(p.lhs, p.rhs, p.bias, p.out) : dnnl::matmul::desc(p.lhs, p.rhs, p.out);
+    const dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine);
     Entry e;
     e.implementation = pd.impl_info_str();
     if (e.implementation.find("ref") != std::string::npos) return std::nullopt;
@@ -202,6 +215,8 @@ std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, c
     e.lhs = memory(p.lhs, ctx.engine, DNNL_MEMORY_NONE);
     e.rhs = memory(p.rhs, ctx.engine, DNNL_MEMORY_NONE);
     e.out = memory(p.out, ctx.engine, DNNL_MEMORY_NONE);
+    if (bias) e.bias = memory(p.bias, ctx.engine, DNNL_MEMORY_NONE);
+    e.has_bias = bias;
     e.copies_lhs = copy_lhs;
     e.copies_rhs = copy_rhs;
     e.rank = p.rank;
@@ -214,14 +229,14 @@ std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, c
   }
 }
 
-std::unique_ptr<Entry> build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, int threads) {
+std::unique_ptr<Entry> build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, bool bias, int threads) {
   const int batch_rank = c.dim() - 2;
   const bool a_unit = has_unit_stride(describe(a.shape(), a.strides(), batch_rank));
   const bool b_unit = has_unit_stride(describe(b.shape(), b.strides(), batch_rank));
   // As given; then copying the operands without a unit stride; then copying both.
   const std::array<std::array<bool, 2>, 3> attempts{{{false, false}, {!a_unit, !b_unit}, {true, true}}};
   for (const auto& [copy_lhs, copy_rhs] : attempts) {
-    if (std::optional<Entry> e = try_build(ctx, a, b, c, copy_lhs, copy_rhs, threads)) {
+    if (std::optional<Entry> e = try_build(ctx, a, b, c, bias, copy_lhs, copy_rhs, threads)) {
       return std::make_unique<Entry>(std::move(*e));
     }
   }
@@ -231,20 +246,20 @@ std::unique_ptr<Entry> build(Context& ctx, const Tensor& a, const Tensor& b, con
 }
 
 // The entry for these operands, built on a miss. Call with ctx.mutex held.
-const Entry& lookup(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, int threads) {
-  const Key key = make_key(a, b, threads);
+const Entry& lookup(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, bool bias, int threads) {
+  const Key key = make_key(a, b, bias, threads);
   if (auto it = ctx.cache.find(key); it != ctx.cache.end()) {
     ++ctx.hits;
     return *it->second;
   }
   ++ctx.misses;
   if (ctx.cache.size() >= kCacheCapacity) ctx.cache.clear();
-  return *ctx.cache.emplace(key, build(ctx, a, b, c, threads)).first->second;
+  return *ctx.cache.emplace(key, build(ctx, a, b, c, bias, threads)).first->second;
 }
 
-bool usable(const Tensor& a, const Tensor& b, const Tensor& c) {
+bool usable(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias) {
   return a.dtype() == kFloat32 && b.dtype() == kFloat32 && c.dtype() == kFloat32 && c.numel() > 0 &&
-         a.shape()[-1] > 0 && c.is_contiguous();
+         a.shape()[-1] > 0 && c.is_contiguous() && (!bias.defined() || bias.dtype() == kFloat32);
 }
 
 void check(dnnl_status_t status, const Entry& e, std::string_view what) {
@@ -256,12 +271,12 @@ void check(dnnl_status_t status, const Entry& e, std::string_view what) {
 
 }  // namespace
 
-bool matmul(const Tensor& a, const Tensor& b, Tensor& c) {
-  if (!usable(a, b, c)) return false;
+bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) {
+  if (!usable(a, b, c, bias)) return false;
   Context& ctx = context();
   const int threads = apply_num_threads();
   std::lock_guard lock(ctx.mutex);
-  const Entry& e = lookup(ctx, a, b, c, threads);
+  const Entry& e = lookup(ctx, a, b, c, bias.defined(), threads);
   if (!e.on_onednn) return false;
   const Tensor lhs = e.copies_lhs ? copy(a, kFloat32) : a;
   const Tensor rhs = e.copies_rhs ? copy(b, kFloat32) : b;
@@ -270,22 +285,28 @@ bool matmul(const Tensor& a, const Tensor& b, Tensor& c) {
   e.rhs.set_data_handle(const_cast<float*>(rhs.data<float>()));
   e.out.set_data_handle(c.data<float>());
   // The C call takes the arguments as an array; the C++ one would build a std::unordered_map per call.
-  const std::array<dnnl_exec_arg_t, 3> args{{{DNNL_ARG_SRC, e.lhs.get()},
-                                             {DNNL_ARG_WEIGHTS, e.rhs.get()},
-                                             {DNNL_ARG_DST, e.out.get()}}};
-  check(dnnl_primitive_execute(e.primitive.get(), ctx.stream.get(), static_cast<int>(args.size()), args.data()), e,
-        "execute");
+  std::array<dnnl_exec_arg_t, 4> args{{{DNNL_ARG_SRC, e.lhs.get()},
+                                       {DNNL_ARG_WEIGHTS, e.rhs.get()},
+                                       {DNNL_ARG_DST, e.out.get()},
+                                       {DNNL_ARG_BIAS, e.bias.get(/*allow_empty=*/true)}}};
+  Tensor bias_data;  // [N], contiguous: a strided bias (rare, N elements) is copied
+  if (e.has_bias) {
+    bias_data = bias.is_contiguous() ? bias : copy(bias, kFloat32);
+    e.bias.set_data_handle(const_cast<float*>(bias_data.data<float>()));
+  }
+  const int nargs = e.has_bias ? 4 : 3;
+  check(dnnl_primitive_execute(e.primitive.get(), ctx.stream.get(), nargs, args.data()), e, "execute");
   check(dnnl_stream_wait(ctx.stream.get()), e, "wait for");
   ++ctx.products;
   return true;
 }
 
-MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c) {
-  if (!usable(a, b, c)) return {};
+MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias) {
+  if (!usable(a, b, c, bias)) return {};
   Context& ctx = context();
   const int threads = apply_num_threads();
   std::lock_guard lock(ctx.mutex);
-  const Entry& e = lookup(ctx, a, b, c, threads);
+  const Entry& e = lookup(ctx, a, b, c, bias.defined(), threads);
   return {e.on_onednn, e.implementation, e.copies_lhs, e.copies_rhs, e.rank, e.rows, e.threads, e.strict_math};
 }
 

@@ -31,9 +31,11 @@
 namespace attograd::backend::onednn {
 
 // c = a·b for float32 a [.., M, K], b [.., K, N] and contiguous c [.., M, N] (batch dims of a and b
-// broadcast to c's). Returns false, having done nothing, when oneDNN is not used for this product
-// (another dtype, an empty dim, no implementation); the caller then runs the reference kernel.
-bool matmul(const Tensor& a, const Tensor& b, Tensor& c);
+// broadcast to c's), plus bias [N] on every row when bias is defined: a Linear layer's forward, the
+// addition fused into the product. Returns false, having done nothing, when oneDNN is not used for
+// this product (another dtype, an empty dim, no implementation); the caller then runs the reference
+// kernel.
+bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias = {});
 
 // What matmul() does with these operands (building the cached primitive if needed), for tests.
 struct MatmulPlan {
@@ -46,7 +48,7 @@ struct MatmulPlan {
   int threads = 0;             // the thread count the primitive was created for
   bool strict_math = false;    // fpmath mode strict: no silent bf16/tf32 down-conversion
 };
-MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c);
+MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias = {});
 
 // Counters since the process started (tests use them to tell which path ran).
 struct CacheStats {

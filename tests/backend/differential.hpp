@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 
+#include "backend/matmul.hpp"
 #include "backend/onednn.hpp"
 #include "support/test.hpp"
 
@@ -51,6 +52,21 @@ inline void check_matmul_matches_reference(const Tensor& a, const Tensor& b, con
   const Tensor expected = matmul(a, b);
   const Tensor scale = matmul(abs(a).to(kFloat64), abs(b).to(kFloat64));
   check_within(fast, expected, scale, static_cast<double>(a.size(-1)), what);
+}
+
+// backend::matmul_bias(a, b, bias) on oneDNN (the bias fused) and on the reference kernel followed by
+// an add. The bound adds |bias| to |A|·|B|, and the bias is one more term.
+inline void check_matmul_bias_matches_reference(const Tensor& a, const Tensor& b, const Tensor& bias,
+                                                const std::string& what) {
+  Tensor expected = empty(matmul(a, b).shape());
+  Tensor fast = empty(expected.shape());
+  const std::uint64_t before = onednn_products();
+  backend::matmul_bias(a, b, bias, fast);
+  BOOST_TEST(onednn_products() == before + 1, fmt::format("{}: the product did not run on oneDNN", what));
+  MatmulBackendGuard reference(MatmulBackend::Reference);
+  backend::matmul_bias(a, b, bias, expected);
+  const Tensor scale = matmul(abs(a).to(kFloat64), abs(b).to(kFloat64)) + abs(bias).to(kFloat64);
+  check_within(fast, expected, scale, static_cast<double>(a.size(-1) + 1), what);
 }
 
 // The product f(x, y) of two float32 leaves of these shapes, backward with a random upstream gradient

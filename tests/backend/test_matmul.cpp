@@ -108,6 +108,38 @@ BOOST_AUTO_TEST_CASE(gradients_match_the_reference_kernel) {
       "attention scores from [B, T, H, D]");
 }
 
+BOOST_AUTO_TEST_CASE(matmul_bias_adds_the_bias_to_every_row) {
+  // [[1, 2, 3], [4, 5, 6]]·[[1, 0], [0, 1], [2, -1]] + [10, 20] = [[17, 19], [26, 19]]
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (MatmulBackend choice : {MatmulBackend::Auto, MatmulBackend::Reference}) {
+      MatmulBackendGuard guard(choice);
+      const Tensor a = tensor({{1, 2, 3}, {4, 5, 6}}).to(dtype);
+      const Tensor b = tensor({{1, 0}, {0, 1}, {2, -1}}).to(dtype);
+      Tensor c = empty({2, 2}, dtype);
+      backend::matmul_bias(a, b, tensor({10, 20}).to(dtype), c);
+      check_values(c, {17, 19, 26, 19}, 0.0);
+      // K = 0: the product is zero, the bias remains.
+      Tensor e = empty({2, 2}, dtype);
+      backend::matmul_bias(ones({2, 0}, {.dtype = dtype}), ones({0, 2}, {.dtype = dtype}), tensor({10, 20}).to(dtype),
+                           e);
+      check_values(e, {10, 20, 10, 20}, 0.0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(matmul_bias_matches_the_reference_kernel) {
+  // A Linear layer stores its weight [out, in]: y = x·Wᵀ + b, a transposed rhs.
+  Generator gen(5);
+  auto r = [&](const Shape& s) { return randn(s, gen); };
+  check_matmul_bias_matches_reference(r({6, 9}), r({9, 5}), r({5}), "2-D");
+  check_matmul_bias_matches_reference(r({6, 9}), r({5, 9}).mT(), r({5}), "x·Wᵀ");
+  check_matmul_bias_matches_reference(r({4, 6, 9}), r({5, 9}).mT(), r({5}), "x·Wᵀ on a sequence (folded)");
+  check_matmul_bias_matches_reference(r({2, 3, 6, 9}), r({2, 3, 9, 5}), r({5}), "4-D batched");
+  check_matmul_bias_matches_reference(r({64, 256}), r({128, 256}).mT(), r({128}), "K = 256");
+  check_matmul_bias_matches_reference(r({6, 9}), r({9, 5}), r({10}).slice(0, 0, 10, 2), "strided bias (copied)");
+  check_matmul_bias_matches_reference(r({9}).unsqueeze(0), r({9, 1}), r({1}), "one output");
+}
+
 BOOST_AUTO_TEST_CASE(the_backend_choice_is_per_thread_and_guards_nest) {
   BOOST_TEST((matmul_backend() == MatmulBackend::Auto));
   {

@@ -136,6 +136,35 @@ BOOST_AUTO_TEST_CASE(a_matrix_without_a_unit_stride_is_copied_first) {
                 true, false});
 }
 
+BOOST_AUTO_TEST_CASE(a_fused_bias_keeps_a_fast_implementation) {
+  // Linear layers: x·Wᵀ + b, on matrices, on sequences (folded), batched; a primitive of its own.
+  Generator gen(9);
+  const Tensor w = randn({5, 9}, gen);
+  const Tensor bias = randn({5}, gen);
+  const std::vector<Layout> layouts{
+      {"x·Wᵀ + b", randn({6, 9}, gen), w.mT(), 2},
+      {"x·Wᵀ + b on a sequence", randn({4, 6, 9}, gen), w.mT(), 2},
+      {"4-D + b", randn({2, 3, 6, 9}, gen), randn({2, 3, 9, 5}, gen), 4},
+  };
+  for (const Layout& l : layouts) {
+    const onednn::MatmulPlan p = onednn::plan(l.a, l.b, empty(product_shape(l.a, l.b)), bias);
+    BOOST_TEST_MESSAGE(fmt::format("{}: {}, rank {}", l.name, p.implementation, p.rank));
+    BOOST_TEST_CONTEXT(l.name) {
+      BOOST_TEST_REQUIRE(p.on_onednn);
+      BOOST_TEST(p.implementation.find("ref") == std::string::npos, fmt::format("oneDNN chose {}", p.implementation));
+      BOOST_TEST(p.rank == l.rank);
+      BOOST_TEST(p.strict_math);
+    }
+    check_matmul_bias_matches_reference(l.a, l.b, bias, l.name);
+  }
+  // With and without a bias are two primitives.
+  const std::uint64_t misses = onednn::cache_stats().misses;
+  const Tensor x = randn({7, 9}, gen);
+  onednn::plan(x, w.mT(), empty({7, 5}), bias);
+  onednn::plan(x, w.mT(), empty({7, 5}));
+  BOOST_TEST(onednn::cache_stats().misses == misses + 2);
+}
+
 BOOST_AUTO_TEST_CASE(float64_and_empty_products_are_left_to_the_reference_kernel) {
   Generator gen(5);
   BOOST_TEST(!plan_for(randn({5, 7}, gen, {.dtype = kFloat64}), randn({7, 3}, gen, {.dtype = kFloat64})).on_onednn);
