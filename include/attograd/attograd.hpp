@@ -15,6 +15,8 @@
 #include "attograd/core/shape.hpp"
 #include "attograd/core/tensor.hpp"
 
+#include "attograd/backend/settings.hpp"
+
 #include "attograd/autograd/engine.hpp"
 #include "attograd/autograd/grad_mode.hpp"
 #include "attograd/autograd/gradcheck.hpp"

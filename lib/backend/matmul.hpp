@@ -9,8 +9,14 @@
 
 namespace attograd::backend {
 
-// The product, on the fastest path available for the dtype.
+// The product, on the fastest path available for the dtype: float32 on oneDNN (see onednn.hpp for the
+// layouts it takes as they are and those it copies first), float64 on matmul_reference, float32 too
+// when MatmulBackend::Reference is chosen (attograd/backend/settings.hpp).
 void matmul(const Tensor& a, const Tensor& b, Tensor& c);
+
+// c = a·b + bias with bias [N] added to every row: a Linear layer's forward. On oneDNN the addition
+// is fused into the product (one pass over c); elsewhere it follows the reference product.
+void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c);
 
 // attograd's own loops: float64 always, float32 when the reference path is forced.
 void matmul_reference(const Tensor& a, const Tensor& b, Tensor& c);

@@ -1,0 +1,67 @@
+// Internal: float32 matrix products on oneDNN. The only file that includes oneDNN is onednn.cpp;
+// this interface speaks attograd tensors.
+//
+//   if (!onednn::matmul(a, b, c)) matmul_reference(a, b, c);   // what backend::matmul does
+//
+// How a call is made cheap (measured: creating a primitive costs 25-70 us and more, a hit in oneDNN's
+// own primitive cache ~1.2 us, a tiny execute 0.25 us):
+// - one engine and one stream for the process;
+// - a cache of primitives keyed by everything that defines them: both operands' shapes and strides
+//   (c's follow: it is contiguous) and the thread count, which a oneDNN primitive fixes when created;
+// - each cached primitive keeps its three dnnl::memory objects; a call only points them at the data.
+//
+// Layouts. Batch dims broadcast (size 1 or stride 0) are given to oneDNN as size 1, which it
+// broadcasts itself; trailing batch dims that the rhs broadcasts along and that are contiguous in the
+// lhs are folded into M (a [B, T, C]·[C, N] becomes one [B·T, C]·[C, N] product). Transposes, slices
+// and permuted batch dims go to oneDNN as strides, no copy: each matrix needs one dim of stride 1 and
+// the other any larger stride, the batch strides can be anything. A matrix with no dim of stride 1
+// (for example every other column of a matrix) would get oneDNN's reference implementation, hundreds
+// of times slower: such an operand is copied to a contiguous tensor first. Products with an empty dim
+// are left to the reference kernel (oneDNN 2.6 divides by zero creating them).
+//
+// Thread safety: any thread may call matmul(); one mutex guards the cache and the reused memory
+// objects, so concurrent products run one after another, each on the whole OpenMP pool.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "attograd/core/tensor.hpp"
+
+namespace attograd::backend::onednn {
+
+// c = a·b for float32 a [.., M, K], b [.., K, N] and contiguous c [.., M, N] (batch dims of a and b
+// broadcast to c's), plus bias [N] on every row when bias is defined: a Linear layer's forward, the
+// addition fused into the product. Returns false, having done nothing, when oneDNN is not used for
+// this product (another dtype, an empty dim, no implementation); the caller then runs the reference
+// kernel.
+bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias = {});
+
+// What matmul() does with these operands (building the cached primitive if needed), for tests.
+struct MatmulPlan {
+  bool on_onednn = false;      // false: matmul() declines and the reference kernel runs
+  std::string implementation;  // oneDNN's name for the kernel it chose, e.g. "brg:avx512_core"
+  bool copies_lhs = false;     // the lhs is copied to a contiguous tensor first (see Layouts above)
+  bool copies_rhs = false;
+  int rank = 0;                // the rank of the product oneDNN computes, after folding batch dims
+  std::int64_t rows = 0;       // its M, after folding
+  int threads = 0;             // the thread count the primitive was created for
+  bool strict_math = false;    // fpmath mode strict: no silent bf16/tf32 down-conversion
+};
+MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias = {});
+
+// Counters since the process started (tests use them to tell which path ran).
+struct CacheStats {
+  std::size_t entries = 0;     // primitives in the cache now
+  std::uint64_t hits = 0;      // lookups that found their primitive
+  std::uint64_t misses = 0;    // lookups that built one (or found that oneDNN has none worth using)
+  std::uint64_t products = 0;  // products oneDNN computed
+};
+CacheStats cache_stats();
+// Drops every cached primitive (they are rebuilt on demand).
+void clear_cache();
+// The cache is cleared when it would exceed this many primitives: a program whose shapes keep
+// changing does not grow without bound.
+inline constexpr std::size_t kCacheCapacity = 1024;
+
+}  // namespace attograd::backend::onednn

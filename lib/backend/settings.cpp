@@ -1,0 +1,47 @@
+#include "attograd/backend/settings.hpp"
+
+#include <atomic>
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "attograd/core/errors.hpp"
+#include "backend/threads.hpp"
+
+namespace attograd {
+
+namespace {
+
+// 0 until set_num_threads() is called: OpenMP's own default (OMP_NUM_THREADS or the core count) holds.
+std::atomic<int> requested_threads{0};
+
+thread_local MatmulBackend current_matmul_backend = MatmulBackend::Auto;
+
+}  // namespace
+
+void set_num_threads(int n) {
+  if (n < 1) throw ValueError(fmt::format("set_num_threads: the number of threads must be at least 1, got {}", n));
+  requested_threads.store(n, std::memory_order_relaxed);
+  omp_set_num_threads(n);
+}
+
+int num_threads() {
+  const int n = requested_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+}
+
+void set_matmul_backend(MatmulBackend backend) { current_matmul_backend = backend; }
+
+MatmulBackend matmul_backend() { return current_matmul_backend; }
+
+namespace backend {
+
+int apply_num_threads() {
+  const int n = requested_threads.load(std::memory_order_relaxed);
+  if (n > 0 && omp_get_max_threads() != n) omp_set_num_threads(n);
+  return omp_get_max_threads();
+}
+
+}  // namespace backend
+
+}  // namespace attograd
