@@ -26,3 +26,7 @@
 #include "attograd/ops/reduction.hpp"
 #include "attograd/ops/shape_ops.hpp"
 #include "attograd/ops/softmax.hpp"
+
+#include "attograd/io/atomic_file.hpp"
+#include "attograd/io/checkpoint.hpp"
+#include "attograd/io/safetensors.hpp"
