@@ -63,7 +63,8 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::discard() noexcept {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  ::unlink(temporary_.c_str());
+  if (!discarded_) ::unlink(temporary_.c_str());
+  discarded_ = true;
 }
 
 void AtomicFile::write(const void* data, std::size_t size) {

@@ -7,6 +7,7 @@
 #include "attograd/autograd/grad_mode.hpp"
 #include "attograd/core/errors.hpp"
 #include "io/safetensors_header.hpp"
+#include "io/text.hpp"
 
 namespace attograd::io {
 

@@ -18,6 +18,7 @@
 #include "attograd/core/errors.hpp"
 #include "attograd/io/atomic_file.hpp"
 #include "io/safetensors_header.hpp"
+#include "io/text.hpp"
 
 // Tensors hold their elements in the machine's byte order and the file holds little-endian ones: on a
 // little-endian machine the bytes go through unchanged. A big-endian port would swap them here.

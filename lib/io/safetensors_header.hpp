@@ -41,16 +41,9 @@ std::uint64_t read_header_length(const unsigned char* first8, std::uint64_t file
 Header parse_header(std::string_view json, std::uint64_t data_bytes, std::string_view source,
                     const LoadLimits& limits);
 
-// Is text well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF)? If not, the
-// offset of the first bad byte.
-bool is_utf8(std::string_view text, std::size_t* bad_offset = nullptr);
-
 // save_tensors and load_tensors with the op that error messages start with ("save_checkpoint").
 void save_tensors_as(std::string_view op, const std::filesystem::path& path, const NamedTensors& tensors,
                      const Metadata& metadata);
 SafetensorsFile load_tensors_as(std::string_view op, const std::filesystem::path& path, const LoadLimits& limits);
-
-// A name as error messages show it: control characters escaped, cut after 64 bytes.
-std::string printable(std::string_view name);
 
 }  // namespace attograd::io::detail

@@ -2,7 +2,10 @@
 // temporary one, and says which path and which OS error.
 #include "support/test.hpp"
 
+#include <csignal>
+
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <attograd/io/atomic_file.hpp>
@@ -130,6 +133,44 @@ BOOST_AUTO_TEST_CASE(a_read_only_directory_is_an_io_error, *boost::unit_test::pr
   BOOST_CHECK_EXCEPTION(write_file_atomically(path, "new"), IoError, has_message("Permission denied (errno 13)"));
   BOOST_TEST(read_bytes(path) == "previous");
   BOOST_TEST(dir.names() == std::vector<std::string>{"ckpt"}, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_writer_killed_mid_write_leaves_a_whole_file) {
+  // A child process rewrites a 4 MiB file over and over, each time filled with one byte value, and says
+  // so through a pipe after each write. Killed with SIGKILL during its fourth write (fsync makes each
+  // write take a while), it leaves the file whole: 4 MiB of one value, never a mix or a short file.
+  TempDir dir;
+  const auto path = dir / "data";
+  constexpr std::size_t kSize = 4 << 20;
+  write_file_atomically(path, std::string(kSize, 'a'));
+  int done[2];
+  BOOST_TEST_REQUIRE(::pipe(done) == 0);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(done[0]);
+    for (char value = 'b';; value = value == 'z' ? 'b' : static_cast<char>(value + 1)) {
+      write_file_atomically(path, std::string(kSize, value));
+      if (::write(done[1], &value, 1) != 1) ::_exit(1);
+    }
+  }
+  ::close(done[1]);
+  char last = 0;
+  for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(::read(done[0], &last, 1) == 1);
+  // Kill it once its next temporary file exists, so that the kill lands mid-write.
+  for (int scan = 0; scan < 100000 && dir.names().size() < 2; ++scan) {
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(done[0]);
+  BOOST_TEST(WIFSIGNALED(status));
+  const std::string content = read_bytes(path);
+  BOOST_TEST_REQUIRE(content.size() == kSize);
+  BOOST_TEST(content.front() >= last);  // the third write's value or a later one
+  // The kill landed mid-write: the child's temporary file stays behind (nothing can remove it).
+  BOOST_TEST_MESSAGE(fmt::format("after the kill: {}", fmt::join(dir.names(), ", ")));
+  BOOST_TEST(content.find_first_not_of(content.front()) == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(writing_after_commit_is_an_error) {

@@ -176,6 +176,15 @@ BOOST_AUTO_TEST_CASE(metadata_must_map_strings_to_strings) {
   CHECK_REJECTED(file_with(R"({"__metadata__":{},"__metadata__":{}})"), "'__metadata__' appears twice");
 }
 
+BOOST_AUTO_TEST_CASE(the_number_of_metadata_entries_is_capped) {
+  BOOST_TEST(kMaxMetadataEntries == 100'000u);
+  BOOST_TEST(LoadLimits{}.max_metadata_entries == kMaxMetadataEntries);
+  const std::string bytes = file_with(R"({"__metadata__":{"a":"1","b":"2","c":"3"}})");
+  BOOST_TEST(parse_tensors(bytes, "m", {.max_metadata_entries = 3}).metadata.size() == 3u);
+  BOOST_CHECK_EXCEPTION(parse_tensors(bytes, "m", {.max_metadata_entries = 2}), IoError,
+                        has_message("parse_tensors: 'm': the header has more than 2 metadata entries (the limit)"));
+}
+
 BOOST_AUTO_TEST_CASE(long_and_control_character_names_are_shortened_in_messages) {
   const std::string name(1000, 'n');
   CHECK_REJECTED(file_with("{\"" + name + "\": 1}"), "tensor '" + std::string(64, 'n') + "... (1000 bytes)'");

@@ -11,7 +11,8 @@
 // the same file system, so rename() is atomic). commit() flushes and fsyncs it, renames it over the
 // target (POSIX guarantees the target name then points to the old or the new file, nothing between),
 // and fsyncs the directory so the rename itself survives a power cut. A symlink at the target is
-// replaced, not followed. POSIX only.
+// replaced, not followed. A process killed mid-write leaves its temporary file behind (the target is
+// intact); nothing removes it, since another live writer could own it. POSIX only.
 //
 // Every failure (cannot create, disk full, short write, rename refused) is an IoError naming the target,
 // the temporary file and the OS error; the temporary file is removed and the target is untouched.
@@ -51,6 +52,7 @@ class AtomicFile {
   std::filesystem::path temporary_;
   int fd_ = -1;
   bool committed_ = false;
+  bool discarded_ = false;  // the temporary file is gone (removed after a failure)
   std::vector<char> buffer_;
 };
 

@@ -7,7 +7,7 @@
 //   extras.metadata.at("epoch");                                           // "3"
 //   load_checkpoint("ckpt.safetensors", fresh, {.strict = false});         // tolerate missing/unexpected names
 //
-// The file is a safetensors file (io/safetensors.hpp): the model's tensors under "model." plus their
+// The file is a safetensors file (io/safetensors.hpp): each model tensor named "model." followed by its
 // path ("model.blocks.0.attn.query.weight"), the extra tensors under the names you give them (which
 // must not start with "model."), and the metadata as given. The "model." prefix keeps the model apart
 // from the extras without a second file; `model_prefix = ""` reads and writes a plain state dict

@@ -21,9 +21,10 @@
 // that each entry has exactly dtype, shape and data_offsets; known dtypes; unique names; shapes of at
 // most kMaxRank non-negative sizes whose byte count, computed with overflow checks, equals
 // end - begin; at most max_tensors entries; and that the tensors, sorted by begin, tile the data buffer
-// from 0 to the end of the file with no gap, overlap or trailing byte. BOOL bytes must be 0 or 1.
+// from 0 to the end of the file with no gap, overlap or trailing byte (the order of the entries in the
+// JSON does not matter, as JSON objects have none). BOOL bytes must be 0 or 1.
 // Every failure is an IoError naming the file, the tensor and the values. Memory stays bounded by the
-// file size (plus the per-entry bookkeeping, bounded by max_tensors).
+// file size plus the per-entry bookkeeping, bounded by the caps below.
 #pragma once
 
 #include <cstddef>
@@ -46,11 +47,15 @@ using Metadata = std::map<std::string, std::string>;
 // thousands of tensors; these leave room for far bigger ones while keeping a hostile header from
 // making the loader use unbounded time or memory.
 inline constexpr std::uint64_t kMaxHeaderBytes = std::uint64_t{100} << 20;  // 100 MiB
+// Each entry costs some bookkeeping (a few hundred bytes per tensor, about a hundred per metadata
+// key), so the entry counts are capped too: a 100 MiB header of tiny entries cannot take gigabytes.
 inline constexpr std::size_t kMaxTensors = 1'000'000;
+inline constexpr std::size_t kMaxMetadataEntries = 100'000;
 
 struct LoadLimits {
   std::uint64_t max_header_bytes = kMaxHeaderBytes;
   std::size_t max_tensors = kMaxTensors;
+  std::size_t max_metadata_entries = kMaxMetadataEntries;
 };
 
 // What a file holds: the tensors in the order of their data in the file, and the metadata.
