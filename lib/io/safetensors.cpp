@@ -93,8 +93,9 @@ Plan make_plan(std::string_view op, const NamedTensors& tensors, const Metadata&
   for (std::size_t i : order) {
     const auto& [name, t] = tensors[i];
     const std::uint64_t end = offset + t.nbytes();
+    const bool first = text.size() == 1;  // nothing after the "{" yet
     text += fmt::format("{}{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
-                        text.size() > 1 ? "," : "", json(name).dump(), detail::dtype_code(t.dtype()),
+                        first ? "" : ",", json(name).dump(), detail::dtype_code(t.dtype()),
                         fmt::join(t.shape().begin(), t.shape().end(), ","), offset, end);
     offset = end;
     plan.data.push_back(t.detach().contiguous());
@@ -173,7 +174,9 @@ class FileDescriptor {
 std::string serialize_tensors(const NamedTensors& tensors, const Metadata& metadata) {
   Plan plan = make_plan("serialize_tensors", tensors, metadata);
   std::string out = std::move(plan.head);
-  for (const Tensor& t : plan.data) out.append(bytes_of(t), t.nbytes());
+  for (const Tensor& t : plan.data) {
+    if (t.nbytes() > 0) out.append(bytes_of(t), t.nbytes());  // an empty tensor may have no storage at all
+  }
   return out;
 }
 
@@ -183,7 +186,9 @@ void detail::save_tensors_as(std::string_view op, const std::filesystem::path& p
   try {
     AtomicFile file(path);
     file.write(plan.head);
-    for (const Tensor& t : plan.data) file.write(bytes_of(t), t.nbytes());
+    for (const Tensor& t : plan.data) {
+      if (t.nbytes() > 0) file.write(bytes_of(t), t.nbytes());
+    }
     file.commit();
   } catch (const IoError& e) {
     throw IoError(fmt::format("{}: {}", op, e.what()));
