@@ -39,3 +39,7 @@
 #include "attograd/optim/optimizer.hpp"
 #include "attograd/optim/schedule.hpp"
 #include "attograd/optim/sgd.hpp"
+
+#include "attograd/io/atomic_file.hpp"
+#include "attograd/io/checkpoint.hpp"
+#include "attograd/io/safetensors.hpp"

@@ -1,0 +1,243 @@
+#include "attograd/io/safetensors.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "attograd/autograd/grad_mode.hpp"
+#include "attograd/core/errors.hpp"
+#include "attograd/io/atomic_file.hpp"
+#include "io/safetensors_header.hpp"
+#include "io/text.hpp"
+
+// Tensors hold their elements in the machine's byte order and the file holds little-endian ones: on a
+// little-endian machine the bytes go through unchanged. A big-endian port would swap them here.
+static_assert(std::endian::native == std::endian::little, "attograd's safetensors code assumes a little-endian host");
+
+namespace attograd::io {
+
+bool SafetensorsFile::contains(std::string_view name) const {
+  return std::any_of(tensors.begin(), tensors.end(), [&](const auto& entry) { return entry.first == name; });
+}
+
+const Tensor& SafetensorsFile::at(std::string_view name) const {
+  for (const auto& [n, t] : tensors) {
+    if (n == name) return t;
+  }
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < tensors.size() && i < 10; ++i) names.push_back(fmt::format("'{}'", detail::printable(tensors[i].first)));
+  if (tensors.size() > 10) names.push_back("...");
+  throw IoError(fmt::format("SafetensorsFile::at: no tensor '{}'; the file has {} tensor{}: {}", detail::printable(name),
+                            tensors.size(), tensors.size() == 1 ? "" : "s", fmt::join(names, ", ")));
+}
+
+namespace {
+
+// --- writing -------------------------------------------------------------------------------------
+
+// What a file will hold: the 8-byte length and the header, then each tensor's bytes in this order.
+struct Plan {
+  std::string head;
+  std::vector<Tensor> data;  // contiguous
+};
+
+Plan make_plan(std::string_view op, const NamedTensors& tensors, const Metadata& metadata) {
+  auto check_text = [op](std::string_view what, const std::string& text) {
+    if (!detail::is_utf8(text)) {
+      throw ValueError(fmt::format("{}: {} '{}' is not valid UTF-8", op, what, detail::printable(text)));
+    }
+  };
+  for (const auto& [key, value] : metadata) {
+    check_text("metadata key", key);
+    check_text("metadata value", value);
+  }
+  std::vector<std::size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return tensors[a].first < tensors[b].first; });
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto& [name, t] = tensors[order[i]];
+    check_text("tensor name", name);
+    if (name == "__metadata__") throw ValueError(fmt::format("{}: '__metadata__' is reserved and cannot name a tensor", op));
+    if (i > 0 && name == tensors[order[i - 1]].first) {
+      throw ValueError(fmt::format("{}: tensor name '{}' is given twice", op, detail::printable(name)));
+    }
+    if (!t.defined()) throw ValueError(fmt::format("{}: tensor '{}' is undefined", op, detail::printable(name)));
+  }
+
+  // The header as the reference implementation writes it: compact JSON, metadata first, each entry's
+  // keys in the order dtype, shape, data_offsets. nlohmann escapes the strings.
+  using json = nlohmann::json;
+  Plan plan;
+  std::string text = "{";
+  if (!metadata.empty()) {
+    text += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto& [key, value] : metadata) {
+      text += fmt::format("{}{}:{}", first ? "" : ",", json(key).dump(), json(value).dump());
+      first = false;
+    }
+    text += "}";
+  }
+  NoGradGuard no_grad;  // contiguous() of a parameter must not record a graph
+  std::uint64_t offset = 0;
+  for (std::size_t i : order) {
+    const auto& [name, t] = tensors[i];
+    const std::uint64_t end = offset + t.nbytes();
+    const bool first = text.size() == 1;  // nothing after the "{" yet
+    text += fmt::format("{}{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
+                        first ? "" : ",", json(name).dump(), detail::dtype_code(t.dtype()),
+                        fmt::join(t.shape().begin(), t.shape().end(), ","), offset, end);
+    offset = end;
+    plan.data.push_back(t.detach().contiguous());
+  }
+  text += "}";
+  // Spaces up to a multiple of 8, so that the data buffer starts 8-byte aligned (as the reference does).
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  std::uint64_t n = text.size();
+  plan.head.resize(8);
+  for (int i = 0; i < 8; ++i, n >>= 8) plan.head[i] = static_cast<char>(n & 0xFF);
+  plan.head += text;
+  return plan;
+}
+
+const char* bytes_of(const Tensor& t) {
+  return static_cast<const char*>(t.impl()->storage->data()) + t.offset() * static_cast<std::int64_t>(element_size(t.dtype()));
+}
+
+// --- reading -------------------------------------------------------------------------------------
+
+// Reads a file or a block of memory front to back: `read(dst, n)` delivers the next n bytes or throws.
+template <class Read>
+SafetensorsFile load(std::uint64_t total, Read&& read, std::string_view source, const LoadLimits& limits) {
+  if (total < 8) {
+    throw IoError(fmt::format("{}: the file is {} bytes long, shorter than the 8-byte header length", source, total));
+  }
+  unsigned char first8[8];
+  read(first8, 8);
+  const std::uint64_t n = detail::read_header_length(first8, total, source, limits);
+  std::string text(static_cast<std::size_t>(n), '\0');
+  read(text.data(), text.size());
+  detail::Header header = detail::parse_header(text, total - 8 - n, source, limits);
+  text = std::string();
+
+  SafetensorsFile file;
+  file.metadata = std::move(header.metadata);
+  file.tensors.reserve(header.entries.size());
+  for (detail::HeaderEntry& e : header.entries) {
+    Tensor t = empty(e.shape, e.dtype);
+    const std::size_t bytes = e.end - e.begin;
+    if (bytes > 0) read(t.impl()->storage->data(), bytes);
+    if (e.dtype == kBool) {
+      // A C++ bool must hold 0 or 1; reading any other byte as bool is undefined behaviour.
+      const auto* b = static_cast<const unsigned char*>(t.impl()->storage->data());
+      for (std::size_t i = 0; i < bytes; ++i) {
+        if (b[i] > 1) {
+          throw IoError(fmt::format("{}: tensor '{}': BOOL element {} is the byte {}, not 0 or 1", source,
+                                    detail::printable(e.name), i, b[i]));
+        }
+      }
+    }
+    file.tensors.emplace_back(std::move(e.name), std::move(t));
+  }
+  return file;
+}
+
+std::string os_error(int error) { return fmt::format("{} (errno {})", std::generic_category().message(error), error); }
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+std::string serialize_tensors(const NamedTensors& tensors, const Metadata& metadata) {
+  Plan plan = make_plan("serialize_tensors", tensors, metadata);
+  std::string out = std::move(plan.head);
+  for (const Tensor& t : plan.data) {
+    if (t.nbytes() > 0) out.append(bytes_of(t), t.nbytes());  // an empty tensor may have no storage at all
+  }
+  return out;
+}
+
+void detail::save_tensors_as(std::string_view op, const std::filesystem::path& path, const NamedTensors& tensors,
+                             const Metadata& metadata) {
+  const Plan plan = make_plan(op, tensors, metadata);
+  try {
+    AtomicFile file(path);
+    file.write(plan.head);
+    for (const Tensor& t : plan.data) {
+      if (t.nbytes() > 0) file.write(bytes_of(t), t.nbytes());
+    }
+    file.commit();
+  } catch (const IoError& e) {
+    throw IoError(fmt::format("{}: {}", op, e.what()));
+  }
+}
+
+void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata) {
+  detail::save_tensors_as("save_tensors", path, tensors, metadata);
+}
+
+SafetensorsFile parse_tensors(std::string_view bytes, std::string_view source, const LoadLimits& limits) {
+  std::size_t position = 0;
+  auto read = [&](void* dst, std::size_t n) {
+    // load() never asks past the end: every size it reads was checked against the total first.
+    std::memcpy(dst, bytes.data() + position, n);
+    position += n;
+  };
+  return load(bytes.size(), read, fmt::format("parse_tensors: '{}'", source), limits);
+}
+
+SafetensorsFile detail::load_tensors_as(std::string_view op, const std::filesystem::path& path,
+                                        const LoadLimits& limits) {
+  const std::string source = fmt::format("{}: '{}'", op, path.string());
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw IoError(fmt::format("{}: cannot open: {}", source, os_error(errno)));
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) throw IoError(fmt::format("{}: cannot stat: {}", source, os_error(errno)));
+  if (!S_ISREG(info.st_mode)) throw IoError(fmt::format("{}: not a regular file", source));
+  const auto total = static_cast<std::uint64_t>(info.st_size);
+
+  std::uint64_t position = 0;
+  auto read = [&](void* dst, std::size_t n) {
+    char* p = static_cast<char*>(dst);
+    while (n > 0) {
+      const ssize_t got = ::read(fd.get(), p, n);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw IoError(fmt::format("{}: read failed at byte {}: {}", source, position, os_error(errno)));
+      // The file shrank after fstat (someone else is writing it).
+      if (got == 0) throw IoError(fmt::format("{}: unexpected end of file at byte {} of {}", source, position, total));
+      p += got;
+      n -= static_cast<std::size_t>(got);
+      position += static_cast<std::uint64_t>(got);
+    }
+  };
+  return load(total, read, source, limits);
+}
+
+SafetensorsFile load_tensors(const std::filesystem::path& path, const LoadLimits& limits) {
+  return detail::load_tensors_as("load_tensors", path, limits);
+}
+
+}  // namespace attograd::io
