@@ -43,3 +43,9 @@
 #include "attograd/io/atomic_file.hpp"
 #include "attograd/io/checkpoint.hpp"
 #include "attograd/io/safetensors.hpp"
+
+#include "attograd/nn/module.hpp"
+
+#include "attograd/viz/svg.hpp"
+
+#include "attograd/train/progress.hpp"

@@ -66,6 +66,45 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return c;
 }
 
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  if (w.dim() != 2) {
+    throw ShapeError(fmt::format("linear: weight must be 2-D [out, in], got shape {}", w.shape()));
+  }
+  if (x.dim() == 0 || x.shape()[-1] != w.shape()[1]) {
+    throw ShapeError(fmt::format("linear: input {} has {} features but weight {} expects {}", x.shape(),
+                                 x.dim() == 0 ? 0 : x.shape()[-1], w.shape(), w.shape()[1]));
+  }
+  if (b.defined() && (b.dim() != 1 || b.shape()[0] != w.shape()[0])) {
+    throw ShapeError(fmt::format("linear: bias must have shape [{}] to match weight {}, got {}", w.shape()[0],
+                                 w.shape(), b.shape()));
+  }
+  if (!x.is_floating_point() || x.dtype() != w.dtype() || (b.defined() && b.dtype() != w.dtype())) {
+    throw DTypeError(fmt::format("linear: expected floating-point tensors of one dtype, got input {}, weight {}{}",
+                                 x.dtype(), w.dtype(), b.defined() ? fmt::format(", bias {}", b.dtype()) : ""));
+  }
+  // All leading dims become rows: [.., I] -> [N, I], one 2-D product.
+  const std::int64_t in = w.shape()[1], out = w.shape()[0];
+  const Tensor x2 = x.detach().reshape({-1, in});
+  Shape shape = x.shape();
+  shape[-1] = out;
+  Tensor y = empty(shape, x.dtype());
+  Tensor y2 = y.detach().view({-1, out});
+  if (b.defined()) {
+    backend::matmul_bias(x2, w.detach().mT(), b, y2);
+  } else {
+    backend::matmul(x2, w.detach().mT(), y2);
+  }
+  if (Node* node = record("linear", y, {x, w, b})) {
+    node->backward = [X = node->save(x), W = node->save(w), in, out](const Tensor& dY, Grads& d) {
+      const Tensor dY2 = dY.reshape({-1, out});
+      if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());
+      if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({-1, in}));
+      if (d.wanted(2)) d[2] = sum(dY2, {0});
+    };
+  }
+  return y;
+}
+
 Tensor Tensor::matmul(const Tensor& other) const { return attograd::matmul(*this, other); }
 
 }  // namespace attograd

@@ -17,4 +17,9 @@ namespace attograd {
 // dA = dC·Bᵀ    dB = Aᵀ·dC    (summed over batch dims that were broadcast)
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+// A fully connected layer's product, with the bias fused into the matmul where the backend allows.
+// Y = X·Wᵀ + b    X [.., I]  W [O, I]  b [O] (optional)  Y [.., O]
+// dX = dY·W    dW = dYᵀ·X    db = dY    (dW and db summed over all leading dims)
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+
 }  // namespace attograd
