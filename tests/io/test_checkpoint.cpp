@@ -15,7 +15,7 @@ namespace {
 
 // A few steps of plain gradient descent on a fixed regression problem, so that the saved values are
 // not the initial ones.
-void train(Net& net, int steps) {
+void train_steps(Net& net, int steps) {
   Generator gen(99);
   const Tensor x = randn({8, 3}, gen);
   const Tensor target = randn({8, 2}, gen);
@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_SUITE(checkpoint)
 BOOST_AUTO_TEST_CASE(a_trained_model_loads_into_a_fresh_one_with_identical_outputs) {
   TempDir dir;
   Net trained(1);
-  train(trained, 5);
+  train_steps(trained, 5);
   save_checkpoint(dir / "net.ckpt", trained);
 
   Net fresh(2);
