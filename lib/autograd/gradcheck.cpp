@@ -55,8 +55,10 @@ std::vector<std::vector<double>> analytic(const GradcheckFn& f, std::vector<Tens
 }  // namespace
 
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
-  // Work on fresh leaves, so that the caller's tensors and their .grad are left as they were.
+  // Work on fresh leaves, so that the caller's tensors and their .grad are left as they were (or, in
+  // place, on the caller's tensors, whose gradients are saved here and restored at the end).
   std::vector<Tensor> work;
+  std::vector<Tensor> saved_grads;
   bool any = false;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& x = inputs[i];
@@ -66,7 +68,14 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
                                    "x.to(kFloat64), then requires_grad_())",
                                    i, x.dtype()));
     }
-    if (x.requires_grad()) {
+    if (x.requires_grad() && options.in_place) {
+      if (!x.is_leaf() || !x.is_contiguous()) {
+        throw ValueError(fmt::format("gradcheck: input {} must be a contiguous leaf to be checked in place", i));
+      }
+      any = true;
+      work.push_back(x);
+      saved_grads.push_back(x.grad());
+    } else if (x.requires_grad()) {
       any = true;
       work.push_back(backend::copy(x, kFloat64).requires_grad_());
     } else {
@@ -126,7 +135,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < work.size(); ++i) {
     if (!work[i].requires_grad()) continue;
-    double* p = work[i].data<double>();  // a fresh contiguous copy: element j is p[j]
+    double* p = work[i].data<double>();  // contiguous (a fresh copy, or checked): element j is p[j]
+    bool all_zero = true;
     for (std::int64_t j = 0; j < work[i].numel(); ++j) {
       const double original = p[j];
       p[j] = original + options.eps;
@@ -136,6 +146,7 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       p[j] = original;
       const double numeric = (plus - minus) / (2.0 * options.eps);
       const double a = grads[i][static_cast<std::size_t>(j)];
+      all_zero = all_zero && a == 0.0 && numeric == 0.0;
       const double diff = std::abs(a - numeric);
       ++result.checked;
       if (!std::isnan(diff)) result.max_abs_diff = std::max(result.max_abs_diff, diff);
@@ -146,6 +157,13 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
                          i, work[i].shape(), unravel(j, work[i].shape()), a, numeric, diff, options.atol,
                          options.rtol));
       }
+    }
+    if (all_zero && work[i].numel() > 0) result.unused_inputs.push_back(i);
+  }
+  if (options.in_place) {
+    std::size_t k = 0;
+    for (Tensor& x : work) {
+      if (x.requires_grad()) x.set_grad(saved_grads[k++]);
     }
   }
   if (result.failed > 0) {

@@ -145,3 +145,27 @@ BOOST_AUTO_TEST_CASE(prints_the_tree_with_shapes_and_counts) {
       "  head: Affine(in=1, out=1)  weight [1, 1], bias [1]  [2 parameters]";
   BOOST_TEST(fmt::format("{}", m) == expected);
 }
+
+BOOST_AUTO_TEST_CASE(gradcheck_in_place_checks_a_modules_own_parameters) {
+  Affine layer(3, 2);
+  layer.to(kFloat64);
+  Generator gen(5);
+  {
+    NoGradGuard no_grad;
+    layer.weight.copy_(randn({2, 3}, gen, {.dtype = kFloat64}));
+  }
+  const Tensor before = layer.weight.clone();
+  Tensor old_grad = ones({2, 3}, {.dtype = kFloat64});
+  layer.weight.set_grad(old_grad);
+  Tensor x = rand64({4, 3}, gen);
+  auto f = [&](const std::vector<Tensor>& in) { return tanh(layer.forward(in[0])); };
+  check_module_gradients(layer, f, {x});
+  check_close(layer.weight, before, 0.0);               // values restored exactly
+  BOOST_TEST(layer.weight.grad().is_same(old_grad));    // .grad put back as it was
+  BOOST_TEST(!layer.bias.grad().defined());
+
+  // Without in_place, gradcheck differentiates copies the module never sees: both gradients are zero,
+  // and gradcheck reports those inputs as unused.
+  const GradcheckResult copied = gradcheck(f, {x, layer.weight, layer.bias});
+  BOOST_TEST((copied.unused_inputs == std::vector<std::size_t>{1, 2}));
+}

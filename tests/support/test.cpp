@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace attograd::testing {
 
@@ -10,6 +11,24 @@ void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs, co
   const GradcheckResult r = gradcheck(f, inputs, options);
   BOOST_TEST(r.ok, r.message);
   BOOST_TEST(r.checked > 0, "gradcheck compared no elements");
+}
+
+void check_module_gradients(nn::Module& module, const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                            GradcheckOptions options) {
+  std::vector<Tensor> all = inputs;
+  const auto params = module.named_parameters();
+  for (const auto& [name, p] : params) {
+    BOOST_TEST_REQUIRE(p.dtype() == kFloat64, name + " is not float64: call module.to(kFloat64) first");
+    all.push_back(p);
+  }
+  options.in_place = true;
+  const GradcheckResult r = gradcheck(f, all, options);
+  BOOST_TEST(r.ok, r.message);
+  // A parameter f does not depend on was not checked at all: that is a broken test, not a pass.
+  for (std::size_t i : r.unused_inputs) {
+    BOOST_TEST(i < inputs.size(), fmt::format("gradcheck: the output does not depend on parameter {}",
+                                              i >= inputs.size() ? params[i - inputs.size()].first : ""));
+  }
 }
 
 Tensor rand64(const Shape& shape, Generator& gen, double scale) {

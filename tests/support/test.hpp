@@ -12,11 +12,18 @@
 #include <boost/test/unit_test.hpp>
 
 #include <attograd/attograd.hpp>
+#include <attograd/nn/module.hpp>
 
 namespace attograd::testing {
 
 // Runs gradcheck and fails the current test with its message if it does not pass.
 void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+
+// Runs gradcheck with respect to `inputs` and every parameter of `module` (checked in place: the module
+// must already be float64). f receives `inputs`; the parameters are the module's own. Fails if the
+// output does not depend on some parameter (a check that would say nothing about it).
+void check_module_gradients(nn::Module& module, const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                            GradcheckOptions options = {});
 
 // A float64 tensor of normal values that requires grad: the usual gradcheck input.
 Tensor rand64(const Shape& shape, Generator& gen, double scale = 1.0);

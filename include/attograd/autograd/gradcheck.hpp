@@ -30,6 +30,12 @@ struct GradcheckOptions {
   std::uint64_t seed = 0;        // for the projection vector v
   bool check_repeat = true;      // backward twice gives identical gradients
   bool check_zero_grad = true;   // a zero upstream gradient gives zero gradients
+  // Perturb and differentiate the given tensors themselves instead of copies. Needed when f reads
+  // tensors it already holds, such as a module's parameters, rather than the ones it is passed:
+  //   gradcheck([&](auto& in) { return model.forward(in[0]); }, {x, model.weight}, {.in_place = true});
+  // Their values are restored afterwards, and their .grad is put back as it was. They must be
+  // contiguous leaves.
+  bool in_place = false;
 };
 
 struct GradcheckResult {
@@ -38,6 +44,10 @@ struct GradcheckResult {
   std::int64_t checked = 0;   // elements compared
   std::int64_t failed = 0;    // elements outside the tolerance
   double max_abs_diff = 0.0;  // the largest |analytic - numeric| seen
+  // Inputs (that require grad) whose analytic and numeric gradients are both zero everywhere: f does
+  // not depend on them, so the check said nothing about them. Often a sign that f reads other tensors
+  // than the ones it is given (a module's parameters: use in_place).
+  std::vector<std::size_t> unused_inputs;
   explicit operator bool() const { return ok; }
 };
 
