@@ -47,6 +47,10 @@ Tensor empty(const Shape& shape, DType dtype) {
 // --- shape queries -------------------------------------------------------------------------------
 
 std::int64_t Tensor::size(std::int64_t dim) const {
+  // normalize_dim lets ops take dim 0 of a rank-0 tensor, but there is no size to read there.
+  if (this->dim() == 0) {
+    throw IndexError(fmt::format("size: a tensor of rank 0 has no dims (asked for dim {})", dim));
+  }
   return shape()[normalize_dim("size", dim, this->dim())];
 }
 
