@@ -56,6 +56,7 @@ std::int64_t Tensor::size(std::int64_t dim) const {
 
 bool Tensor::is_contiguous() const {
   const TensorImpl& t = checked();
+  if (t.shape.numel() == 0) return true;  // no element, so no order to get wrong (as in PyTorch)
   std::int64_t expected = 1;
   for (int d = t.shape.rank() - 1; d >= 0; --d) {
     if (t.shape[d] == 1) continue;  // the stride of a size-1 dim never matters
