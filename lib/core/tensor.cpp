@@ -177,9 +177,15 @@ Tensor Tensor::grad() const {
 
 void Tensor::set_grad(const Tensor& g) {
   TensorImpl& t = checked();
-  if (g.defined() && (g.shape() != t.shape || g.dtype() != t.dtype)) {
-    throw ShapeError(fmt::format("set_grad: gradient {} {} does not match the tensor {} {}", g.shape(),
-                                 g.dtype(), t.shape, t.dtype));
+  if (!g.defined()) {
+    t.grad.reset();
+    return;
+  }
+  if (g.shape() != t.shape || g.dtype() != t.dtype) {
+    const std::string message = fmt::format("set_grad: gradient {} {} does not match the tensor {} {}",
+                                            g.shape(), g.dtype(), t.shape, t.dtype);
+    if (g.shape() != t.shape) throw ShapeError(message);
+    throw DTypeError(message);
   }
   t.grad = g.impl_ptr();
 }
