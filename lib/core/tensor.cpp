@@ -187,6 +187,15 @@ void Tensor::set_grad(const Tensor& g) {
     if (g.shape() != t.shape) throw ShapeError(message);
     throw DTypeError(message);
   }
+  // Backward adds into .grad in place: in an expand() view several elements share one location and
+  // would each receive the sum.
+  for (int d = 0; d < g.dim(); ++d) {
+    if (g.strides()[d] == 0 && g.shape()[d] > 1) {
+      throw ValueError(fmt::format("set_grad: the gradient (shape {}, strides {}) has several elements sharing "
+                                   "one memory location (an expand() view); pass a clone()",
+                                   g.shape(), g.strides()));
+    }
+  }
   t.grad = g.impl_ptr();
 }
 
