@@ -74,8 +74,9 @@ Tensor arange(double end, TensorOptions options) { return arange(0.0, end, 1.0, 
 Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options) {
   if (steps < 0) throw ValueError(fmt::format("linspace: steps must be >= 0, got {}", steps));
   const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  // The last point is end exactly (not start + (steps - 1) * delta, which may round); one point is start.
   return generate(Shape{steps}, options, [=](std::int64_t i) {
-    return i == steps - 1 ? end : start + static_cast<double>(i) * delta;
+    return i > 0 && i == steps - 1 ? end : start + static_cast<double>(i) * delta;
   });
 }
 
