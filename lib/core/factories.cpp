@@ -81,8 +81,9 @@ Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opti
 }
 
 Tensor eye(std::int64_t n, std::int64_t m, TensorOptions options) {
-  if (m < 0) m = n;
   if (n < 0) throw ValueError(fmt::format("eye: n must be >= 0, got {}", n));
+  if (m == -1) m = n;
+  if (m < 0) throw ValueError(fmt::format("eye: m must be >= 0 (or -1 for m = n), got {}", m));
   return generate(Shape{n, m}, options, [m](std::int64_t i) { return i / m == i % m ? 1.0 : 0.0; });
 }
 
