@@ -65,7 +65,13 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   if ((end - start) / step < 0) {
     throw ValueError(fmt::format("arange: step {} goes away from end {} when starting at {}", step, end, start));
   }
-  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  const double count = std::ceil((end - start) / step);
+  // Converting a count no int64 can hold is undefined behaviour; such a tensor could not be allocated anyway.
+  if (count >= 0x1.0p62) {
+    throw ValueError(fmt::format("arange: from {} to {} in steps of {} is too many elements ({:g})", start, end,
+                                 step, count));
+  }
+  const auto n = static_cast<std::int64_t>(count);
   return generate(Shape{n}, options, [=](std::int64_t i) { return start + static_cast<double>(i) * step; });
 }
 
