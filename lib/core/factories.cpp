@@ -1,5 +1,6 @@
 #include "attograd/core/factories.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -145,7 +146,9 @@ Tensor tensor_of<bool>(const std::vector<bool>& values, const Shape& shape) {
 
 Tensor rand(const Shape& shape, Generator& gen, TensorOptions options) {
   check_random_dtype("rand", options.dtype);
-  return generate(shape, options, [&](std::int64_t) { return gen.uniform(); });
+  // uniform() is below 1, but a value within 2^-25 of 1 rounds up to 1.0f: keep float32 below 1 too.
+  const double largest = options.dtype == kFloat32 ? 0x1.fffffep-1 : 1.0;
+  return generate(shape, options, [&](std::int64_t) { return std::min(gen.uniform(), largest); });
 }
 Tensor rand(const Shape& shape, TensorOptions options) { return rand(shape, default_generator(), options); }
 
