@@ -1,9 +1,25 @@
 #include "backend/basic.hpp"
 
+#include <cmath>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "attograd/core/errors.hpp"
 #include "backend/elementwise.hpp"
 #include "core/dispatch.hpp"
 
 namespace attograd::backend {
+
+namespace {
+// An int64 tensor cannot take a fractional scale: casting it to int64 would silently round 0.5 to 0.
+template <class T>
+void check_whole(std::string_view op, std::string_view what, double value) {
+  if (std::is_integral_v<T> && value != std::trunc(value)) {
+    throw ValueError(fmt::format("{}: {} {} is not a whole number, and the tensor is int64", op, what, value));
+  }
+}
+}  // namespace
 
 Tensor copy(const Tensor& in, DType dtype) {
   Tensor out = empty(in.shape(), dtype);
@@ -32,6 +48,7 @@ void fill(Tensor& dst, double value) {
 void add_into(Tensor& dst, const Tensor& src, double alpha) {
   dispatch_numeric("add_", dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    check_whole<T>("add_", "alpha", alpha);
     if (alpha == 1.0) {
       map2<T, T, T>(dst, src, dst, [](T x, T y) { return x + y; });
     } else {
@@ -44,6 +61,7 @@ void add_into(Tensor& dst, const Tensor& src, double alpha) {
 void scale_into(Tensor& dst, double factor) {
   dispatch_numeric("mul_", dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    check_whole<T>("mul_", "factor", factor);
     const T f = static_cast<T>(factor);
     map<T, T>(dst, dst, [f](T x) { return x * f; });
   });
