@@ -7,7 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
+#include <fmt/format.h>
+
+#include "attograd/core/errors.hpp"
 #include "attograd/core/tensor.hpp"
 #include "core/strided.hpp"
 
@@ -73,10 +77,22 @@ void map3(const Tensor& a, const Tensor& b, const Tensor& c, Tensor& out, F f) {
   });
 }
 
-// A contiguous copy of any tensor, converting the element type.
+[[noreturn]] inline void throw_not_int64(double value) {
+  throw ValueError(fmt::format("conversion to int64: {} has no int64 value (NaN, infinite, or beyond 2^63)", value));
+}
+
+// out = in, converting the element type. A float that no int64 can hold has no conversion (the C++
+// cast would be undefined behaviour): ValueError.
 template <class Out, class In>
 void copy_convert(const Tensor& in, Tensor& out) {
-  map<Out, In>(in, out, [](In x) { return static_cast<Out>(x); });
+  if constexpr (std::is_floating_point_v<In> && std::is_same_v<Out, std::int64_t>) {
+    map<Out, In>(in, out, [](In x) {
+      if (!(x >= static_cast<In>(-0x1p63) && x < static_cast<In>(0x1p63))) throw_not_int64(static_cast<double>(x));
+      return static_cast<Out>(x);
+    });
+  } else {
+    map<Out, In>(in, out, [](In x) { return static_cast<Out>(x); });
+  }
 }
 
 }  // namespace attograd::backend
