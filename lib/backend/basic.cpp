@@ -1,5 +1,6 @@
 #include "backend/basic.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -41,7 +42,16 @@ void fill(Tensor& dst, double value) {
   dispatch_all(dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(value);
-    map<T, T>(dst, dst, [v](T) { return v; });
+    // Writes only: dst is often fresh storage, whose bytes must not be read (for bool, a byte other
+    // than 0 or 1 is not even a value).
+    T* p = dst.data<T>();
+    for_each_run<1>(dst.shape(), {dst.strides()}, [&](auto off, std::int64_t n, auto step) {
+      if (step[0] == 1) {
+        std::fill(p + off[0], p + off[0] + n, v);
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) p[off[0] + i * step[0]] = v;
+      }
+    });
   });
 }
 
