@@ -2,7 +2,9 @@
 // scale_into, add. They work on values only, on any layout.
 #include "support/test.hpp"
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "backend/basic.hpp"
@@ -45,6 +47,23 @@ BOOST_AUTO_TEST_CASE(copy_converts_dtypes) {
   const std::int64_t big = (std::int64_t{1} << 53) + 1;  // not a double: rounds to 2^53
   BOOST_TEST(backend::copy(tensor_of<std::int64_t>({big}, {1}), kFloat64).data<double>()[0] == 0x1.0p53);
   BOOST_TEST(backend::copy(tensor_of<std::int64_t>({big}, {1}), kInt64).data<std::int64_t>()[0] == big);
+}
+
+BOOST_AUTO_TEST_CASE(a_float_without_an_int64_value_is_refused) {
+  // Casting NaN, infinity or a float beyond 2^63 to int64 is undefined behaviour in C++ (on x86 it gave
+  // INT64_MIN); the conversion now says so instead.
+  BOOST_CHECK_EXCEPTION(backend::copy(tensor({1.0, NAN}), kInt64), ValueError,
+                        has_message("conversion to int64: nan has no int64 value (NaN, infinite, or beyond 2^63)"));
+  BOOST_CHECK_EXCEPTION(backend::copy(tensor({-INFINITY}, {.dtype = kFloat64}), kInt64), ValueError,
+                        has_message("conversion to int64: -inf has no int64 value"));
+  BOOST_CHECK_EXCEPTION(tensor({1e19}, {.dtype = kFloat64}).to(kInt64), ValueError,
+                        has_message("conversion to int64: 1e+19 has no int64 value"));
+  // The extremes that fit are converted.
+  const Tensor edge = tensor({-0x1p63, 0x1p62}, {.dtype = kFloat64});
+  BOOST_TEST((backend::copy(edge, kInt64).to_vector<std::int64_t>() ==
+              std::vector<std::int64_t>{INT64_MIN, std::int64_t{1} << 62}));
+  // NaN to bool is defined (true), and stays allowed.
+  BOOST_TEST(backend::copy(tensor({NAN}), kBool).item<bool>());
 }
 
 BOOST_AUTO_TEST_CASE(copy_into_broadcasts_converts_and_writes_through_views) {
@@ -93,6 +112,16 @@ BOOST_AUTO_TEST_CASE(fill_sets_every_element_of_the_view_only) {
   Tensor none = zeros({0, 3});
   backend::fill(none, 1.0);  // nothing to do, and nothing goes wrong
   BOOST_TEST(none.numel() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(fill_writes_without_reading) {
+  // Fresh storage holds whatever bytes were there (the engine fills a fresh seed gradient). Reading a
+  // bool byte other than 0 or 1 is undefined behaviour, which the sanitizer build (./dev test
+  // --sanitize) reports; fill used to read every element before overwriting it.
+  Tensor b = empty({4}, kBool);
+  std::memset(b.impl()->storage->data(), 0x7f, 4);
+  backend::fill(b, 0.0);
+  BOOST_TEST((b.to_vector<bool>() == std::vector<bool>{false, false, false, false}));
 }
 
 BOOST_AUTO_TEST_CASE(add_into_with_alpha_on_strided_views) {
