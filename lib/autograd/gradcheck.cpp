@@ -34,6 +34,7 @@ double dot(const Tensor& a, const std::vector<double>& v) {
 // Gradients of sum(f(inputs) * upstream) for each input (zeros where no gradient arrived).
 std::vector<std::vector<double>> analytic(const GradcheckFn& f, std::vector<Tensor>& inputs,
                                           const Tensor& upstream) {
+  EnableGradGuard grad_on;  // the caller may be inside a NoGradGuard; this needs the graph
   for (Tensor& x : inputs) {
     if (x.requires_grad()) x.zero_grad();
   }

@@ -1,6 +1,8 @@
 #include "backend/basic.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -21,12 +23,19 @@ void check_fits_int64(const Tensor& src) {
     for (std::int64_t i = 0; i < n; ++i) {
       const double v = static_cast<double>(p[off[0] + i * step[0]]);
       if (!(v >= -0x1p63 && v < 0x1p63)) {
-        throw ValueError(fmt::format("to: the value {} does not fit in int64 (converting {} to int64)", v, src.dtype()));
+        throw ValueError(fmt::format("conversion to int64: {} does not fit in int64 (NaN, infinite, or beyond 2^63)", v));
       }
     }
   });
 }
 
+// An int64 tensor cannot take a fractional scale: casting it to int64 would silently round 0.5 to 0.
+template <class T>
+void check_whole(std::string_view op, std::string_view what, double value) {
+  if (std::is_integral_v<T> && value != std::trunc(value)) {
+    throw ValueError(fmt::format("{}: {} {} is not a whole number, and the tensor is int64", op, what, value));
+  }
+}
 }  // namespace
 
 Tensor copy(const Tensor& in, DType dtype) {
@@ -50,13 +59,23 @@ void fill(Tensor& dst, double value) {
   dispatch_all(dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(value);
-    map<T, T>(dst, dst, [v](T) { return v; });
+    // Writes only: dst is often fresh storage, whose bytes must not be read (for bool, a byte other
+    // than 0 or 1 is not even a value).
+    T* p = dst.data<T>();
+    for_each_run<1>(dst.shape(), {dst.strides()}, [&](auto off, std::int64_t n, auto step) {
+      if (step[0] == 1) {
+        std::fill(p + off[0], p + off[0] + n, v);
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) p[off[0] + i * step[0]] = v;
+      }
+    });
   });
 }
 
 void add_into(Tensor& dst, const Tensor& src, double alpha) {
   dispatch_numeric("add_", dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    check_whole<T>("add_", "alpha", alpha);
     if (alpha == 1.0) {
       map2<T, T, T>(dst, src, dst, [](T x, T y) { return x + y; });
     } else {
@@ -69,6 +88,7 @@ void add_into(Tensor& dst, const Tensor& src, double alpha) {
 void scale_into(Tensor& dst, double factor) {
   dispatch_numeric("mul_", dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    check_whole<T>("mul_", "factor", factor);
     const T f = static_cast<T>(factor);
     map<T, T>(dst, dst, [f](T x) { return x * f; });
   });

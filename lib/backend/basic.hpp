@@ -12,9 +12,9 @@ Tensor copy(const Tensor& in, DType dtype);
 void copy_into(Tensor& dst, const Tensor& src);
 // Every element of dst = value.
 void fill(Tensor& dst, double value);
-// dst += alpha * src, src broadcast to dst's shape (same dtype, floating).
+// dst += alpha * src, src broadcast to dst's shape (same dtype, numeric; alpha whole for int64).
 void add_into(Tensor& dst, const Tensor& src, double alpha = 1.0);
-// dst *= factor.
+// dst *= factor (factor whole for int64).
 void scale_into(Tensor& dst, double factor);
 // a + b, same shape and dtype, a new contiguous tensor.
 Tensor add(const Tensor& a, const Tensor& b);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "attograd/core/tensor.hpp"
 #include "core/strided.hpp"
@@ -73,7 +74,8 @@ void map3(const Tensor& a, const Tensor& b, const Tensor& c, Tensor& out, F f) {
   });
 }
 
-// A contiguous copy of any tensor, converting the element type.
+// out = in, converting the element type. The caller makes sure every value fits (a float that no
+// int64 can hold has no conversion: backend::copy_into refuses it before writing anything).
 template <class Out, class In>
 void copy_convert(const Tensor& in, Tensor& out) {
   map<Out, In>(in, out, [](In x) { return static_cast<Out>(x); });

@@ -1,5 +1,6 @@
 #include "attograd/core/factories.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -65,7 +66,13 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   if ((end - start) / step < 0) {
     throw ValueError(fmt::format("arange: step {} goes away from end {} when starting at {}", step, end, start));
   }
-  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  const double count = std::ceil((end - start) / step);
+  // Converting a count no int64 can hold is undefined behaviour; such a tensor could not be allocated anyway.
+  if (count >= 0x1.0p62) {
+    throw ValueError(fmt::format("arange: from {} to {} in steps of {} is too many elements ({:g})", start, end,
+                                 step, count));
+  }
+  const auto n = static_cast<std::int64_t>(count);
   return generate(Shape{n}, options, [=](std::int64_t i) { return start + static_cast<double>(i) * step; });
 }
 
@@ -74,14 +81,16 @@ Tensor arange(double end, TensorOptions options) { return arange(0.0, end, 1.0, 
 Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options) {
   if (steps < 0) throw ValueError(fmt::format("linspace: steps must be >= 0, got {}", steps));
   const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  // The last point is end exactly (not start + (steps - 1) * delta, which may round); one point is start.
   return generate(Shape{steps}, options, [=](std::int64_t i) {
-    return i == steps - 1 ? end : start + static_cast<double>(i) * delta;
+    return i > 0 && i == steps - 1 ? end : start + static_cast<double>(i) * delta;
   });
 }
 
 Tensor eye(std::int64_t n, std::int64_t m, TensorOptions options) {
-  if (m < 0) m = n;
   if (n < 0) throw ValueError(fmt::format("eye: n must be >= 0, got {}", n));
+  if (m == -1) m = n;
+  if (m < 0) throw ValueError(fmt::format("eye: m must be >= 0 (or -1 for m = n), got {}", m));
   return generate(Shape{n, m}, options, [m](std::int64_t i) { return i / m == i % m ? 1.0 : 0.0; });
 }
 
@@ -137,7 +146,9 @@ Tensor tensor_of<bool>(const std::vector<bool>& values, const Shape& shape) {
 
 Tensor rand(const Shape& shape, Generator& gen, TensorOptions options) {
   check_random_dtype("rand", options.dtype);
-  return generate(shape, options, [&](std::int64_t) { return gen.uniform(); });
+  // uniform() is below 1, but a value within 2^-25 of 1 rounds up to 1.0f: keep float32 below 1 too.
+  const double largest = options.dtype == kFloat32 ? 0x1.fffffep-1 : 1.0;
+  return generate(shape, options, [&](std::int64_t) { return std::min(gen.uniform(), largest); });
 }
 Tensor rand(const Shape& shape, TensorOptions options) { return rand(shape, default_generator(), options); }
 

@@ -58,25 +58,27 @@ struct Printer {
       out += c;
       return;
     }
+    // Entries of the last dim are separated by ", "; sub-tensors by a comma, a line break (and a blank
+    // line for each further dim they have) and the indent. The "..." for hidden entries is one more entry.
+    auto separate = [&] {
+      if (d + 1 == s.rank()) {
+        out += ", ";
+      } else {
+        out += ',';
+        out.append(static_cast<std::size_t>(s.rank() - d - 1), '\n');
+        out.append(static_cast<std::size_t>(indent + 1), ' ');
+      }
+    };
     out += '[';
-    bool first = true;
     for (std::int64_t i = 0; i < s[d]; ++i) {
       if (!shown(i, s[d])) {
         if (i == options.edge_items) {
-          out += d + 1 == s.rank() ? ", ..." : fmt::format(",\n{:{}}...", "", indent + 1);
+          if (i > 0) separate();
+          out += "...";
         }
         continue;
       }
-      if (!first) {
-        if (d + 1 == s.rank()) {
-          out += ", ";
-        } else {
-          out += ',';
-          out.append(static_cast<std::size_t>(s.rank() - d - 1), '\n');
-          out.append(static_cast<std::size_t>(indent + 1), ' ');
-        }
-      }
-      first = false;
+      if (i > 0) separate();
       render(out, d + 1, next, indent + 1);
     }
     out += ']';

@@ -2,6 +2,10 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "attograd/core/errors.hpp"
+
 namespace attograd {
 
 namespace {
@@ -59,6 +63,7 @@ double Generator::normal() {
 }
 
 std::uint64_t Generator::below(std::uint64_t n) {
+  if (n == 0) throw ValueError(fmt::format("Generator::below: n must be > 0, got {}", n));
   // Rejection of the short last block keeps every value equally likely.
   const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   std::uint64_t x;

@@ -47,11 +47,16 @@ Tensor empty(const Shape& shape, DType dtype) {
 // --- shape queries -------------------------------------------------------------------------------
 
 std::int64_t Tensor::size(std::int64_t dim) const {
+  // normalize_dim lets ops take dim 0 of a rank-0 tensor, but there is no size to read there.
+  if (this->dim() == 0) {
+    throw IndexError(fmt::format("size: a tensor of rank 0 has no dims (asked for dim {})", dim));
+  }
   return shape()[normalize_dim("size", dim, this->dim())];
 }
 
 bool Tensor::is_contiguous() const {
   const TensorImpl& t = checked();
+  if (t.shape.numel() == 0) return true;  // no element, so no order to get wrong (as in PyTorch)
   std::int64_t expected = 1;
   for (int d = t.shape.rank() - 1; d >= 0; --d) {
     if (t.shape[d] == 1) continue;  // the stride of a size-1 dim never matters
@@ -172,9 +177,24 @@ Tensor Tensor::grad() const {
 
 void Tensor::set_grad(const Tensor& g) {
   TensorImpl& t = checked();
-  if (g.defined() && (g.shape() != t.shape || g.dtype() != t.dtype)) {
-    throw ShapeError(fmt::format("set_grad: gradient {} {} does not match the tensor {} {}", g.shape(),
-                                 g.dtype(), t.shape, t.dtype));
+  if (!g.defined()) {
+    t.grad.reset();
+    return;
+  }
+  if (g.shape() != t.shape || g.dtype() != t.dtype) {
+    const std::string message = fmt::format("set_grad: gradient {} {} does not match the tensor {} {}",
+                                            g.shape(), g.dtype(), t.shape, t.dtype);
+    if (g.shape() != t.shape) throw ShapeError(message);
+    throw DTypeError(message);
+  }
+  // Backward adds into .grad in place: in an expand() view several elements share one location and
+  // would each receive the sum.
+  for (int d = 0; d < g.dim(); ++d) {
+    if (g.strides()[d] == 0 && g.shape()[d] > 1) {
+      throw ValueError(fmt::format("set_grad: the gradient (shape {}, strides {}) has several elements sharing "
+                                   "one memory location (an expand() view); pass a clone()",
+                                   g.shape(), g.strides()));
+    }
   }
   t.grad = g.impl_ptr();
 }

@@ -200,11 +200,8 @@ BOOST_AUTO_TEST_CASE(to_carries_gradients_between_floating_dtypes_only) {
 }
 
 BOOST_AUTO_TEST_CASE(float_to_int64_out_of_range_is_refused) {
-  // BUG(lead): backend::copy_convert (lib/backend/elementwise.hpp) converts with static_cast, and
-  // converting inf, NaN or a value beyond +-2^63 to int64 is undefined behaviour (clang's UBSan:
-  // "inf is outside the range of representable values of type 'long'"); x86 happens to give INT64_MIN.
-  // to(kInt64) and copy_ into an int64 tensor both go through it. fill_ refuses such values with this
-  // message (lib/ops/inplace.cpp); a saturating conversion would also do, with this test changed.
+  // Converting inf, NaN or a value beyond +-2^63 to int64 is undefined behaviour in C++: to(kInt64) and
+  // copy_ into an int64 tensor refuse such values before writing anything.
   Tensor x = tensor({1.0, INFINITY});
   BOOST_CHECK_EXCEPTION(x.to(kInt64), ValueError, has_message("does not fit in int64"));
   Tensor ids = zeros({2}, {.dtype = kInt64});

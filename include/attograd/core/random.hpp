@@ -34,7 +34,7 @@ class Generator {
   double uniform();
   // Standard normal.
   double normal();
-  // Uniform integer in [0, n), without modulo bias; n must be > 0.
+  // Uniform integer in [0, n), without modulo bias; ValueError if n is 0.
   std::uint64_t below(std::uint64_t n);
 
   State state() const { return state_; }
