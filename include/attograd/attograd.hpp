@@ -26,6 +26,7 @@
 #include "attograd/ops/compare.hpp"
 #include "attograd/ops/dropout.hpp"
 #include "attograd/ops/elementwise.hpp"
+#include "attograd/ops/index.hpp"
 #include "attograd/ops/embedding.hpp"
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/loss.hpp"
@@ -48,4 +49,7 @@
 
 #include "attograd/viz/svg.hpp"
 
+#include "attograd/train/curve.hpp"
+#include "attograd/train/data.hpp"
 #include "attograd/train/progress.hpp"
+#include "attograd/train/report.hpp"
