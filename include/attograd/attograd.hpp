@@ -45,8 +45,10 @@
 #include "attograd/io/checkpoint.hpp"
 #include "attograd/io/safetensors.hpp"
 
+#include "attograd/nn/attention.hpp"
 #include "attograd/nn/module.hpp"
 
+#include "attograd/viz/attention.hpp"
 #include "attograd/viz/svg.hpp"
 
 #include "attograd/train/curve.hpp"
