@@ -46,7 +46,15 @@
 #include "attograd/io/safetensors.hpp"
 
 #include "attograd/nn/attention.hpp"
+#include "attograd/nn/activation.hpp"
+#include "attograd/nn/container.hpp"
+#include "attograd/nn/dropout.hpp"
+#include "attograd/nn/embedding.hpp"
+#include "attograd/nn/feedforward.hpp"
+#include "attograd/nn/init.hpp"
+#include "attograd/nn/linear.hpp"
 #include "attograd/nn/module.hpp"
+#include "attograd/nn/norm.hpp"
 
 #include "attograd/viz/attention.hpp"
 #include "attograd/viz/svg.hpp"
