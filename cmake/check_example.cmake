@@ -1,7 +1,7 @@
 # A golden run of an example program (registered by attograd_example() in examples/CMakeLists.txt):
 #
 #   cmake -DPROGRAM=<path> -DARGS="--steps|300" -DCHECKS="accuracy >= 1.0|loss <= 0.05" -DOUT=<folder>
-#         [-DRERUN=OFF] -P check_example.cmake
+#         [-DRERUN=OFF] [-DOUT_FLAG=OFF] -P check_example.cmake
 #
 # Runs PROGRAM with ARGS and --out OUT, twice (once with RERUN=OFF), and fails, showing the program's
 # output, unless:
@@ -10,6 +10,8 @@
 # - every check "<field> <op> <number>" holds (op: < <= > >= ==) for a numeric field of that name;
 # - OUT holds curve.csv (a header and at least one row) and a non-empty curve.svg;
 # - the second run prints the same result line apart from seconds (fixed seed, same numbers).
+# With OUT_FLAG=OFF (a program without flags, such as docs/tutorial.md's), the program runs in OUT
+# with ARGS alone and writes its files there; its result line then needs no out field.
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var PROGRAM OUT CHECKS)
@@ -19,13 +21,21 @@ foreach(var PROGRAM OUT CHECKS)
 endforeach()
 string(REPLACE "|" ";" args "${ARGS}")
 string(REPLACE "|" ";" checks "${CHECKS}")
+set(out_args --out "${OUT}")
+set(required seconds out)
+if(DEFINED OUT_FLAG AND NOT OUT_FLAG)
+  set(out_args "")
+  set(required seconds)
+endif()
 
 # Runs the program once; sets <prefix>_output (stdout and stderr) and <prefix>_result (its result line).
 function(run_example prefix)
   file(REMOVE_RECURSE "${OUT}")
-  execute_process(COMMAND "${PROGRAM}" ${args} --out "${OUT}"
+  file(MAKE_DIRECTORY "${OUT}")
+  execute_process(COMMAND "${PROGRAM}" ${args} ${out_args} WORKING_DIRECTORY "${OUT}"
     OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr RESULT_VARIABLE status)
-  set(output "$ ${PROGRAM} ${args} --out ${OUT}\n${stdout}${stderr}")
+  string(JOIN " " command "${PROGRAM}" ${args} ${out_args})
+  set(output "$ ${command}\n${stdout}${stderr}")
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "${output}\nthe program failed (exit status ${status})")
   endif()
@@ -48,9 +58,9 @@ foreach(field IN LISTS fields)
   string(REGEX REPLACE "^[^=]*=" "" value "${field}")
   set(field_${name} "${value}")
 endforeach()
-foreach(required seconds out)
-  if(NOT DEFINED field_${required})
-    message(FATAL_ERROR "the result line has no ${required}=: '${first_result}'")
+foreach(field IN LISTS required)
+  if(NOT DEFINED field_${field})
+    message(FATAL_ERROR "the result line has no ${field}=: '${first_result}'")
   endif()
 endforeach()
 

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   std::int64_t examples_count = 64;
   app.add_option("--examples", examples_count, "number of training examples for part 2")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(examples::above(0));
   CLI11_PARSE(app, argc, argv);
 
   return examples::run("01_autograd_basics", [&] {

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   examples::Flags flags{.steps = 1000, .lr = 0.05, .threads = 1, .out = "runs/02_xor"};
   examples::add_common_flags(app, flags);
   std::int64_t hidden = 8;
-  app.add_option("--hidden", hidden, "hidden units")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--hidden", hidden, "hidden units")->capture_default_str()->check(examples::above(0));
   CLI11_PARSE(app, argc, argv);
 
   return examples::run("02_xor", [&] {
@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
       x_labels.push_back(i % 5 == 0 ? fmt::format("{:.1f}", -0.5 + 0.1 * i) : "");
       y_labels.push_back(i % 5 == 0 ? fmt::format("{:.1f}", 1.5 - 0.1 * i) : "");
     }
-    const Tensor probability = softmax(model(tensor(grid, {kGrid * kGrid, 2})), -1).select(1, 1).reshape({kGrid, kGrid});
+    const Tensor logits = model(tensor(grid, {kGrid * kGrid, 2}));
+    const Tensor probability = softmax(logits, -1).select(1, 1).reshape({kGrid, kGrid});  // p(class 1)
     io::write_file_atomically(out / "decision.svg",
                               viz::heatmap(probability, y_labels, x_labels,
                                            {.title = "02_xor: p(class 1) over the plane (x1 across, x2 up)",

@@ -3,8 +3,9 @@
 // The training set is --train-points random x with y = sin(x) (+ Gaussian noise of --noise); the test
 // set is --test-points other random x, never trained on. The model, Linear(1 -> H), tanh,
 // Linear(H -> H), tanh, Linear(H -> 1), is trained on shuffled mini-batches (train::Batches) with the
-// mean squared error and Adam, its learning rate falling along half a cosine to 0. The baseline is the best constant, the training targets' mean: its test
-// MSE is about 0.5, the variance of sin on a full period.
+// mean squared error and Adam, its learning rate falling along half a cosine to 0. The baseline is the
+// best constant, the training targets' mean: its test MSE is about 0.5, the variance of sin over a
+// full period.
 //
 // Writes curve.csv / curve.svg (train loss and test MSE by step, log scale) and fit.svg (sin x and the
 // model's curve).
@@ -46,13 +47,17 @@ int main(int argc, char** argv) {
   examples::add_common_flags(app, flags);
   std::int64_t hidden = 32, batch = 32, train_points = 256, test_points = 256;
   double noise = 0.0;
-  app.add_option("--hidden", hidden, "units in each of the two hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch", batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--train-points", train_points, "training points")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--test-points", test_points, "held-out test points")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--hidden", hidden, "units in each of the two hidden layers")
+      ->capture_default_str()
+      ->check(examples::above(0));
+  app.add_option("--batch", batch, "mini-batch size")->capture_default_str()->check(examples::above(0));
+  app.add_option("--train-points", train_points, "training points")->capture_default_str()->check(examples::above(0));
+  app.add_option("--test-points", test_points, "held-out test points")
+      ->capture_default_str()
+      ->check(examples::above(0));
   app.add_option("--noise", noise, "standard deviation of the noise added to the training targets")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(examples::at_least(0));
   CLI11_PARSE(app, argc, argv);
 
   return examples::run("03_sine", [&] {

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", tokens, "labels of the T input vectors (the vectors are random, from the seed)")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--dim", dim, "size C of each vector")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--dim", dim, "size C of each vector")->capture_default_str()->check(examples::above(0));
   app.add_option("--from", from, "part 4: the token whose attention moves")->capture_default_str();
   app.add_option("--to", to, "part 4: the token it should attend to")->capture_default_str();
   app.add_flag("--scaled", scaled, "divide the dot products by sqrt(C) (the lecture's slide 14)");

@@ -36,16 +36,37 @@ struct Flags {
   std::string out;  // the output folder, runs/<example> by default
 };
 
+// Flag checks with short messages ("--lr: must be > 0, got -1"); CLI11's own PositiveNumber prints the
+// largest double in full.
+inline CLI::Validator above(double low) {
+  return CLI::Validator(
+      [low](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !(v > low)) return fmt::format("must be > {}, got {}", low, text);
+        return {};
+      },
+      fmt::format("> {}", low));
+}
+inline CLI::Validator at_least(double low) {
+  return CLI::Validator(
+      [low](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !(v >= low)) return fmt::format("must be >= {}, got {}", low, text);
+        return {};
+      },
+      fmt::format(">= {}", low));
+}
+
 // Adds --seed, --steps, --lr, --threads and --out to app; the values already in flags are the defaults
 // that --help shows.
 inline void add_common_flags(CLI::App& app, Flags& flags) {
   app.add_option("--seed", flags.seed, "seed of every random choice: the same seed gives the same numbers")
       ->capture_default_str();
-  app.add_option("--steps", flags.steps, "number of training steps")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", flags.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--steps", flags.steps, "number of training steps")->capture_default_str()->check(above(0));
+  app.add_option("--lr", flags.lr, "learning rate")->capture_default_str()->check(above(0));
   app.add_option("--threads", flags.threads, "threads of the numeric kernels (0: one per core, or OMP_NUM_THREADS)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   app.add_option("--out", flags.out, "folder for the curve (curve.csv, curve.svg) and the pictures")
       ->capture_default_str();
 }
