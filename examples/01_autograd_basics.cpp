@@ -6,7 +6,7 @@
 //   dL/dy = 2 (y - t)
 //   dL/dz = dL/dy · (1 - y^2)                  since tanh'(z) = 1 - tanh(z)^2
 //   dL/dw = dL/dz · x    dL/db = dL/dz    dL/dx = dL/dz · w
-// attograd records the graph (dot product, add, tanh, sub, pow) while it computes L; L.backward()
+// attograd records the graph (mul, sum, add, tanh, sub, pow) while it computes L; L.backward()
 // applies the same rule node by node. docs/backprop.md walks through it with numbers.
 //
 // Part 2. Gradient descent: the neuron learns to imitate a "teacher" neuron (w* = [1.5, -2], b* = 0.5)
@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
     for (std::int64_t step = 1; step <= flags.steps; ++step) {
       // Forward: the mean squared error over all examples; the graph is recorded.
       Tensor L = mean(pow(tanh(matmul(X, w) + b) - t, 2.0));
-      // Backward: dL/dw and dL/db. They add into .grad, so the last step's were dropped below.
+      // Backward: dL/dw and dL/db into w.grad() and b.grad(), which the last step left empty.
       L.backward();
       const HandGradients hand = by_hand(xs, ts, w.to_vector<double>()[0], w.to_vector<double>()[1], b.item());
       const auto dw = w.grad().to_vector<double>();
@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
                             std::abs(b.grad().item() - hand.db), std::abs(L.item() - hand.loss)});
       loss = L.item();
       train::check_loss(loss, step);
-      // Update: a step against the gradient, outside the graph (no_grad), then drop the gradients.
+      // Update: a step against the gradient, not recorded (NoGradGuard); then drop the gradients, which
+      // backward would otherwise add to.
       {
         NoGradGuard no_grad;
         w.add_(w.grad(), -flags.lr);

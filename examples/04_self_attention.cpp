@@ -92,10 +92,13 @@ int main(int argc, char** argv) {
     attention.record(true);  // keep W and, after backward, dL/dW for the pictures
     auto [Y, W] = attention.forward_with_weights(X);
     attention.record(false);
-    show("W = softmax(X Xt): row i holds the weights of output i over the inputs", W, tokens, tokens);
+    show(fmt::format("W = softmax(X Xt{}): row i holds the weights of output i over the inputs",
+                     scaled ? " / sqrt(C)" : ""),
+         W, tokens, tokens);
     const double row_sum_error = max_abs_diff(W.sum({1}), ones({T}, {.dtype = kFloat64}));
+    const Tensor largest = W.argmax(1);  // [T]: the input each output weighs most
     std::int64_t diagonal_largest = 0;
-    for (std::int64_t i = 0; i < T; ++i) diagonal_largest += W.argmax(1).at<std::int64_t>({i}) == i ? 1 : 0;
+    for (std::int64_t i = 0; i < T; ++i) diagonal_largest += largest.at<std::int64_t>({i}) == i ? 1 : 0;
     fmt::print("rows sum to 1 up to {:.2g}; in {} of {} rows the largest weight is on the diagonal (a vector is "
                "most similar to itself)\n\n",
                row_sum_error, diagonal_largest, T);
@@ -146,7 +149,8 @@ int main(int argc, char** argv) {
       show("dX through the values (autograd, W detached)", values_path, tokens);
       show("dX through the values by hand: Wt dY", values_by_hand, tokens);
       show("dX through the weights (autograd, X detached as the value)", weights_path, tokens);
-      show("dX through the weights by hand: (dS + dSt) X, dS = W * (dW - rowsum(dW * W)), dW = dY Xt",
+      show(fmt::format("dX through the weights by hand: {}(dS + dSt) X, dS = W * (dW - rowsum(dW * W)), dW = dY Xt",
+                       scaled ? "c " : ""),
            weights_by_hand, tokens);
       show("the two paths added", values_path + weights_path, tokens);
       show("autograd's dX, both paths at once", full, tokens);
