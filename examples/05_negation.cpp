@@ -31,7 +31,8 @@
 //
 //   $ 05_negation
 //   ...
-//   result: baseline_accuracy=... attention_accuracy=... test_sentences=4800 steps=1000 seconds=... out=...
+//   result: baseline_accuracy=... attention_accuracy=... baseline_negated_accuracy=...
+//           attention_negated_accuracy=... test_sentences=4800 steps=1000 seconds=... out=...
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -250,13 +251,21 @@ int main(int argc, char** argv) {
   return examples::run("05_negation", [&] {
     const auto out = examples::start(flags);
     const Vocabulary vocab;
+    const auto shown_words = Vocabulary::sentence_words(shown);
+    vocab.encode(shown_words);  // an unknown word in --sentence stops the program now, not after training
     Generator gen(flags.seed);
 
-    // The test set: whole held-out frames, grouped by length so that each group is one batch.
-    std::map<std::size_t, Group> test;
+    // The test set: whole held-out frames; test[0] the sentences without "not", test[1] those with it,
+    // each grouped by length so that each group is one batch.
+    std::map<std::size_t, Group> test[2];
     {
       std::vector<std::vector<std::string>> chosen;
-      while (static_cast<std::int64_t>(chosen.size()) < test_frames) {
+      // About 3,200 of the 16,000 frames are held out: give up, rather than loop, when asked for more.
+      for (std::int64_t tries = 0; static_cast<std::int64_t>(chosen.size()) < test_frames; ++tries) {
+        if (tries > 100 * test_frames + 100000) {
+          throw ValueError(fmt::format("--test-frames {}: found only {} distinct held-out frames in {} tries",
+                                       test_frames, chosen.size(), tries));
+        }
         const Frame f = random_frame(gen);
         auto plain = sentence(f, 0, false);
         if (!held_out(plain) || std::find(chosen.begin(), chosen.end(), plain) != chosen.end()) continue;
@@ -264,7 +273,7 @@ int main(int argc, char** argv) {
         for (std::size_t a = 0; a < kAdjectives.size(); ++a) {
           for (const bool negated : {false, true}) {
             const auto words = sentence(f, a, negated);
-            test[words.size()].add(vocab.encode(words), label_of(a, negated));
+            test[negated ? 1 : 0][words.size()].add(vocab.encode(words), label_of(a, negated));
           }
         }
       }
@@ -312,10 +321,20 @@ int main(int argc, char** argv) {
 
     baseline.eval();
     attention.eval();
-    const auto [baseline_accuracy, n] = evaluate(baseline, test);
-    const double attention_accuracy = evaluate(attention, test).first;
-    fmt::print("\naccuracy on {} held-out sentences: baseline {:.3f}{}, attention {:.3f}\n\n", n, baseline_accuracy,
+    // Accuracy without and with "not" (as many sentences of each), and on the whole test set.
+    const auto [baseline_plain, n_plain] = evaluate(baseline, test[0]);
+    const auto [baseline_negated, n_negated] = evaluate(baseline, test[1]);
+    const double attention_plain = evaluate(attention, test[0]).first;
+    const double attention_negated = evaluate(attention, test[1]).first;
+    const std::int64_t n = n_plain + n_negated;
+    const double baseline_accuracy = (baseline_plain + baseline_negated) / 2;
+    const double attention_accuracy = (attention_plain + attention_negated) / 2;
+    fmt::print("\naccuracy on {} held-out sentences: baseline {:.3f}{}, attention {:.3f}\n", n, baseline_accuracy,
                pool == "mean" ? " (a bag of words: at most 0.75)" : "", attention_accuracy);
+    fmt::print("  without \"not\" ({}): baseline {:.3f}, attention {:.3f}\n", n_plain, baseline_plain,
+               attention_plain);
+    fmt::print("  with \"not\"    ({}): baseline {:.3f}, attention {:.3f}\n\n", n_negated, baseline_negated,
+               attention_negated);
 
     fmt::print("  {:<40} {:>9} {:>9}   p(positive)\n", "", "baseline", "attention");
     for (const char* s : {"the film was good", "the film was not good", "the film was terrible",
@@ -325,7 +344,7 @@ int main(int argc, char** argv) {
     }
 
     // What the first block attends to in --sentence.
-    const auto words = Vocabulary::sentence_words(shown);
+    const auto& words = shown_words;
     const auto ids = vocab.encode(words);
     auto& attn = attention.block(0).attn;
     attn.record(true);
@@ -355,6 +374,8 @@ int main(int argc, char** argv) {
     examples::write_curve(curve, out, "05_negation: training loss, bag of words vs attention");
     examples::print_result({{"baseline_accuracy", fmt::format("{:.3f}", baseline_accuracy)},
                             {"attention_accuracy", fmt::format("{:.3f}", attention_accuracy)},
+                            {"baseline_negated_accuracy", fmt::format("{:.3f}", baseline_negated)},
+                            {"attention_negated_accuracy", fmt::format("{:.3f}", attention_negated)},
                             {"test_sentences", fmt::format("{}", n)},
                             {"steps", fmt::format("{}", flags.steps)}},
                            seconds, out);

@@ -125,8 +125,15 @@ int main(int argc, char** argv) {
     Generator gen(flags.seed);
 
     // The test set: both twins of every held-out pair, A first in rows 2i, B first in rows 2i + 1.
+    // A short --length with few --fillers has few frames: give up, rather than loop, when there are
+    // not enough.
     std::vector<Frame> pairs;
-    while (static_cast<std::int64_t>(pairs.size()) < test_pairs) {
+    for (std::int64_t tries = 0; static_cast<std::int64_t>(pairs.size()) < test_pairs; ++tries) {
+      if (tries > 100 * test_pairs + 100000) {
+        throw ValueError(fmt::format("--test-pairs {}: found only {} distinct held-out pairs of length {} with {} "
+                                     "fillers in {} tries",
+                                     test_pairs, pairs.size(), length, fillers, tries));
+      }
       Frame f = random_frame(length, fillers, gen);
       if (!held_out(f)) continue;
       if (std::any_of(pairs.begin(), pairs.end(), [&](const Frame& g) { return g.tokens == f.tokens; })) continue;
@@ -158,7 +165,11 @@ int main(int argc, char** argv) {
     Generator data_gen(flags.seed + 1);
     auto training_batch = [&] {
       std::vector<std::int64_t> ids, labels;
-      while (static_cast<std::int64_t>(labels.size()) < batch) {
+      for (std::int64_t tries = 0; static_cast<std::int64_t>(labels.size()) < batch; ++tries) {
+        if (tries > 1000 * batch) {
+          throw ValueError(fmt::format("no training pairs: every frame of length {} with {} fillers is held out",
+                                       length, fillers));
+        }
         const Frame f = random_frame(length, fillers, data_gen);
         if (held_out(f)) continue;
         const bool a_first = data_gen.below(2) == 1;
