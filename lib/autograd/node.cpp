@@ -16,6 +16,33 @@ namespace autograd {
 namespace {
 thread_local std::uint64_t next_sequence_nr = 0;
 
+// The teaching tools' switches (node.hpp, `recording`). `any` is the one flag record() reads when
+// they are all off. Plain data, so that reading it is one thread-local load with no initialisation check.
+struct Recording {
+  int keep_values = 0;
+  int keep_sites = 0;
+  const std::source_location* site = nullptr;  // the innermost ForwardSite
+  bool any = false;
+  void update() { any = keep_values > 0 || (keep_sites > 0 && site != nullptr); }
+};
+thread_local Recording recording_state;
+
+// The teaching tools' notes for a node just recorded.
+void annotate(Node& node, NodeNotes& notes, const Tensor& out, std::span<const Tensor* const> inputs) {
+  const Recording& r = recording_state;
+  if (r.keep_values > 0) {
+    notes.value = out.detach();
+    notes.constants.resize(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (node.inputs()[i] == nullptr && inputs[i]->defined()) notes.constants[i] = inputs[i]->detach();
+    }
+  }
+  if (r.keep_sites > 0 && r.site != nullptr) {
+    notes.where = *r.site;
+    notes.has_where = true;
+  }
+}
+
 // The node that stands for t in a graph: the op that made it, or its leaf node (one per leaf, shared
 // by every graph that uses the leaf, so that all of them add into the same .grad).
 std::shared_ptr<Node> node_of(const Tensor& t) {
@@ -70,11 +97,11 @@ void Node::check_saved_versions() const {
   for (std::size_t i = 0; i < saved_.size(); ++i) {
     const Saved& s = saved_[i];
     if (s.storage->version() != s.version) {
-      throw AutogradError(fmt::format(
-          "backward: tensor {} saved by '{}' (node {}) was modified in place after it was saved "
-          "(version {} now, {} when saved); its gradient would be wrong. Use an out-of-place op "
-          "or clone() before modifying",
-          i, op_, sequence_nr_, s.storage->version(), s.version));
+      throw AutogradError(
+          fmt::format("backward: tensor {} saved by '{}' (node {}) was modified in place after it was saved "
+                      "(version {} now, {} when saved); its gradient would be wrong. Use an out-of-place op "
+                      "or clone() before modifying",
+                      i, op(), sequence_nr_, s.storage->version(), s.version));
     }
   }
 }
@@ -89,17 +116,34 @@ void Node::release() {
 
 std::shared_ptr<TensorImpl> Node::tensor() const { return kind_ == Kind::Leaf ? leaf_ : output_.lock(); }
 
-Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
+// The one implementation of record(): `info` is the registered op, or null for an op known by name.
+Node* record_node(const OpInfo* info, std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
   if (!GradMode::is_enabled()) return nullptr;
   bool any = false;
   for (const Tensor* t : inputs) any = any || (t->defined() && t->requires_grad());
   if (!any) return nullptr;
+  if (info != nullptr && info->gradient != Gradient::Backward) [[unlikely]] {
+    std::size_t i = 0;
+    while (!(inputs[i]->defined() && inputs[i]->requires_grad())) ++i;
+    throw AutogradError(
+        fmt::format("{}: has no backward, so it cannot pass a gradient to input {} (shape {}), "
+                    "which requires grad. Give it a backward, or compute it from x.detach() or "
+                    "inside a NoGradGuard if that gradient is not wanted",
+                    op, i, inputs[i]->shape()));
+  }
 
   std::vector<std::shared_ptr<Node>> next;
   next.reserve(inputs.size());
   for (const Tensor* t : inputs) next.push_back(t->defined() && t->requires_grad() ? node_of(*t) : nullptr);
 
-  auto node = std::make_shared<Node>(std::string(op), std::move(next), out.shape(), out.dtype());
+  // A registered op's node reads its name from the registry, so nothing is copied.
+  auto node = std::make_shared<Node>(info != nullptr ? std::string() : std::string(op), std::move(next), out.shape(),
+                                     out.dtype());
+  node->info_ = info;
+  if (recording_state.any) [[unlikely]] {
+    node->notes_ = std::make_unique<NodeNotes>();
+    annotate(*node, *node->notes_, out, inputs);
+  }
   node->output_ = out.impl_ptr();
   TensorImpl& o = *out.impl();
   o.requires_grad = true;
@@ -107,19 +151,48 @@ Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> in
   return node.get();
 }
 
-Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
+  return record_node(nullptr, op, out, inputs);
+}
+
+Node* record(const Op& op, Tensor& out, std::span<const Tensor* const> inputs) {
+  return record_node(&op.info(), op.info().name, out, inputs);
+}
+
+namespace {
+// Pointers to the tensors of a braced list, without allocating.
+template <class Record>
+Node* record_list(Record record_span, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
   const Tensor* ptrs[16];
   if (inputs.size() > 16) throw ValueError("record: at most 16 inputs in a braced list; pass a span");
   std::size_t n = 0;
   for (const Tensor& t : inputs) ptrs[n++] = &t;
-  return record(op, out, std::span<const Tensor* const>(ptrs, n));
+  return record_span(std::span<const Tensor* const>(ptrs, n));
 }
 
-Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs) {
+template <class Record>
+Node* record_all(Record record_span, std::span<const Tensor> inputs) {
   std::vector<const Tensor*> ptrs;
   ptrs.reserve(inputs.size());
   for (const Tensor& t : inputs) ptrs.push_back(&t);
-  return record(op, out, std::span<const Tensor* const>(ptrs));
+  return record_span(std::span<const Tensor* const>(ptrs));
+}
+}  // namespace
+
+Node* record(const Op& op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+  return record_list([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
+}
+
+Node* record(const Op& op, Tensor& out, std::span<const Tensor> inputs) {
+  return record_all([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
+}
+
+Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+  return record_list([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
+}
+
+Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs) {
+  return record_all([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
 }
 
 bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
@@ -129,6 +202,27 @@ bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inpu
   }
   return false;
 }
+
+namespace recording {
+
+void keep_values(bool on) {
+  recording_state.keep_values += on ? 1 : -1;
+  recording_state.update();
+}
+
+void keep_sites(bool on) {
+  recording_state.keep_sites += on ? 1 : -1;
+  recording_state.update();
+}
+
+const std::source_location* exchange_site(const std::source_location* where) {
+  const std::source_location* previous = recording_state.site;
+  recording_state.site = where;
+  recording_state.update();
+  return previous;
+}
+
+}  // namespace recording
 
 }  // namespace autograd
 }  // namespace attograd
