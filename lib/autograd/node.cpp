@@ -1,5 +1,8 @@
 #include "attograd/autograd/node.hpp"
 
+#include <mutex>
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 #include "attograd/autograd/grad_mode.hpp"
@@ -27,20 +30,38 @@ struct Recording {
 };
 thread_local Recording recording_state;
 
-// The teaching tools' notes for a node just recorded.
-void annotate(Node& node, NodeNotes& notes, const Tensor& out, std::span<const Tensor* const> inputs) {
+// The teaching tools' notes, by node. A side table rather than a field, so that the nodes without notes
+// (all of them, unless a tool is on) are no bigger. Never destroyed: nodes may outlive static destruction.
+struct NotesTable {
+  std::mutex mutex;
+  std::unordered_map<const Node*, std::unique_ptr<NodeNotes>> notes;
+};
+
+NotesTable& notes_table() {
+  static NotesTable* table = new NotesTable;
+  return *table;
+}
+
+// The teaching tools' notes for a node just recorded, into the side table. Out of line and cold, like
+// the error below, so that record()'s common path stays as small as it was without the tools.
+[[gnu::noinline, gnu::cold]] void attach_notes(const Node& node, const Tensor& out,
+                                               std::span<const Tensor* const> inputs) {
   const Recording& r = recording_state;
+  auto notes = std::make_unique<NodeNotes>();
   if (r.keep_values > 0) {
-    notes.value = out.detach();
-    notes.constants.resize(inputs.size());
+    notes->value = out.detach();
+    notes->constants.resize(inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (node.inputs()[i] == nullptr && inputs[i]->defined()) notes.constants[i] = inputs[i]->detach();
+      if (node.inputs()[i] == nullptr && inputs[i]->defined()) notes->constants[i] = inputs[i]->detach();
     }
   }
   if (r.keep_sites > 0 && r.site != nullptr) {
-    notes.where = *r.site;
-    notes.has_where = true;
+    notes->where = *r.site;
+    notes->has_where = true;
   }
+  NotesTable& table = notes_table();
+  std::lock_guard lock(table.mutex);
+  table.notes[&node] = std::move(notes);
 }
 
 // The node that stands for t in a graph: the op that made it, or its leaf node (one per leaf, shared
@@ -53,13 +74,37 @@ std::shared_ptr<Node> node_of(const Tensor& t) {
   impl.grad_accumulator = leaf;
   return leaf;
 }
+
+// record() of an op registered without a backward, while an input requires grad.
+[[noreturn, gnu::noinline, gnu::cold]] void refuse_without_backward(std::string_view op,
+                                                                    std::span<const Tensor* const> inputs) {
+  std::size_t i = 0;
+  while (!(inputs[i]->defined() && inputs[i]->requires_grad())) ++i;
+  throw AutogradError(
+      fmt::format("{}: has no backward, so it cannot pass a gradient to input {} (shape {}), "
+                  "which requires grad. Give it a backward, or compute it from x.detach() or "
+                  "inside a NoGradGuard if that gradient is not wanted",
+                  op, i, inputs[i]->shape()));
+}
+
 }  // namespace
 
 Node::Node(std::string op, std::vector<std::shared_ptr<Node>> inputs, const Shape& shape, DType dtype)
-    : op_(std::move(op)), inputs_(std::move(inputs)), shape_(shape), dtype_(dtype),
-      sequence_nr_(next_sequence_nr++) {}
+    : op_(std::move(op)), inputs_(std::move(inputs)), shape_(shape), dtype_(dtype), sequence_nr_(next_sequence_nr++) {}
+
+NodeNotes* Node::notes() const {
+  if (!has_notes_) return nullptr;
+  NotesTable& table = notes_table();
+  std::lock_guard lock(table.mutex);
+  return table.notes.at(this).get();
+}
 
 Node::~Node() {
+  if (has_notes_) {
+    NotesTable& table = notes_table();
+    std::lock_guard lock(table.mutex);
+    table.notes.erase(this);
+  }
   // Each node this one holds alone would be destroyed by its shared_ptr, which would destroy the
   // nodes it holds alone, and so on: one stack frame per node. Instead its inputs are moved onto an
   // explicit stack before it goes, so every node dies with an empty input list.
@@ -122,15 +167,7 @@ Node* record_node(const OpInfo* info, std::string_view op, Tensor& out, std::spa
   bool any = false;
   for (const Tensor* t : inputs) any = any || (t->defined() && t->requires_grad());
   if (!any) return nullptr;
-  if (info != nullptr && info->gradient != Gradient::Backward) [[unlikely]] {
-    std::size_t i = 0;
-    while (!(inputs[i]->defined() && inputs[i]->requires_grad())) ++i;
-    throw AutogradError(
-        fmt::format("{}: has no backward, so it cannot pass a gradient to input {} (shape {}), "
-                    "which requires grad. Give it a backward, or compute it from x.detach() or "
-                    "inside a NoGradGuard if that gradient is not wanted",
-                    op, i, inputs[i]->shape()));
-  }
+  if (info != nullptr && info->gradient != Gradient::Backward) [[unlikely]] refuse_without_backward(op, inputs);
 
   std::vector<std::shared_ptr<Node>> next;
   next.reserve(inputs.size());
@@ -141,8 +178,8 @@ Node* record_node(const OpInfo* info, std::string_view op, Tensor& out, std::spa
                                      out.dtype());
   node->info_ = info;
   if (recording_state.any) [[unlikely]] {
-    node->notes_ = std::make_unique<NodeNotes>();
-    annotate(*node, *node->notes_, out, inputs);
+    attach_notes(*node, out, inputs);
+    node->has_notes_ = true;
   }
   node->output_ = out.impl_ptr();
   TensorImpl& o = *out.impl();
@@ -151,48 +188,53 @@ Node* record_node(const OpInfo* info, std::string_view op, Tensor& out, std::spa
   return node.get();
 }
 
-Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
-  return record_node(nullptr, op, out, inputs);
+namespace {
+
+// The tensors of a braced list as pointers, without allocating.
+class ListPointers {
+ public:
+  explicit ListPointers(std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+    if (inputs.size() > 16) throw ValueError("record: at most 16 inputs in a braced list; pass a span");
+    for (const Tensor& t : inputs) ptrs_[n_++] = &t;
+  }
+  std::span<const Tensor* const> span() const { return {ptrs_, n_}; }
+
+ private:
+  const Tensor* ptrs_[16];
+  std::size_t n_ = 0;
+};
+
+std::vector<const Tensor*> pointers(std::span<const Tensor> inputs) {
+  std::vector<const Tensor*> ptrs;
+  ptrs.reserve(inputs.size());
+  for (const Tensor& t : inputs) ptrs.push_back(&t);
+  return ptrs;
 }
+
+}  // namespace
 
 Node* record(const Op& op, Tensor& out, std::span<const Tensor* const> inputs) {
   return record_node(&op.info(), op.info().name, out, inputs);
 }
 
-namespace {
-// Pointers to the tensors of a braced list, without allocating.
-template <class Record>
-Node* record_list(Record record_span, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
-  const Tensor* ptrs[16];
-  if (inputs.size() > 16) throw ValueError("record: at most 16 inputs in a braced list; pass a span");
-  std::size_t n = 0;
-  for (const Tensor& t : inputs) ptrs[n++] = &t;
-  return record_span(std::span<const Tensor* const>(ptrs, n));
-}
-
-template <class Record>
-Node* record_all(Record record_span, std::span<const Tensor> inputs) {
-  std::vector<const Tensor*> ptrs;
-  ptrs.reserve(inputs.size());
-  for (const Tensor& t : inputs) ptrs.push_back(&t);
-  return record_span(std::span<const Tensor* const>(ptrs));
-}
-}  // namespace
-
 Node* record(const Op& op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
-  return record_list([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
+  return record_node(&op.info(), op.info().name, out, ListPointers(inputs).span());
 }
 
 Node* record(const Op& op, Tensor& out, std::span<const Tensor> inputs) {
-  return record_all([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
+  return record_node(&op.info(), op.info().name, out, pointers(inputs));
+}
+
+Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
+  return record_node(nullptr, op, out, inputs);
 }
 
 Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
-  return record_list([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
+  return record_node(nullptr, op, out, ListPointers(inputs).span());
 }
 
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs) {
-  return record_all([&](std::span<const Tensor* const> p) { return record(op, out, p); }, inputs);
+  return record_node(nullptr, op, out, pointers(inputs));
 }
 
 bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {

@@ -103,7 +103,7 @@ class Node {
   std::shared_ptr<TensorImpl> tensor() const;
 
   // The teaching tools' notes, or null. Tools write into them through a const Node& (a hook's view).
-  NodeNotes* notes() const { return notes_.get(); }
+  NodeNotes* notes() const;
 
   // Scratch space of the engine during one backward pass.
   Tensor grad_buffer;
@@ -118,9 +118,8 @@ class Node {
     std::size_t bytes;
   };
 
-  std::string op_;
+  std::string op_;                // empty for a registered op, whose name is in the registry
   const OpInfo* info_ = nullptr;
-  std::unique_ptr<NodeNotes> notes_;
   Kind kind_ = Kind::Op;
   std::vector<std::shared_ptr<Node>> inputs_;
   Shape shape_;
@@ -128,6 +127,7 @@ class Node {
   std::uint64_t sequence_nr_ = 0;
   std::vector<Saved> saved_;
   bool released_ = false;
+  bool has_notes_ = false;  // its notes are in a side table (node.cpp), so a node without them is no bigger
   std::weak_ptr<TensorImpl> output_;
   std::shared_ptr<TensorImpl> leaf_;
 };
