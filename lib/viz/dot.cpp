@@ -57,13 +57,12 @@ struct Picture {
     body += fmt::format("  {} [label={}, {}{}];\n", id, dot_string(label), style, root ? ", penwidth=2.5" : "");
   }
 
-  // A leaf: a parameter when it has a name.
-  void leaf(const std::string& id, const Node& node, bool root) {
-    const std::shared_ptr<TensorImpl> t = node.tensor();
-    const bool named = t && !t->name.empty();
+  // A leaf (its node's tensor): a parameter when it has a name.
+  void leaf(const std::string& id, const std::shared_ptr<TensorImpl>& t, bool root) {
+    const bool named = !t->name.empty();
     std::string label = named ? fmt::format("{}\nparameter", t->name) : std::string("leaf");
-    label += fmt::format("\n{}\nvalue {}", head(node.shape(), node.dtype()), values(t));
-    if (t && t->grad) label += fmt::format("\ngrad {}", values(t->grad));
+    label += fmt::format("\n{}\nvalue {}", head(t->shape, t->dtype), values(t));
+    if (t->grad) label += fmt::format("\ngrad {}", values(t->grad));
     box(id, label, named ? kParameterStyle : kLeafStyle, root);
   }
 
@@ -160,7 +159,7 @@ std::string to_dot(const Tensor& root, const DotOptions& options) {
   Picture picture{options, {}};
   if (!root.grad_fn()) {  // a leaf or a constant: one box
     if (root.requires_grad()) {
-      picture.leaf("n0", *Node::for_leaf(root.impl_ptr()), true);
+      picture.leaf("n0", root.impl_ptr(), true);
     } else {
       picture.constant("c0", root, true);
     }
@@ -173,7 +172,7 @@ std::string to_dot(const Tensor& root, const DotOptions& options) {
     for (const Node* node : nodes) {
       const bool is_root = node == root.grad_fn().get();
       if (node->kind() == Node::Kind::Leaf) {
-        picture.leaf(id[node], *node, is_root);
+        picture.leaf(id[node], node->tensor(), is_root);
         continue;
       }
       picture.op(id[node], *node, is_root);

@@ -6,8 +6,10 @@
 // The coverage dir holds one file per test program, written by check_gradients (tests/support/test.cpp):
 // the keys of the registered ops its passing gradient checks ran through. check fails when the file
 // differs from what would be written, when an op with a backward has no gradient check, or when a
-// derivation link names a page or section that does not exist. write writes the file, then reports
+// derivation link names a page or section that does not exist, or when library code records an op by
+// name rather than through its registered Op (the project root is found from <docs/derivations>). write writes the file, then reports
 // the same problems.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -95,6 +97,32 @@ std::vector<std::string> problems(const std::map<std::string, std::set<std::stri
   return found;
 }
 
+// Library code that records an op by name (record("foo", ...)) instead of through its registered Op:
+// such an op would be missing from the manifest, from explain mode's rules and from the gradcheck column.
+std::vector<std::string> ops_recorded_by_name(const fs::path& root) {
+  std::vector<std::string> found;
+  if (!fs::is_directory(root / "lib")) return found;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(root / "lib")) {
+    if (entry.path().extension() == ".cpp") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    std::istringstream lines(read(file));
+    int number = 0;
+    for (std::string line; std::getline(lines, line);) {
+      ++number;
+      const auto at = line.find("record(\"");
+      if (at == std::string::npos) continue;
+      const auto name = line.substr(at + 8, line.find('"', at + 8) - at - 8);
+      found.push_back(fmt::format("{}:{} records the op '{}' by name; register it with an autograd::Op beside its "
+                                  "definition (attograd/autograd/op_registry.hpp) and pass that to record()",
+                                  fs::relative(file, root).string(), number, name));
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,7 +151,9 @@ int main(int argc, char** argv) {
         doc.string(), line, la, lb);
     status = 1;
   }
-  for (const std::string& p : problems(covered, derivations)) {
+  std::vector<std::string> found = problems(covered, derivations);
+  for (std::string& p : ops_recorded_by_name(derivations.parent_path().parent_path())) found.push_back(std::move(p));
+  for (const std::string& p : found) {
     fmt::print("{}\n", p);
     status = 1;
   }

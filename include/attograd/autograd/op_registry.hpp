@@ -4,9 +4,11 @@
 // record(), so the graph knows which op made each node, with no lookup:
 //
 //   // Y = tanh(X)    dX = dY * (1 - Y²)
-//   const Op tanh_op({.name = "tanh", .rule = "dX = dY * (1 - Y²)", .derivation =
-//   "elementwise.md#functions-of-one-tensor"}); Tensor tanh(const Tensor& x) { ...  if (Node* node = record(tanh_op, y,
-//   {x})) ... }
+//   const Op tanh_op({.name = "tanh", .rule = "dX = dY * (1 - Y²)", .derivation = kFunctions});
+//   Tensor tanh(const Tensor& x) {
+//     ...
+//     if (Node* node = record(tanh_op, y, {x})) { ... }
+//   }
 //
 // The registry generates docs/ops.md (op_manifest), gives explain mode its rule text and links, and
 // makes record() refuse an op that has no backward when an input wants a gradient.
