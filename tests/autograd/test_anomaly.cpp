@@ -5,6 +5,7 @@
 #include <limits>
 #include <source_location>
 
+#include <attograd/train/report.hpp>
 #include <fmt/format.h>
 
 using namespace attograd;
@@ -155,6 +156,14 @@ BOOST_AUTO_TEST_CASE(sites_are_noted_only_while_anomaly_mode_is_on_and_nest) {
   const autograd::NodeNotes* notes = z.grad_fn()->notes();
   BOOST_TEST_REQUIRE(notes != nullptr);
   BOOST_TEST(notes->where.line() == outer.line());
+}
+
+// train::check_loss, which stops a run on a NaN loss, sends the user here: it must name this guard
+// by its real, qualified name, so that the advice compiles when pasted.
+BOOST_AUTO_TEST_CASE(the_training_stop_names_this_guard) {
+  BOOST_CHECK_EXCEPTION(train::check_loss(std::numeric_limits<double>::quiet_NaN(), 3), ValueError,
+                        has_message("rerun with anomaly mode on (attograd::autograd::AnomalyMode alive over forward "
+                                    "and backward)"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
