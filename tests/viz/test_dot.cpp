@@ -119,6 +119,28 @@ BOOST_AUTO_TEST_CASE(capture_keeps_values_only_while_it_lives) {
   BOOST_TEST(outside.grad_fn()->inputs()[0]->notes() == nullptr);
 }
 
+// Modules name their parameters by path when they register them (nn::Module): the picture shows the
+// path, so a student sees which layer's weight each box is.
+BOOST_AUTO_TEST_CASE(module_parameters_show_their_dotted_path) {
+  struct Net : nn::Module {
+    nn::Linear hidden{2, 3};
+    nn::MultiHeadSelfAttention attn{3, 1};
+    Net() : nn::Module("Net") {
+      register_module("hidden", hidden);
+      register_module("attn", attn);
+    }
+  };
+  Net net;
+  const Tensor y = net.attn(tanh(net.hidden(ones({2, 2}))));
+  const std::string dot = viz::to_dot(y);
+  for (const std::string label : {"hidden.weight\\nparameter\\n[3, 2] float32", "hidden.bias\\nparameter\\n[3] float32",
+                                  "attn.query.weight\\nparameter\\n[3, 3] float32",
+                                  "attn.out.bias\\nparameter\\n[3] float32"}) {
+    BOOST_TEST(dot.find(fmt::format("[label=\"{}\\nvalue ", label)) != std::string::npos, label << " in\n" << dot);
+  }
+  BOOST_TEST(dot.find(std::string(kParameter)) != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(svg_through_graphviz, *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
                        return viz::graphviz_available();
                      })) {
