@@ -107,4 +107,23 @@ inline std::string wrap(const std::string& text, std::size_t width = 100) {
   return out + line + "\n";
 }
 
+// Attention inspection: the lecture's basic self-attention (no parameters) on three tokens, recorded,
+// then a backward from L = sum(Y * G) with a fixed G, so that dL/dA is not uniform. The heatmaps are
+// attograd's own SVG (no Graphviz): docs.test_teaching_md compares them with docs/images/.
+struct AttentionRun {
+  std::string weights_svg;       // A = softmax(X Xᵀ), row i: how much output i takes from input j
+  std::string weights_grad_svg;  // dL/dA after backward
+};
+
+inline AttentionRun attention() {
+  nn::SelfAttention attn;
+  attn.record(true);
+  const Tensor x = tensor({{1.0, 0.0}, {0.5, 1.0}, {0.0, 1.0}}, {.dtype = kFloat64, .requires_grad = true});
+  const Tensor g = tensor({{1.0, -1.0}, {0.0, 1.0}, {0.5, 0.5}}, {.dtype = kFloat64});
+  sum(attn(x) * g).backward();
+  const std::vector<std::string> tokens = {"the", "cat", "sat"};
+  return {viz::attention_heatmap(attn.recorded(), viz::AttentionPart::weights, tokens),
+          viz::attention_heatmap(attn.recorded(), viz::AttentionPart::weights_grad, tokens)};
+}
+
 }  // namespace teaching
