@@ -149,6 +149,8 @@ BOOST_AUTO_TEST_CASE(the_manifest_lists_each_op_with_its_gradcheck) {
   std::map<std::string, std::set<std::string>> covered;
   covered["matmul"] = {"nn.test_module", "ops.test_linalg", "ops.test_linalg_linear"};
   covered["tanh"] = {"autograd.test_engine", "nn.test_module"};
+  covered["embedding"] = {"nn.test_embedding", "ops.test_embedding", "ops.test_embedding_extra"};
+  covered["contiguous"] = {"nn.test_attention", "ops.test_reduction_extremes", "ops.test_softmax"};
   const std::string text = autograd::op_manifest(covered);
   BOOST_TEST(text.starts_with("# Ops\n\n<!-- Generated from the op registry"));
   // The test mirroring the op's file is named, if it is among those that covered it.
@@ -158,6 +160,12 @@ BOOST_AUTO_TEST_CASE(the_manifest_lists_each_op_with_its_gradcheck) {
   BOOST_TEST(text.find("| `tanh` | backward: `dX = dY * (1 - Y²)` | reference | `autograd.test_engine` | "
                        "[elementwise.md#functions-of-one-tensor](derivations/elementwise.md#functions-of-one-tensor) "
                        "|\n") != std::string::npos);
+  // Not a test of another folder that sorts first, nor one whose name merely contains the mirror's.
+  BOOST_TEST(text.find("| reference | `ops.test_embedding` | [embedding.md](derivations/embedding.md) |\n") !=
+             std::string::npos);
+  // With no mirroring test, the first ops test, so that adding an nn test does not change the page.
+  BOOST_TEST(text.find("| `contiguous` | backward: `dX = dY` | reference | `ops.test_reduction_extremes` |") !=
+             std::string::npos);
   BOOST_TEST(text.find("| `mul` (`A * s`) | backward: `dA = dC * s` | reference | **none** |") != std::string::npos);
   BOOST_TEST(text.find("| `mean` | composite: `sum(X) / n` | its parts | through its parts |") != std::string::npos);
   BOOST_TEST(text.find("| `argmax` | none: int64 output (indices) | reference | — |") != std::string::npos);
