@@ -17,10 +17,12 @@
 
 #include "attograd/backend/settings.hpp"
 
+#include "attograd/autograd/anomaly.hpp"
 #include "attograd/autograd/engine.hpp"
 #include "attograd/autograd/grad_mode.hpp"
 #include "attograd/autograd/gradcheck.hpp"
 #include "attograd/autograd/node.hpp"
+#include "attograd/autograd/op_registry.hpp"
 
 #include "attograd/ops/attention.hpp"
 #include "attograd/ops/compare.hpp"
@@ -60,6 +62,9 @@
 #include "attograd/nn/transformer.hpp"
 
 #include "attograd/viz/attention.hpp"
+#include "attograd/viz/dot.hpp"
+#include "attograd/viz/explain.hpp"
+#include "attograd/viz/summary.hpp"
 #include "attograd/viz/svg.hpp"
 
 #include "attograd/train/curve.hpp"

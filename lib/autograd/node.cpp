@@ -1,5 +1,8 @@
 #include "attograd/autograd/node.hpp"
 
+#include <mutex>
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 #include "attograd/autograd/grad_mode.hpp"
@@ -16,6 +19,51 @@ namespace autograd {
 namespace {
 thread_local std::uint64_t next_sequence_nr = 0;
 
+// The teaching tools' switches (node.hpp, `recording`). `any` is the one flag record() reads when
+// they are all off. Plain data, so that reading it is one thread-local load with no initialisation check.
+struct Recording {
+  int keep_values = 0;
+  int keep_sites = 0;
+  const std::source_location* site = nullptr;  // the innermost ForwardSite
+  bool any = false;
+  void update() { any = keep_values > 0 || (keep_sites > 0 && site != nullptr); }
+};
+thread_local Recording recording_state;
+
+// The teaching tools' notes, by node. A side table rather than a field, so that the nodes without notes
+// (all of them, unless a tool is on) are no bigger. Never destroyed: nodes may outlive static destruction.
+struct NotesTable {
+  std::mutex mutex;
+  std::unordered_map<const Node*, std::unique_ptr<NodeNotes>> notes;
+};
+
+NotesTable& notes_table() {
+  static NotesTable* table = new NotesTable;
+  return *table;
+}
+
+// The teaching tools' notes for a node just recorded, into the side table. Out of line and cold, like
+// the error below, so that record()'s common path stays as small as it was without the tools.
+[[gnu::noinline, gnu::cold]] void attach_notes(const Node& node, const Tensor& out,
+                                               std::span<const Tensor* const> inputs) {
+  const Recording& r = recording_state;
+  auto notes = std::make_unique<NodeNotes>();
+  if (r.keep_values > 0) {
+    notes->value = out.detach();
+    notes->constants.resize(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (node.inputs()[i] == nullptr && inputs[i]->defined()) notes->constants[i] = inputs[i]->detach();
+    }
+  }
+  if (r.keep_sites > 0 && r.site != nullptr) {
+    notes->where = *r.site;
+    notes->has_where = true;
+  }
+  NotesTable& table = notes_table();
+  std::lock_guard lock(table.mutex);
+  table.notes[&node] = std::move(notes);
+}
+
 // The node that stands for t in a graph: the op that made it, or its leaf node (one per leaf, shared
 // by every graph that uses the leaf, so that all of them add into the same .grad).
 std::shared_ptr<Node> node_of(const Tensor& t) {
@@ -26,13 +74,37 @@ std::shared_ptr<Node> node_of(const Tensor& t) {
   impl.grad_accumulator = leaf;
   return leaf;
 }
+
+// record() of an op registered without a backward, while an input requires grad.
+[[noreturn, gnu::noinline, gnu::cold]] void refuse_without_backward(std::string_view op,
+                                                                    std::span<const Tensor* const> inputs) {
+  std::size_t i = 0;
+  while (!(inputs[i]->defined() && inputs[i]->requires_grad())) ++i;
+  throw AutogradError(
+      fmt::format("{}: has no backward, so it cannot pass a gradient to input {} (shape {}), "
+                  "which requires grad. Give it a backward, or compute it from x.detach() or "
+                  "inside a NoGradGuard if that gradient is not wanted",
+                  op, i, inputs[i]->shape()));
+}
+
 }  // namespace
 
 Node::Node(std::string op, std::vector<std::shared_ptr<Node>> inputs, const Shape& shape, DType dtype)
-    : op_(std::move(op)), inputs_(std::move(inputs)), shape_(shape), dtype_(dtype),
-      sequence_nr_(next_sequence_nr++) {}
+    : op_(std::move(op)), inputs_(std::move(inputs)), shape_(shape), dtype_(dtype), sequence_nr_(next_sequence_nr++) {}
+
+NodeNotes* Node::notes() const {
+  if (!has_notes_) return nullptr;
+  NotesTable& table = notes_table();
+  std::lock_guard lock(table.mutex);
+  return table.notes.at(this).get();
+}
 
 Node::~Node() {
+  if (has_notes_) {
+    NotesTable& table = notes_table();
+    std::lock_guard lock(table.mutex);
+    table.notes.erase(this);
+  }
   // Each node this one holds alone would be destroyed by its shared_ptr, which would destroy the
   // nodes it holds alone, and so on: one stack frame per node. Instead its inputs are moved onto an
   // explicit stack before it goes, so every node dies with an empty input list.
@@ -70,11 +142,11 @@ void Node::check_saved_versions() const {
   for (std::size_t i = 0; i < saved_.size(); ++i) {
     const Saved& s = saved_[i];
     if (s.storage->version() != s.version) {
-      throw AutogradError(fmt::format(
-          "backward: tensor {} saved by '{}' (node {}) was modified in place after it was saved "
-          "(version {} now, {} when saved); its gradient would be wrong. Use an out-of-place op "
-          "or clone() before modifying",
-          i, op_, sequence_nr_, s.storage->version(), s.version));
+      throw AutogradError(
+          fmt::format("backward: tensor {} saved by '{}' (node {}) was modified in place after it was saved "
+                      "(version {} now, {} when saved); its gradient would be wrong. Use an out-of-place op "
+                      "or clone() before modifying",
+                      i, op(), sequence_nr_, s.storage->version(), s.version));
     }
   }
 }
@@ -89,17 +161,26 @@ void Node::release() {
 
 std::shared_ptr<TensorImpl> Node::tensor() const { return kind_ == Kind::Leaf ? leaf_ : output_.lock(); }
 
-Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
+// The one implementation of record(): `info` is the registered op, or null for an op known by name.
+Node* record_node(const OpInfo* info, std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
   if (!GradMode::is_enabled()) return nullptr;
   bool any = false;
   for (const Tensor* t : inputs) any = any || (t->defined() && t->requires_grad());
   if (!any) return nullptr;
+  if (info != nullptr && info->gradient != Gradient::Backward) [[unlikely]] refuse_without_backward(op, inputs);
 
   std::vector<std::shared_ptr<Node>> next;
   next.reserve(inputs.size());
   for (const Tensor* t : inputs) next.push_back(t->defined() && t->requires_grad() ? node_of(*t) : nullptr);
 
-  auto node = std::make_shared<Node>(std::string(op), std::move(next), out.shape(), out.dtype());
+  // A registered op's node reads its name from the registry, so nothing is copied.
+  auto node = std::make_shared<Node>(info != nullptr ? std::string() : std::string(op), std::move(next), out.shape(),
+                                     out.dtype());
+  node->info_ = info;
+  if (recording_state.any) [[unlikely]] {
+    attach_notes(*node, out, inputs);
+    node->has_notes_ = true;
+  }
   node->output_ = out.impl_ptr();
   TensorImpl& o = *out.impl();
   o.requires_grad = true;
@@ -107,19 +188,53 @@ Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> in
   return node.get();
 }
 
-Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
-  const Tensor* ptrs[16];
-  if (inputs.size() > 16) throw ValueError("record: at most 16 inputs in a braced list; pass a span");
-  std::size_t n = 0;
-  for (const Tensor& t : inputs) ptrs[n++] = &t;
-  return record(op, out, std::span<const Tensor* const>(ptrs, n));
-}
+namespace {
 
-Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs) {
+// The tensors of a braced list as pointers, without allocating.
+class ListPointers {
+ public:
+  explicit ListPointers(std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+    if (inputs.size() > 16) throw ValueError("record: at most 16 inputs in a braced list; pass a span");
+    for (const Tensor& t : inputs) ptrs_[n_++] = &t;
+  }
+  std::span<const Tensor* const> span() const { return {ptrs_, n_}; }
+
+ private:
+  const Tensor* ptrs_[16];
+  std::size_t n_ = 0;
+};
+
+std::vector<const Tensor*> pointers(std::span<const Tensor> inputs) {
   std::vector<const Tensor*> ptrs;
   ptrs.reserve(inputs.size());
   for (const Tensor& t : inputs) ptrs.push_back(&t);
-  return record(op, out, std::span<const Tensor* const>(ptrs));
+  return ptrs;
+}
+
+}  // namespace
+
+Node* record(const Op& op, Tensor& out, std::span<const Tensor* const> inputs) {
+  return record_node(&op.info(), op.info().name, out, inputs);
+}
+
+Node* record(const Op& op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+  return record_node(&op.info(), op.info().name, out, ListPointers(inputs).span());
+}
+
+Node* record(const Op& op, Tensor& out, std::span<const Tensor> inputs) {
+  return record_node(&op.info(), op.info().name, out, pointers(inputs));
+}
+
+Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
+  return record_node(nullptr, op, out, inputs);
+}
+
+Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+  return record_node(nullptr, op, out, ListPointers(inputs).span());
+}
+
+Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs) {
+  return record_node(nullptr, op, out, pointers(inputs));
 }
 
 bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
@@ -129,6 +244,27 @@ bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inpu
   }
   return false;
 }
+
+namespace recording {
+
+void keep_values(bool on) {
+  recording_state.keep_values += on ? 1 : -1;
+  recording_state.update();
+}
+
+void keep_sites(bool on) {
+  recording_state.keep_sites += on ? 1 : -1;
+  recording_state.update();
+}
+
+const std::source_location* exchange_site(const std::source_location* where) {
+  const std::source_location* previous = recording_state.site;
+  recording_state.site = where;
+  recording_state.update();
+  return previous;
+}
+
+}  // namespace recording
 
 }  // namespace autograd
 }  // namespace attograd

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "attograd/autograd/op_registry.hpp"
 #include "attograd/core/errors.hpp"
 #include "attograd/core/factories.hpp"
 #include "attograd/ops/compare.hpp"
@@ -16,6 +17,12 @@
 #include "attograd/ops/softmax.hpp"
 
 namespace attograd {
+
+using autograd::Gradient;
+using autograd::Op;
+
+// Attention is composed from matmul, softmax and masked_fill; its gradient is derived in one place.
+constexpr std::string_view kDerivation = "attention.md#two-paths-from-the-input-to-the-output";
 
 namespace {
 
@@ -50,6 +57,7 @@ void check_qk(const Tensor& q, const Tensor& k) {
 
 }  // namespace
 
+const Op causal_mask_op({.name = "causal_mask", .gradient = Gradient::None, .rule = "bool output (a mask)"});
 Tensor causal_mask(std::int64_t T) {
   if (T < 0) throw ValueError(fmt::format("causal_mask: the sequence length must be >= 0, got {}", T));
   const Tensor i = arange(static_cast<double>(T), {.dtype = kInt64}).reshape({T, 1});  // query positions
@@ -58,6 +66,10 @@ Tensor causal_mask(std::int64_t T) {
 }
 
 // S = scale · Q Kᵀ    S' = S with -inf where mask    A = softmax(S') along the last dim
+const Op attention_weights_op({.name = "attention_weights",
+                               .gradient = Gradient::Composite,
+                               .rule = "softmax(masked_fill(c Q·Kᵀ, mask, -inf))",
+                               .derivation = kDerivation});
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask, std::optional<double> scale) {
   check_qk(q, k);
   const std::int64_t D = q.shape()[-1];
@@ -90,6 +102,10 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask, s
 }
 
 // Y = A · V
+const Op sdpa_op({.name = "scaled_dot_product_attention",
+                  .gradient = Gradient::Composite,
+                  .rule = "attention_weights(Q, K) · V",
+                  .derivation = kDerivation});
 AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
                                                           const Tensor& mask, std::optional<double> scale) {
   check_qk(q, k);

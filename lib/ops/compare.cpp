@@ -10,8 +10,10 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
 
 namespace {
@@ -54,6 +56,15 @@ void require_bool(std::string_view op, const Tensor& t, std::string_view what) {
 
 }  // namespace
 
+// Comparisons and logical ops give bool masks: a mask has no gradient, and none is recorded.
+constexpr std::string_view kBoolOutput = "bool output (a mask)";
+const Op eq_op({.name = "eq", .gradient = Gradient::None, .rule = kBoolOutput});
+const Op ne_op({.name = "ne", .gradient = Gradient::None, .rule = kBoolOutput});
+const Op lt_op({.name = "lt", .gradient = Gradient::None, .rule = kBoolOutput});
+const Op le_op({.name = "le", .gradient = Gradient::None, .rule = kBoolOutput});
+const Op gt_op({.name = "gt", .gradient = Gradient::None, .rule = kBoolOutput});
+const Op ge_op({.name = "ge", .gradient = Gradient::None, .rule = kBoolOutput});
+
 Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
 Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
 Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
@@ -76,18 +87,21 @@ Tensor operator<=(const Tensor& a, double s) { return le(a, s); }
 Tensor operator>(const Tensor& a, double s) { return gt(a, s); }
 Tensor operator>=(const Tensor& a, double s) { return ge(a, s); }
 
+const Op logical_and_op({.name = "logical_and", .gradient = Gradient::None, .rule = kBoolOutput});
 Tensor logical_and(const Tensor& a, const Tensor& b) {
   require_bool("logical_and", a, "lhs");
   require_bool("logical_and", b, "rhs");
   return compare("logical_and", a, b, [](bool x, bool y) { return x && y; });
 }
 
+const Op logical_or_op({.name = "logical_or", .gradient = Gradient::None, .rule = kBoolOutput});
 Tensor logical_or(const Tensor& a, const Tensor& b) {
   require_bool("logical_or", a, "lhs");
   require_bool("logical_or", b, "rhs");
   return compare("logical_or", a, b, [](bool x, bool y) { return x || y; });
 }
 
+const Op logical_not_op({.name = "logical_not", .gradient = Gradient::None, .rule = kBoolOutput});
 Tensor logical_not(const Tensor& a) {
   require_bool("logical_not", a, "input");
   Tensor out = empty(a.shape(), kBool);
@@ -96,6 +110,10 @@ Tensor logical_not(const Tensor& a) {
 }
 
 // Y = A where cond, else B    dA = dY where cond, else 0    dB = dY where not cond, else 0
+const Op where_op(
+    {.name = "where",
+     .rule = "dA = dY where cond, else 0   dB = dY where not cond, else 0   (each summed to its input's shape)",
+     .derivation = "elementwise.md#choosing-by-mask"});
 Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
   require_bool("where", cond, "cond");
   const DType t = pointwise::result_dtype(a_in, b_in);
@@ -107,7 +125,7 @@ Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
     using T = decltype(tag);
     backend::map3<T, bool, T, T>(cond, a, b, y, [](bool c, T x, T z) { return c ? x : z; });
   });
-  if (Node* node = record("where", y, {a, b})) {
+  if (Node* node = record(where_op, y, {a, b})) {
     node->backward = [C = node->save(cond), sa = a.shape(), sb = b.shape()](const Tensor& dY, Grads& d) {
       const Tensor zero = zeros({}, {.dtype = dY.dtype()});
       if (d.wanted(0)) d[0] = sum_to(where(C, dY, zero), sa);
@@ -122,6 +140,10 @@ Tensor where(const Tensor& cond, const Tensor& a, double b) {
 }
 
 // Y = value where mask, else X    dX = dY where not mask
+const Op masked_fill_op({.name = "masked_fill",
+                         .gradient = Gradient::Composite,
+                         .rule = "where(mask, value, X)",
+                         .derivation = "elementwise.md#choosing-by-mask"});
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   require_bool("masked_fill", mask, "mask");
   if (broadcast_shapes("masked_fill", mask.shape(), x.shape()) != x.shape()) {
@@ -131,10 +153,12 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   return where(mask, scalar_tensor(value, {.dtype = x.dtype()}), x);
 }
 
+const Op isnan_op({.name = "isnan", .gradient = Gradient::None, .rule = kBoolOutput});
 Tensor isnan(const Tensor& x) {
   return compare_scalar(x, 0.0, [](double v, double) { return std::isnan(v); });
 }
 
+const Op isinf_op({.name = "isinf", .gradient = Gradient::None, .rule = kBoolOutput});
 Tensor isinf(const Tensor& x) {
   return compare_scalar(x, 0.0, [](double v, double) { return std::isinf(v); });
 }

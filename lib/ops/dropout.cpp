@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "attograd/autograd/op_registry.hpp"
 #include "attograd/core/errors.hpp"
 #include "attograd/core/factories.hpp"
 #include "attograd/ops/compare.hpp"
@@ -13,7 +14,14 @@
 
 namespace attograd {
 
+using autograd::Gradient;
+using autograd::Op;
+
 // Y = X * M / (1 - p)    dX = dY * M / (1 - p)    (from mul)
+const Op dropout_op({.name = "dropout",
+                     .gradient = Gradient::Composite,
+                     .rule = "X * mask, mask 0 or 1/(1 - p)",
+                     .derivation = "elementwise.md#the-four-operations"});
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   if (!(p >= 0.0 && p <= 1.0)) {
     throw ValueError(fmt::format("dropout: probability p must be between 0 and 1, got {}", p));

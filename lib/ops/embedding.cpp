@@ -14,12 +14,17 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
 
 // Y[p, :] = W[ids[p], :]    W [V, D]  ids [...]  Y [..., D]
 // dW[v, :] = sum over p with ids[p] = v of dY[p, :]
+const Op embedding_op({.name = "embedding",
+                       .rule = "dW = each row of dY added into the row of W its id chose",
+                       .derivation = "embedding.md"});
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
   if (!weight.is_floating_point()) {
     throw DTypeError(fmt::format("embedding: the weight must be a floating-point tensor, got {}", weight.dtype()));
@@ -47,7 +52,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   Tensor rows = empty({N, D}, weight.dtype());
   backend::gather_rows(weight, flat_ids, rows);
   Tensor y = rows.reshape(shape);
-  if (Node* node = record("embedding", y, {weight})) {
+  if (Node* node = record(embedding_op, y, {weight})) {
     node->backward = [Ids = node->save(flat_ids), V, D, N](const Tensor& dY, Grads& d) {
       Tensor dW = zeros({V, D}, {.dtype = dY.dtype()});
       backend::scatter_add_rows(dY.reshape({N, D}), Ids, dW);

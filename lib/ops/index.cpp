@@ -14,9 +14,13 @@ namespace attograd {
 
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
 
 // Y[.., i, ..] = X[.., index[i], ..]    dX[.., index[i], ..] += dY[.., i, ..]
+const Op index_select_op({.name = "index_select",
+                          .rule = "dX = zeros, then dX[.., index[i], ..] += dY[.., i, ..]",
+                          .derivation = "embedding.md#the-gradient-scatters-and-adds"});
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   if (x.dim() == 0) throw ShapeError("index_select: a rank-0 tensor has no dim to select from");
   const int d = normalize_dim("index_select", dim, x.dim());
@@ -43,7 +47,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
     Tensor slot = select(target, d, static_cast<std::int64_t>(i));
     backend::copy_into(slot, select(source, d, ids[i]));
   }
-  if (Node* node = record("index_select", y, {x})) {
+  if (Node* node = record(index_select_op, y, {x})) {
     node->backward = [ids, d, shape = x.shape()](const Tensor& dY, Grads& g) {
       Tensor dX = zeros(shape, {.dtype = dY.dtype()});
       for (std::size_t i = 0; i < ids.size(); ++i) {

@@ -6,10 +6,14 @@
 #include <fmt/format.h>
 
 #include "attograd/autograd/grad_mode.hpp"
+#include "attograd/autograd/op_registry.hpp"
 #include "attograd/core/errors.hpp"
 #include "backend/basic.hpp"
 
 namespace attograd {
+
+using autograd::Gradient;
+using autograd::Op;
 
 namespace {
 
@@ -67,6 +71,15 @@ void fill_checked(std::string_view op, Tensor& t, double value) {
 }
 
 }  // namespace
+
+// Not recorded: an optimiser's update is not part of the graph. Refused on a tensor that requires grad
+// while grad mode is on (check_writable).
+constexpr std::string_view kInPlace = "in-place update, not recorded";
+const Op zero_op({.name = "zero_", .gradient = Gradient::None, .rule = kInPlace});
+const Op fill_op({.name = "fill_", .gradient = Gradient::None, .rule = kInPlace});
+const Op copy_op({.name = "copy_", .gradient = Gradient::None, .rule = kInPlace});
+const Op add_in_place_op({.name = "add_", .gradient = Gradient::None, .rule = kInPlace});
+const Op mul_in_place_op({.name = "mul_", .gradient = Gradient::None, .rule = kInPlace});
 
 Tensor& Tensor::zero_() {
   fill_checked("zero_", *this, 0.0);

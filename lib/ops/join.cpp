@@ -10,11 +10,18 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
 
+// The sections of docs/derivations/shape.md that derive these backwards.
+constexpr std::string_view kRearranging = "shape.md#rearranging-each-element-appears-exactly-once";
+constexpr std::string_view kJoining = "shape.md#joining-split-the-gradient";
+
 // Y = [X_0, X_1, ...] joined along dim    dX_i = dY's slice where X_i went
+const Op cat_op({.name = "cat", .rule = "dX_i = the slice of dY where X_i went", .derivation = kJoining});
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("cat: needs at least one tensor");
   const Tensor& first = tensors[0];
@@ -48,7 +55,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     backend::copy_into(window, t);
     at += t.shape()[d];
   }
-  if (Node* node = record("cat", y, std::span<const Tensor>(inputs))) {
+  if (Node* node = record(cat_op, y, std::span<const Tensor>(inputs))) {
     std::vector<std::int64_t> sizes;
     for (const Tensor& t : inputs) sizes.push_back(t.shape()[d]);
     node->backward = [d, starts, sizes](const Tensor& dY, Grads& g) {
@@ -60,6 +67,10 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   return y;
 }
 
+const Op stack_op({.name = "stack",
+                   .gradient = Gradient::Composite,
+                   .rule = "unsqueeze each, then cat",
+                   .derivation = kJoining});
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("stack: needs at least one tensor");
   const int d = new_dim("stack", dim, tensors[0].shape(), "tensors");
@@ -76,29 +87,34 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
 }
 
 // Y = X in new storage    dX = dY
+const Op clone_op({.name = "clone", .rule = "dX = dY", .derivation = kRearranging});
 Tensor clone(const Tensor& x) {
   Tensor y = backend::copy(x, x.dtype());
-  if (Node* node = record("clone", y, {x})) {
+  if (Node* node = record(clone_op, y, {x})) {
     node->backward = [](const Tensor& dY, Grads& d) { d[0] = dY; };
   }
   return y;
 }
 
+const Op contiguous_op({.name = "contiguous", .rule = "dX = dY", .derivation = kRearranging});
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor y = backend::copy(x, x.dtype());
-  if (Node* node = record("contiguous", y, {x})) {
+  if (Node* node = record(contiguous_op, y, {x})) {
     node->backward = [](const Tensor& dY, Grads& d) { d[0] = dY; };
   }
   return y;
 }
 
 // Y = X as another dtype    dX = dY converted back to X's dtype
+const Op to_op({.name = "to",
+                .rule = "dX = dY converted back to X's dtype",
+                .derivation = "shape.md#converting-the-dtype"});
 Tensor to(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
   Tensor y = backend::copy(x, dtype);
   if (is_floating(dtype) && is_floating(x.dtype())) {
-    if (Node* node = record("to", y, {x})) {
+    if (Node* node = record(to_op, y, {x})) {
       node->backward = [from = x.dtype()](const Tensor& dY, Grads& d) { d[0] = backend::copy(dY, from); };
     }
   }

@@ -11,14 +11,22 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
 
 namespace {
 
+constexpr std::string_view kOneDnn = "oneDNN (float32) / reference";
+
 // C = A·B    A [.., M, K]  B [.., K, N]  C [.., M, N]    (both rank >= 2)
 // dA = dC·Bᵀ    dB = Aᵀ·dC    each summed over the batch dims its input was broadcast along
+const Op matmul_op({.name = "matmul",
+                    .rule = "dA = dC·Bᵀ   dB = Aᵀ·dC   (each summed over broadcast batch dims)",
+                    .derivation = "matmul.md#two-matrices",
+                    .backend = kOneDnn});
 Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape& rhs) {
   if (a.shape()[-1] != b.shape()[-2]) {
     throw ShapeError(fmt::format("matmul: inner dimensions differ: lhs {} vs rhs {}", lhs, rhs));
@@ -37,7 +45,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape
   shape.push_back(b.shape()[-1]);
   Tensor c = empty(shape, a.dtype());
   backend::matmul(a, b, c);
-  if (Node* node = record("matmul", c, {a, b})) {
+  if (Node* node = record(matmul_op, c, {a, b})) {
     node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = sum_to(matmul(dC, B.mT()), A.shape());
       if (d.wanted(1)) d[1] = sum_to(matmul(A.mT(), dC), B.shape());
@@ -66,6 +74,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return c;
 }
 
+// Y = X·Wᵀ + b    X [.., I]  W [O, I]  b [O]  Y [.., O]    (the leading dims of X become rows)
+// dX = dY·W    dW = dYᵀ·X    db = dY summed over the rows
+const Op linear_op({.name = "linear",
+                    .rule = "dX = dY·W   dW = dYᵀ·X   db = dY summed over the rows",
+                    .derivation = "linear.md",
+                    .backend = kOneDnn});
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   if (w.dim() != 2) {
     throw ShapeError(fmt::format("linear: weight must be 2-D [out, in], got shape {}", w.shape()));
@@ -94,7 +108,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   } else {
     backend::matmul(x2, w.detach().mT(), y2);
   }
-  if (Node* node = record("linear", y, {x, w, b})) {
+  if (Node* node = record(linear_op, y, {x, w, b})) {
     node->backward = [X = node->save(x), W = node->save(w), in, out](const Tensor& dY, Grads& d) {
       const Tensor dY2 = dY.reshape({-1, out});
       if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());

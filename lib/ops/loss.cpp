@@ -22,8 +22,10 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
 
 namespace {
@@ -69,11 +71,14 @@ Tensor checked_targets(std::string_view op, std::string_view what, const Tensor&
 
 // Y_i = -X[i, t_i], or 0 where t_i is ignored    X [N, C]  t [N]  Y [N]
 // dX[i, t_i] = -dY_i, and 0 everywhere else
+const Op nll_loss_op({.name = "nll_loss",
+                      .rule = "dX = -dY at each row's target column, 0 elsewhere",
+                      .derivation = "loss.md#nll_loss"});
 Tensor nll_per_row(const Tensor& x, const Tensor& t, std::int64_t ignore_index) {
   Tensor y = empty({t.numel()}, x.dtype());
   backend::pick_columns(x, t, ignore_index, y);
   backend::scale_into(y, -1.0);
-  if (Node* node = record("nll_loss", y, {x})) {
+  if (Node* node = record(nll_loss_op, y, {x})) {
     node->backward = [T = node->save(t), ignore_index, shape = x.shape()](const Tensor& dY, Grads& d) {
       Tensor dX = zeros(shape, {.dtype = dY.dtype()});
       backend::add_at_columns(-dY, T, ignore_index, dX);
@@ -101,6 +106,10 @@ Tensor nll(const Tensor& x, const Tensor& targets, const Tensor& flat_targets, c
 }  // namespace
 
 // L_i = -log softmax(X_i)[t_i]    (the gradient comes from log_softmax and nll_loss)
+const Op cross_entropy_op({.name = "cross_entropy",
+                           .gradient = Gradient::Composite,
+                           .rule = "nll_loss(log_softmax(X))",
+                           .derivation = "loss.md#cross_entropy"});
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options) {
   const Tensor flat_targets = checked_targets("cross_entropy", "logits", logits, targets, options);
   return nll(log_softmax(logits, -1), targets, flat_targets, options);
@@ -112,6 +121,10 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossO
 }
 
 // L = (A - B)^2    (the gradient comes from sub and mul)
+const Op mse_loss_op({.name = "mse_loss",
+                      .gradient = Gradient::Composite,
+                      .rule = "(A - B) * (A - B), reduced",
+                      .derivation = "loss.md#mse_loss"});
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   if (!input.is_floating_point() || !target.is_floating_point()) {
     throw DTypeError(fmt::format("mse_loss: expected floating-point input and target, got {} and {}", input.dtype(),
@@ -130,6 +143,9 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 // A primitive rather than relu(X) - X*T + log(1 + exp(-abs(X))): the kinks of relu and abs at X = 0
 // cancel in the value but not in their conventional derivatives, which would give -T instead of
 // 1/2 - T at a logit of exactly 0 (a zero-initialised output layer).
+const Op bce_op({.name = "binary_cross_entropy_with_logits",
+                 .rule = "dX = dL * (sigmoid(X) - T)   dT = -dL * X",
+                 .derivation = "loss.md#binary_cross_entropy_with_logits"});
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
   if (!logits.is_floating_point() || logits.dtype() != targets.dtype()) {
     throw DTypeError(fmt::format("binary_cross_entropy_with_logits: logits and targets must have one floating-point "
@@ -148,7 +164,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
       return std::max(x, T(0)) - x * t + std::log1p(std::exp(-std::abs(x)));
     });
   });
-  if (Node* node = record("binary_cross_entropy_with_logits", losses, {logits, targets})) {
+  if (Node* node = record(bce_op, losses, {logits, targets})) {
     node->backward = [X = node->save(logits), T = node->save(targets)](const Tensor& dL, Grads& d) {
       if (d.wanted(0)) d[0] = dL * (sigmoid(X) - T);
       if (d.wanted(1)) d[1] = -dL * X;

@@ -6,11 +6,15 @@
 
 #include <fmt/format.h>
 
+#include "attograd/autograd/op_registry.hpp"
 #include "attograd/core/errors.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/reduction.hpp"
 
 namespace attograd {
+
+using autograd::Gradient;
+using autograd::Op;
 
 namespace {
 
@@ -34,6 +38,10 @@ void check_affine(std::string_view what, const Tensor& p, const Shape& normalize
 
 // mu = mean(X)    Xc = X - mu    var = mean(Xc^2)    Y = Xc / sqrt(var + eps) * weight + bias
 // (over the last normalized_shape.rank() dims; every derivative comes from the primitives)
+const Op layer_norm_op({.name = "layer_norm",
+                        .gradient = Gradient::Composite,
+                        .rule = "(X - mean) / sqrt(var + eps) * weight + bias",
+                        .derivation = "norm.md"});
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
   if (!x.is_floating_point()) {

@@ -15,9 +15,14 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
+
+constexpr std::string_view kMaxMin = "reduction.md#max-and-min";
+constexpr std::string_view kArgMaxMin = "reduction.md#argmax-and-argmin";
 
 namespace {
 
@@ -72,13 +77,19 @@ Tensor reduced_dims_last(const Tensor& x, const Reduced& r) {
 
 // The largest (smallest) value along one dim, keeping the dim with size 1.
 // Y = max_r X[.., r, ..]    dX = dY at the first r that attains it, 0 elsewhere
-Tensor extreme_along(std::string_view op, const Tensor& x, int dim, bool is_max) {
+const Op max_op({.name = "max",
+                 .rule = "dX = dY at the first position that attains the maximum, 0 elsewhere",
+                 .derivation = kMaxMin});
+const Op min_op({.name = "min",
+                 .rule = "dX = dY at the first position that attains the minimum, 0 elsewhere",
+                 .derivation = kMaxMin});
+Tensor extreme_along(const Tensor& x, int dim, bool is_max) {
   Shape kept = x.shape();
   kept[dim] = 1;
   Tensor values = empty(kept, x.dtype());
   Tensor indices = empty(kept, kInt64);
   backend::arg_reduce(x, dim, is_max, &values, indices);
-  if (Node* node = record(op, values, {x})) {
+  if (Node* node = record(is_max ? max_op : min_op, values, {x})) {
     node->backward = [indices, dim, shape = x.shape()](const Tensor& dY, Grads& d) {
       // positions along dim, shaped to broadcast against indices: [1, .., n, .., 1]
       Shape along;
@@ -103,7 +114,7 @@ Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool kee
                                    x.shape(), is_max ? "maximum" : "minimum"));
     }
   }
-  Tensor y = extreme_along(op, reduced_dims_last(x, r), r.result.rank(), is_max);
+  Tensor y = extreme_along(reduced_dims_last(x, r), r.result.rank(), is_max);
   return reshape(y, keepdim ? r.kept : r.result);
 }
 
@@ -138,13 +149,16 @@ Tensor arg_extreme_flat(std::string_view op, const Tensor& x, bool is_max) {
 }  // namespace
 
 // Y = sum of X over dims    dX = dY broadcast back over those dims
+const Op sum_op({.name = "sum",
+                 .rule = "dX = dY expanded back over the summed dims",
+                 .derivation = "reduction.md#sum"});
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   const Reduced r = reduced_dims("sum", x, dims);
   const Tensor input = x.dtype() == kBool ? to(x, kInt64) : x;  // counting trues, as PyTorch does
   Tensor y = empty(r.kept, input.dtype());
   backend::sum_into(input, y);
   if (!keepdim) y = y.reshape(r.result);
-  if (Node* node = record("sum", y, {input})) {
+  if (Node* node = record(sum_op, y, {input})) {
     node->backward = [kept = r.kept, shape = x.shape()](const Tensor& dY, Grads& d) {
       d[0] = dY.reshape(kept).expand(shape);
     };
@@ -155,6 +169,8 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
 Tensor sum(const Tensor& x) { return sum(x, Shape{}, false); }
 
 // Y = sum / count    (the gradient comes from sum and div)
+const Op mean_op(
+    {.name = "mean", .gradient = Gradient::Composite, .rule = "sum(X) / n", .derivation = "reduction.md#mean"});
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   if (!x.is_floating_point()) {
     throw DTypeError(fmt::format("mean: expected a floating-point tensor, got {}; convert with to(kFloat32)",
@@ -171,11 +187,24 @@ Tensor min(const Tensor& x, const Shape& dims, bool keepdim) { return extreme("m
 Tensor max(const Tensor& x) { return extreme("max", x, Shape{}, false, true); }
 Tensor min(const Tensor& x) { return extreme("min", x, Shape{}, false, false); }
 
+// Indices have no gradient: moving X a little leaves them unchanged (until they jump at a tie).
+const Op argmax_op({.name = "argmax",
+                    .gradient = Gradient::None,
+                    .rule = "int64 output (indices)",
+                    .derivation = kArgMaxMin});
+const Op argmin_op({.name = "argmin",
+                    .gradient = Gradient::None,
+                    .rule = "int64 output (indices)",
+                    .derivation = kArgMaxMin});
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extreme("argmax", x, dim, keepdim, true); }
 Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extreme("argmin", x, dim, keepdim, false); }
 Tensor argmax(const Tensor& x) { return arg_extreme_flat("argmax", x, true); }
 Tensor argmin(const Tensor& x) { return arg_extreme_flat("argmin", x, false); }
 
+const Op sum_to_op({.name = "sum_to",
+                    .gradient = Gradient::Composite,
+                    .rule = "sum over the broadcast dims, then reshape",
+                    .derivation = "elementwise.md#broadcasting-sum-back-over-the-broadcast-dims"});
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   const Shape& from = x.shape();

@@ -18,9 +18,15 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
+
+// The sections of docs/derivations/shape.md that derive the views' backwards.
+constexpr std::string_view kRearranging = "shape.md#rearranging-each-element-appears-exactly-once";
+constexpr std::string_view kSelecting = "shape.md#selecting-elements-not-shown-get-zero";
 
 namespace {
 
@@ -111,6 +117,7 @@ Tensor scatter_into_zeros(const Tensor& dY, const Shape& shape, MakeView make_vi
 }  // namespace
 
 // Y = X seen with another shape    dX = dY reshaped back
+const Op view_op({.name = "view", .rule = "dX = dY reshaped to X's shape", .derivation = kRearranging});
 Tensor view(const Tensor& x, const Shape& wanted) {
   const Shape shape = infer_shape("view", wanted, x.shape());
   auto strides = view_strides(x, shape);
@@ -120,18 +127,26 @@ Tensor view(const Tensor& x, const Shape& wanted) {
                                  x.shape(), x.strides(), shape));
   }
   Tensor y = as_view(x, shape, *strides, x.offset());
-  if (Node* node = record("view", y, {x})) {
+  if (Node* node = record(view_op, y, {x})) {
     node->backward = [shape = x.shape()](const Tensor& dY, Grads& d) { d[0] = reshape(dY, shape); };
   }
   return y;
 }
 
+const Op reshape_op({.name = "reshape",
+                     .gradient = Gradient::Composite,
+                     .rule = "view, after contiguous if the strides need it",
+                     .derivation = kRearranging});
 Tensor reshape(const Tensor& x, const Shape& wanted) {
   const Shape shape = infer_shape("reshape", wanted, x.shape());
   if (view_strides(x, shape)) return view(x, shape);
   return view(contiguous(x), shape);
 }
 
+const Op flatten_op({.name = "flatten",
+                     .gradient = Gradient::Composite,
+                     .rule = "reshape",
+                     .derivation = kRearranging});
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
   const int start = normalize_dim("flatten", start_dim, x.dim());
   const int end = normalize_dim("flatten", end_dim, x.dim());
@@ -149,6 +164,7 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
 }
 
 // Y = X with dims i and j swapped    dX = dY with them swapped back
+const Op transpose_op({.name = "transpose", .rule = "dX = transpose(dY, i, j)", .derivation = kRearranging});
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
   const int i = normalize_dim("transpose", dim0, x.dim());
   const int j = normalize_dim("transpose", dim1, x.dim());
@@ -158,13 +174,14 @@ Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
   std::swap(shape[i], shape[j]);
   std::swap(strides[i], strides[j]);
   Tensor y = as_view(x, shape, strides, x.offset());
-  if (Node* node = record("transpose", y, {x})) {
+  if (Node* node = record(transpose_op, y, {x})) {
     node->backward = [i, j](const Tensor& dY, Grads& d) { d[0] = transpose(dY, i, j); };
   }
   return y;
 }
 
 // Y = X with dims reordered: Y dim k is X dim p[k]    dX = dY reordered by the inverse permutation
+const Op permute_op({.name = "permute", .rule = "dX = permute(dY, inverse of p)", .derivation = kRearranging});
 Tensor permute(const Tensor& x, const Shape& dims) {
   if (dims.rank() != x.dim()) {
     throw ShapeError(fmt::format("permute: {} dims given for a tensor of rank {} (shape {})", dims.rank(), x.dim(),
@@ -189,13 +206,17 @@ Tensor permute(const Tensor& x, const Shape& dims) {
     inverse[static_cast<int>(p[k])] = k;
   }
   Tensor y = as_view(x, shape, strides, x.offset());
-  if (Node* node = record("permute", y, {x})) {
+  if (Node* node = record(permute_op, y, {x})) {
     node->backward = [inverse](const Tensor& dY, Grads& d) { d[0] = permute(dY, inverse); };
   }
   return y;
 }
 
 // Y = X[.., start:start+length, ..] along dim    dX = dY in that window, 0 elsewhere
+const Op narrow_op({.name = "narrow",
+                    .gradient = Gradient::Composite,
+                    .rule = "slice with step 1",
+                    .derivation = kSelecting});
 Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
   const int d = normalize_dim("narrow", dim, x.dim());
   if (x.dim() == 0) throw IndexError("narrow: a rank-0 tensor has no dim to narrow");
@@ -208,6 +229,8 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   return slice(x, d, from, from + length, 1);
 }
 
+// Y = X[.., start:end:step, ..] along dim    dX = dY at those positions, 0 elsewhere
+const Op slice_op({.name = "slice", .rule = "dX = zeros of X's shape with dY in the window", .derivation = kSelecting});
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
   if (x.dim() == 0) throw IndexError("slice: a rank-0 tensor has no dim to slice");
   const int d = normalize_dim("slice", dim, x.dim());
@@ -224,7 +247,7 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   shape[d] = (end - start + step - 1) / step;
   strides[d] = x.strides()[d] * step;
   Tensor y = as_view(x, shape, strides, x.offset() + start * x.strides()[d]);
-  if (Node* node = record("slice", y, {x})) {
+  if (Node* node = record(slice_op, y, {x})) {
     node->backward = [shape = x.shape(), d, start, end, step](const Tensor& dY, Grads& g) {
       g[0] = scatter_into_zeros(dY, shape, [&](const Tensor& dX) { return slice(dX, d, start, end, step); });
     };
@@ -233,6 +256,9 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
 }
 
 // Y = X[.., index, ..] with dim removed    dX = dY at that index, 0 elsewhere
+const Op select_op({.name = "select",
+                    .rule = "dX = zeros of X's shape with dY at the index",
+                    .derivation = kSelecting});
 Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
   if (x.dim() == 0) throw IndexError("select: a rank-0 tensor has no dim to select from");
   const int d = normalize_dim("select", dim, x.dim());
@@ -247,7 +273,7 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
   shape.erase(d);
   strides.erase(d);
   Tensor y = as_view(x, shape, strides, x.offset() + index * x.strides()[d]);
-  if (Node* node = record("select", y, {x})) {
+  if (Node* node = record(select_op, y, {x})) {
     node->backward = [shape = x.shape(), d, index](const Tensor& dY, Grads& g) {
       g[0] = scatter_into_zeros(dY, shape, [&](const Tensor& dX) { return select(dX, d, index); });
     };
@@ -255,6 +281,10 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
   return y;
 }
 
+const Op squeeze_op({.name = "squeeze",
+                     .gradient = Gradient::Composite,
+                     .rule = "reshape",
+                     .derivation = kRearranging});
 Tensor squeeze(const Tensor& x) {
   Shape shape;
   for (std::int64_t s : x.shape()) {
@@ -271,6 +301,10 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
   return reshape(x, shape);
 }
 
+const Op unsqueeze_op({.name = "unsqueeze",
+                       .gradient = Gradient::Composite,
+                       .rule = "reshape",
+                       .derivation = kRearranging});
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   const int d = new_dim("unsqueeze", dim, x.shape(), "a tensor");
   Shape shape = x.shape();
@@ -279,6 +313,9 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
 }
 
 // Y = X repeated along size-1 dims (a view with stride 0)    dX = dY summed over those dims
+const Op expand_op({.name = "expand",
+                    .rule = "dX = sum_to(dY, X's shape)",
+                    .derivation = "shape.md#expanding-copies-are-summed"});
 Tensor expand(const Tensor& x, const Shape& wanted) {
   if (wanted.rank() < x.dim()) {
     throw ShapeError(fmt::format("expand: cannot expand shape {} to fewer dims {}", x.shape(), wanted));
@@ -307,7 +344,7 @@ Tensor expand(const Tensor& x, const Shape& wanted) {
   }
   if (shape == x.shape()) return x;
   Tensor y = as_view(x, shape, strides, x.offset());
-  if (Node* node = record("expand", y, {x})) {
+  if (Node* node = record(expand_op, y, {x})) {
     node->backward = [shape = x.shape()](const Tensor& dY, Grads& d) { d[0] = sum_to(dY, shape); };
   }
   return y;

@@ -12,42 +12,50 @@
 
 namespace attograd {
 
+using autograd::Gradient;
 using autograd::Grads;
 using autograd::Node;
+using autograd::Op;
 using autograd::record;
+
+constexpr std::string_view kDerivation = "elementwise.md#functions-of-one-tensor";
 using pointwise::unary;
 
 // Y = e^X    dX = dY * Y
+const Op exp_op({.name = "exp", .rule = "dX = dY * Y", .derivation = kDerivation});
 Tensor exp(const Tensor& x) {
   Tensor y = unary("exp", x, [](auto v) { return std::exp(v); });
-  if (Node* node = record("exp", y, {x})) {
+  if (Node* node = record(exp_op, y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * Y; };
   }
   return y;
 }
 
 // Y = ln X    dX = dY / X
+const Op log_op({.name = "log", .rule = "dX = dY / X", .derivation = kDerivation});
 Tensor log(const Tensor& x) {
   Tensor y = unary("log", x, [](auto v) { return std::log(v); });
-  if (Node* node = record("log", y, {x})) {
+  if (Node* node = record(log_op, y, {x})) {
     node->backward = [X = node->save(x)](const Tensor& dY, Grads& d) { d[0] = dY / X; };
   }
   return y;
 }
 
 // Y = sqrt(X)    dX = dY / (2 Y)
+const Op sqrt_op({.name = "sqrt", .rule = "dX = dY / (2 Y)", .derivation = kDerivation});
 Tensor sqrt(const Tensor& x) {
   Tensor y = unary("sqrt", x, [](auto v) { return std::sqrt(v); });
-  if (Node* node = record("sqrt", y, {x})) {
+  if (Node* node = record(sqrt_op, y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY / (Y * 2.0); };
   }
   return y;
 }
 
 // Y = |X|    dX = dY * sign(X)    (sign(0) = 0)
+const Op abs_op({.name = "abs", .rule = "dX = dY * sign(X)   (sign(0) = 0)", .derivation = kDerivation});
 Tensor abs(const Tensor& x) {
   Tensor y = unary("abs", x, [](auto v) { return std::abs(v); });
-  if (Node* node = record("abs", y, {x})) {
+  if (Node* node = record(abs_op, y, {x})) {
     node->backward = [X = node->save(x)](const Tensor& dY, Grads& d) {
       d[0] = where(X > 0.0, dY, where(X < 0.0, -dY, 0.0));
     };
@@ -56,15 +64,17 @@ Tensor abs(const Tensor& x) {
 }
 
 // Y = tanh(X)    dX = dY * (1 - Y^2)
+const Op tanh_op({.name = "tanh", .rule = "dX = dY * (1 - Y²)", .derivation = kDerivation});
 Tensor tanh(const Tensor& x) {
   Tensor y = unary("tanh", x, [](auto v) { return std::tanh(v); });
-  if (Node* node = record("tanh", y, {x})) {
+  if (Node* node = record(tanh_op, y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * (1.0 - Y * Y); };
   }
   return y;
 }
 
 // Y = 1 / (1 + e^-X)    dX = dY * Y * (1 - Y)
+const Op sigmoid_op({.name = "sigmoid", .rule = "dX = dY * Y * (1 - Y)", .derivation = kDerivation});
 Tensor sigmoid(const Tensor& x) {
   // Written so that neither branch overflows: e^-|x| <= 1.
   Tensor y = unary("sigmoid", x, [](auto v) {
@@ -72,18 +82,19 @@ Tensor sigmoid(const Tensor& x) {
     const T e = std::exp(-std::abs(v));
     return v >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
   });
-  if (Node* node = record("sigmoid", y, {x})) {
+  if (Node* node = record(sigmoid_op, y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * Y * (1.0 - Y); };
   }
   return y;
 }
 
 // Y = max(X, 0)    dX = dY where X > 0, else 0
+const Op relu_op({.name = "relu", .rule = "dX = dY where X > 0, else 0", .derivation = kDerivation});
 Tensor relu(const Tensor& x) {
   // v < 0 rather than v > 0 as the test: NaN is neither, and must come out as NaN, not 0, so that a
   // diverging run shows (as in PyTorch).
   Tensor y = unary("relu", x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
-  if (Node* node = record("relu", y, {x})) {
+  if (Node* node = record(relu_op, y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = where(Y > 0.0, dY, 0.0); };
   }
   return y;
@@ -94,6 +105,9 @@ Tensor relu(const Tensor& x) {
 // numbers near 1 and is already 0 at X = -10, where gelu is -7.6e-23.
 // Tanh approximation: Y = X/2 * (1 + tanh(u)), u = sqrt(2/pi) (X + 0.044715 X^3)
 //                     dX = dY * (1/2 (1 + tanh u) + X/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 X^2))
+const Op gelu_op({.name = "gelu",
+                  .rule = "dX = dY * (Φ(X) + X φ(X))   (tanh form: see the page)",
+                  .derivation = "elementwise.md#gelu"});
 Tensor gelu(const Tensor& x, GeluApproximation approximation) {
   constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
   constexpr double kCubic = 0.044715;
@@ -105,7 +119,7 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
     const T u = static_cast<T>(kSqrt2OverPi * (v + kCubic * v * v * v));
     return static_cast<T>(0.5 * v * (1.0 + std::tanh(u)));
   });
-  if (Node* node = record("gelu", y, {x})) {
+  if (Node* node = record(gelu_op, y, {x})) {
     node->backward = [X = node->save(x), exact](const Tensor& dY, Grads& d) {
       const Tensor slope = unary("gelu", X, [exact](auto v) {
         using T = decltype(v);
@@ -125,6 +139,7 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
 }
 
 // Y = min(max(X, lo), hi)    dX = dY where lo <= X <= hi, else 0
+const Op clamp_op({.name = "clamp", .rule = "dX = dY where lo ≤ X ≤ hi, else 0", .derivation = kDerivation});
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if ((lo && std::isnan(*lo)) || (hi && std::isnan(*hi))) {
     auto text = [](std::optional<double> bound) { return bound ? fmt::format("{}", *bound) : std::string("none"); };
@@ -141,7 +156,7 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
     using T = decltype(v);
     return std::min(std::max(v, static_cast<T>(l)), static_cast<T>(h));
   });
-  if (Node* node = record("clamp", y, {x})) {
+  if (Node* node = record(clamp_op, y, {x})) {
     node->backward = [X = node->save(x), l, h](const Tensor& dY, Grads& d) {
       d[0] = where(logical_and(X >= l, X <= h), dY, 0.0);
     };

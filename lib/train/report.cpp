@@ -14,8 +14,8 @@ namespace attograd::train {
 void check_loss(double loss, std::int64_t step) {
   if (std::isfinite(loss)) return;
   throw ValueError(fmt::format("training: the loss is {} at step {}; stopping. To find the op where it first "
-                               "appears, rerun with anomaly mode on (attograd::AnomalyGuard around the backward pass), or lower "
-                               "the learning rate",
+                               "appears, rerun with anomaly mode on (attograd::autograd::AnomalyMode alive over forward and "
+                               "backward), or lower the learning rate",
                                loss, step));
 }
 

@@ -1,16 +1,55 @@
 #include "support/test.hpp"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 namespace attograd::testing {
 
+namespace {
+
+// The registered ops whose backward a gradient check ran through, seen by the engine's step hook.
+class OpsSeen {
+ public:
+  OpsSeen()
+      : hook_([this](const autograd::BackwardStep& s) {
+          if (const autograd::OpInfo* op = s.node.op_info()) keys_.insert(op->key());
+        }) {}
+  const std::set<std::string>& keys() const { return keys_; }
+
+ private:
+  std::set<std::string> keys_;
+  autograd::StepHookGuard hook_;
+};
+
+// Adds the ops of a passing gradient check to this test program's file in the directory CTest names
+// in ATTOGRAD_GRADCHECK_COVERAGE_DIR (tests/CMakeLists.txt), <program>.txt, one key a line. The op
+// manifest's gradcheck column comes from these files (tests/tools/ops_manifest.cpp), never from a flag
+// set by hand. A program run by hand, outside CTest, writes nothing.
+void note_gradchecked(const std::set<std::string>& keys) {
+  static std::set<std::string> all;
+  const char* dir = std::getenv("ATTOGRAD_GRADCHECK_COVERAGE_DIR");
+  const auto& suite = boost::unit_test::framework::master_test_suite();
+  if (dir == nullptr || *dir == '\0' || suite.argc < 1) return;
+  all.insert(keys.begin(), keys.end());
+  std::filesystem::create_directories(dir);
+  std::ofstream out(std::filesystem::path(dir) / (std::filesystem::path(suite.argv[0]).filename().string() + ".txt"));
+  for (const std::string& key : all) out << key << '\n';
+}
+
+}  // namespace
+
 void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
+  OpsSeen seen;
   const GradcheckResult r = gradcheck(f, inputs, options);
   BOOST_TEST(r.ok, r.message);
   BOOST_TEST(r.checked > 0, "gradcheck compared no elements");
+  if (r.ok && r.checked > 0) note_gradchecked(seen.keys());
 }
 
 void check_module_gradients(nn::Module& module, const GradcheckFn& f, const std::vector<Tensor>& inputs,
@@ -22,8 +61,10 @@ void check_module_gradients(nn::Module& module, const GradcheckFn& f, const std:
     all.push_back(p);
   }
   options.in_place = true;
+  OpsSeen seen;
   const GradcheckResult r = gradcheck(f, all, options);
   BOOST_TEST(r.ok, r.message);
+  if (r.ok && r.checked > 0) note_gradchecked(seen.keys());
   // A parameter f does not depend on was not checked at all: that is a broken test, not a pass.
   for (std::size_t i : r.unused_inputs) {
     BOOST_TEST(i < inputs.size(), fmt::format("gradcheck: the output does not depend on parameter {}",

@@ -4,9 +4,11 @@
 // of its inputs, the tensors it keeps for backward, and a backward function that turns the gradient
 // of its output into gradients of its inputs. An op reads like this (lib/ops/linalg.cpp):
 //
+//   const Op matmul_op({.name = "matmul", .rule = "dA = dC·Bᵀ   dB = Aᵀ·dC", ...});  // op_registry.hpp
+//
 //   Tensor c = ...forward...;
 //   // dA = dC·Bᵀ   dB = Aᵀ·dC
-//   if (Node* node = record("matmul", c, {a, b})) {
+//   if (Node* node = record(matmul_op, c, {a, b})) {
 //     node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
 //       if (d.wanted(0)) d[0] = matmul(dC, B.mT());
 //       if (d.wanted(1)) d[1] = matmul(A.mT(), dC);
@@ -20,11 +22,13 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <source_location>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "attograd/autograd/op_registry.hpp"
 #include "attograd/core/tensor.hpp"
 
 namespace attograd::autograd {
@@ -48,6 +52,16 @@ class Grads {
   std::vector<Tensor> slots_;
 };
 
+// What a node keeps for the teaching tools. Made only while one of them asks (see `recording` below),
+// so an ordinary graph pays one null pointer per node.
+struct NodeNotes {
+  Tensor value;                   // the op's output (a detached alias), for pictures of the graph
+  std::vector<Tensor> constants;  // inputs that need no gradient (detached), by input position
+  Tensor grad;                    // the gradient it received in the last backward (viz writes it)
+  std::source_location where;     // the innermost ForwardSite when it was recorded
+  bool has_where = false;
+};
+
 class Node {
  public:
   enum class Kind { Op, Leaf };
@@ -63,7 +77,9 @@ class Node {
   // The node standing for a leaf in the graphs that use it: backward adds into the leaf's .grad.
   static std::shared_ptr<Node> for_leaf(const std::shared_ptr<TensorImpl>& leaf);
 
-  const std::string& op() const { return op_; }  // "matmul", or "leaf"
+  const std::string& op() const { return info_ != nullptr ? info_->name : op_; }  // "matmul", or "leaf"
+  // What the registry says about the op (null for a leaf, or an op recorded by name only).
+  const OpInfo* op_info() const { return info_; }
   Kind kind() const { return kind_; }
   const std::vector<std::shared_ptr<Node>>& inputs() const { return inputs_; }
   const Shape& shape() const { return shape_; }  // of the output (or leaf)
@@ -86,12 +102,15 @@ class Node {
   // The output tensor, while it is alive (pictures, retain_grad); for a leaf node, the leaf.
   std::shared_ptr<TensorImpl> tensor() const;
 
+  // The teaching tools' notes, or null. Tools write into them through a const Node& (a hook's view).
+  NodeNotes* notes() const;
+
   // Scratch space of the engine during one backward pass.
   Tensor grad_buffer;
   std::uint64_t visit_mark = 0;
 
  private:
-  friend Node* record(std::string_view, Tensor&, std::span<const Tensor* const>);
+  friend Node* record_node(const OpInfo*, std::string_view, Tensor&, std::span<const Tensor* const>);
 
   struct Saved {
     std::shared_ptr<Storage> storage;
@@ -99,7 +118,8 @@ class Node {
     std::size_t bytes;
   };
 
-  std::string op_;
+  std::string op_;                // empty for a registered op, whose name is in the registry
+  const OpInfo* info_ = nullptr;
   Kind kind_ = Kind::Op;
   std::vector<std::shared_ptr<Node>> inputs_;
   Shape shape_;
@@ -107,18 +127,34 @@ class Node {
   std::uint64_t sequence_nr_ = 0;
   std::vector<Saved> saved_;
   bool released_ = false;
+  bool has_notes_ = false;  // its notes are in a side table (node.cpp), so a node without them is no bigger
   std::weak_ptr<TensorImpl> output_;
   std::shared_ptr<TensorImpl> leaf_;
 };
 
 // Records the node that produced `out` from `inputs`, if grad mode is on and any input requires grad:
 // links it to the inputs' nodes, marks `out` as requiring grad and returns the node for the op to set
-// its backward. Otherwise returns nullptr and `out` stays a constant.
+// its backward. Otherwise returns nullptr and `out` stays a constant. An op registered without a
+// backward of its own is refused (AutogradError) when an input requires grad: its gradient would be
+// lost silently. The library's ops pass their registered Op; a student's own op may pass a name.
+Node* record(const Op& op, Tensor& out, std::span<const Tensor* const> inputs);
+Node* record(const Op& op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
+Node* record(const Op& op, Tensor& out, std::span<const Tensor> inputs);
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs);
 Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs);
 
 // True if grad mode is on and any of the tensors requires grad: whether an op needs to record.
 bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
+
+// What record() notes for the teaching tools, per thread. Each switch counts the guards that turned
+// it on; the guards are attograd::viz::GraphCapture, autograd::AnomalyMode and ForwardSite. While all
+// are off, record() checks one thread-local flag and allocates nothing more.
+namespace recording {
+void keep_values(bool on);  // nodes keep their output and their constant inputs
+void keep_sites(bool on);   // nodes keep the innermost ForwardSite
+// Makes `where` the innermost site and returns the one it replaces (ForwardSite puts it back).
+const std::source_location* exchange_site(const std::source_location* where);
+}  // namespace recording
 
 }  // namespace attograd::autograd
