@@ -7,7 +7,9 @@
 //   dL/dz = dL/dy · (1 - y^2)                  since tanh'(z) = 1 - tanh(z)^2
 //   dL/dw = dL/dz · x    dL/db = dL/dz    dL/dx = dL/dz · w
 // attograd records the graph (mul, sum, add, tanh, sub, pow) while it computes L; L.backward()
-// applies the same rule node by node. docs/backprop.md walks through it with numbers.
+// applies the same rule node by node. docs/backprop.md walks through it with numbers. The graph, with
+// every value and gradient, is written to the output folder as neuron.dot (neuron.svg too when
+// Graphviz is installed); --explain prints the backward pass step by step (docs/teaching.md).
 //
 // Part 2. Gradient descent: the neuron learns to imitate a "teacher" neuron (w* = [1.5, -2], b* = 0.5)
 // from 64 random examples. Each step is forward, backward, update, written out by hand (example 02 uses
@@ -19,6 +21,9 @@
 //   result: max_grad_error=... loss=... weight_error=... steps=1000 seconds=... out=runs/01_autograd_basics
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <fmt/ranges.h>
@@ -52,13 +57,20 @@ HandGradients by_hand(const std::vector<double>& x /* [N, 2] */, const std::vect
   return g;
 }
 
-// Part 1: returns the largest difference between attograd's gradients and the hand-derived ones.
-double one_neuron() {
+// Part 1: returns the largest difference between attograd's gradients and the hand-derived ones. Writes
+// the graph, with every value and gradient, as neuron.dot (and neuron.svg when Graphviz is installed)
+// into out; with `explain`, prints each backward step as it happens.
+double one_neuron(const std::filesystem::path& out, bool explain) {
+  viz::GraphCapture capture;  // intermediates keep their values and gradients for the picture
   TensorOptions leaf{.dtype = kFloat64, .requires_grad = true};
   Tensor x = tensor({1.0, 2.0}, leaf);
   Tensor w = tensor({0.5, 0.3}, leaf);
   Tensor b = scalar_tensor(0.1, leaf);
   const double t = 0.5;
+  x.set_name("x");  // names show in the picture and the trace
+  w.set_name("w");
+  b.set_name("b");
+  fmt::print("Part 1: one neuron at x = [1, 2], w = [0.5, 0.3], b = 0.1, target t = 0.5\n\n");
 
   // Forward: each op computes its value and records a node of the graph.
   Tensor s = sum(w * x);
@@ -69,7 +81,15 @@ double one_neuron() {
   // Keep the gradients of the intermediate values too (by default only leaves keep theirs).
   for (Tensor* v : {&L, &d, &y, &z, &s}) v->retain_grad();
   // Backward: from L back to every leaf; the gradients land in .grad().
-  L.backward();
+  {
+    std::optional<viz::Explain> trace;
+    if (explain) {
+      fmt::print("  Backward, step by step:\n");
+      trace.emplace(stdout);
+    }
+    L.backward();
+  }
+  if (explain) fmt::print("\n");
 
   // The chain rule by hand, one node at a time from L back: each gradient is the one after it times
   // the local derivative.
@@ -81,7 +101,6 @@ double one_neuron() {
   const std::vector<double> dw = {ds * 1.0, ds * 2.0};  // s = w.x:       ds/dw = x, ds/dx = w
   const std::vector<double> dx = {ds * 0.5, ds * 0.3};
 
-  fmt::print("Part 1: one neuron at x = [1, 2], w = [0.5, 0.3], b = 0.1, target t = 0.5\n\n");
   fmt::print("  {:<16}{:>10}  {:<6}{:>22}{:>22}\n", "node", "value", "op", "dL/dnode: attograd", "by hand");
   auto row = [](const char* name, const Tensor& v, const std::vector<double>& grad, const std::vector<double>& hand) {
     const std::string op = v.is_leaf() ? "leaf" : v.grad_fn_name();
@@ -114,7 +133,17 @@ double one_neuron() {
   compare(grad_of(b), {db});
   compare(grad_of(w), dw);
   compare(grad_of(x), dx);
-  fmt::print("\n  largest difference between attograd and the hand-derived gradients: {:.3g}\n\n", err);
+  fmt::print("\n  largest difference between attograd and the hand-derived gradients: {:.3g}\n", err);
+
+  const std::string dot = viz::to_dot(L);
+  io::write_file_atomically(out / "neuron.dot", dot);
+  if (viz::graphviz_available()) {
+    io::write_file_atomically(out / "neuron.svg", viz::dot_to_svg(dot));
+    fmt::print("  the graph with its values and gradients: {}\n\n", (out / "neuron.svg").string());
+  } else {
+    fmt::print("  the graph with its values and gradients: {} (install Debian's graphviz for an SVG picture)\n\n",
+               (out / "neuron.dot").string());
+  }
   return err;
 }
 
@@ -128,11 +157,13 @@ int main(int argc, char** argv) {
   app.add_option("--examples", examples_count, "number of training examples for part 2")
       ->capture_default_str()
       ->check(examples::above(0));
+  bool explain = false;
+  app.add_flag("--explain", explain, "print part 1's backward pass step by step (docs/teaching.md)");
   CLI11_PARSE(app, argc, argv);
 
   return examples::run("01_autograd_basics", [&] {
     const auto out = examples::start(flags);
-    double max_error = one_neuron();
+    double max_error = one_neuron(out, explain);
 
     // Part 2. The data: inputs X [N, 2] from the seed, targets t = tanh(X w* + b*) from the teacher.
     Generator gen(flags.seed);
