@@ -66,3 +66,4 @@
 #include "attograd/train/data.hpp"
 #include "attograd/train/progress.hpp"
 #include "attograd/train/report.hpp"
+#include "attograd/train/resume.hpp"
