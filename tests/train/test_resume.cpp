@@ -164,6 +164,35 @@ BOOST_AUTO_TEST_CASE(another_model_is_refused_by_load_checkpoint) {
                         has_message("mismatch: 'model.weight' is [2, 1] float32 in the model but [1, 1] float32"));
 }
 
+BOOST_AUTO_TEST_CASE(a_tampered_file_is_refused) {
+  // Each part's values are checked too: a file edited by hand (or by anything else) cannot put the
+  // objects into a state they could not reach.
+  TempDir dir;
+  SmallRun run(OptimizerKind::SgdMomentum);
+  train::save_training_state(dir / "ckpt", run.state(), 3);
+  io::SafetensorsFile file = io::load_tensors(dir / "ckpt");
+  auto tampered = [&](const std::string& name, const Tensor& value) {
+    io::NamedTensors tensors = file.tensors;
+    for (auto& [n, t] : tensors) {
+      if (n == name) t = value;
+    }
+    io::save_tensors(dir / "bad", tensors, file.metadata);
+    return dir / "bad";
+  };
+  std::vector<std::int64_t> order(40, 0);
+  BOOST_CHECK_EXCEPTION(train::load_training_state(tampered("batches.order", tensor_of(order, {40})), run.state()),
+                        ValueError, has_message("the order is not a permutation of 0..39: row 0 is there twice"));
+  BOOST_CHECK_EXCEPTION(
+      train::load_training_state(tampered("generator.state", tensor_of<std::int64_t>({1, 2, 3}, {3})), run.state()),
+      IoError, has_message("the generator state is 3 words and 0 spare normals, not 4 and 0 or 1"));
+  BOOST_CHECK_EXCEPTION(train::load_training_state(tampered("train.step", tensor({1.0}, {.dtype = kFloat64})),
+                                                   run.state()),
+                        IoError, has_message("'train.step' is [1] float64 but should be int64 of rank 0"));
+  BOOST_CHECK_EXCEPTION(
+      train::load_training_state(tampered("train.step", tensor_of<std::int64_t>({-2}, Shape{})), run.state()),
+      IoError, has_message("step -2 is negative"));
+}
+
 BOOST_AUTO_TEST_CASE(a_negative_step_is_refused) {
   TempDir dir;
   nn::Linear model(1, 1);
