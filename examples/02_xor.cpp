@@ -43,9 +43,13 @@ int main(int argc, char** argv) {
 
     optim::Adam opt(model.parameters(), {.lr = flags.lr});
     train::Curve curve({"step", "loss", "accuracy"});
+    // What a checkpoint keeps (--checkpoint-every, --resume): everything the next step reads.
+    const train::TrainingState state{.model = model, .optimizer = &opt, .generator = &gen, .curve = &curve,
+                                     .config = examples::config(flags, fmt::format("hidden={}", hidden))};
+    const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
     train::Progress progress(flags.steps, {.label = "02_xor"});
     double loss = 0, accuracy = 0;
-    for (std::int64_t step = 1; step <= flags.steps; ++step) {
+    for (std::int64_t step = done + 1; step <= flags.steps; ++step) {
       Tensor logits = model(X);                // forward: [4, 2]
       Tensor L = cross_entropy(logits, y);     // mean over the 4 points
       opt.zero_grad();                         // drop the last step's gradients
@@ -56,6 +60,7 @@ int main(int argc, char** argv) {
       accuracy = train::accuracy(logits, y);   // of the forward before this update
       curve.add({static_cast<double>(step), loss, accuracy});
       progress.update(step, loss, fmt::format("acc {:.2f}", accuracy));
+      if (examples::after_step(flags, out, state, step)) return;  // a checkpoint; --stop-after
     }
     progress.finish();
     const double seconds = progress.elapsed();

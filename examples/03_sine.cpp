@@ -85,9 +85,16 @@ int main(int argc, char** argv) {
     optim::CosineAnnealingLR schedule(opt, flags.steps);  // the lr falls from --lr to 0: a calm finish
     train::Batches batches({x_train, y_train}, batch, gen);
     train::Curve curve({"step", "train_loss", "test_mse"});
+    // What a checkpoint keeps (--checkpoint-every, --resume): everything the next step reads. The
+    // schedule and the evaluation steps depend on --steps, so a resumed run must keep it.
+    const std::string settings = fmt::format("steps={} hidden={} batch={} train_points={} test_points={} noise={}",
+                                             flags.steps, hidden, batch, train_points, test_points, noise);
+    const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
+                                     .batches = &batches, .curve = &curve, .config = examples::config(flags, settings)};
+    const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
     train::Progress progress(flags.steps, {.label = "03_sine"});
     const std::int64_t eval_every = std::max<std::int64_t>(1, flags.steps / 50);
-    for (std::int64_t step = 1; step <= flags.steps; ++step) {
+    for (std::int64_t step = done + 1; step <= flags.steps; ++step) {
       auto [x, y] = batches.next2();          // [batch, 1] each, a fresh order every epoch
       Tensor L = mse_loss(model(x), y);       // forward
       opt.zero_grad();
@@ -98,6 +105,7 @@ int main(int argc, char** argv) {
       const bool eval = step % eval_every == 0 || step == flags.steps;
       curve.add({static_cast<double>(step), L.item(), eval ? test_mse() : NAN});
       progress.update(step, L.item());
+      if (examples::after_step(flags, out, state, step)) return;  // a checkpoint; --stop-after
     }
     progress.finish();
     const double seconds = progress.elapsed();

@@ -1,16 +1,16 @@
 // examples/common.hpp: what every example program shares and a user's own program would not need from
-// a library: the five common flags, the output folder, and the shape of main().
+// a library: the common flags, the output folder, checkpoints, and the shape of main().
 //
 //   int main(int argc, char** argv) {
 //     CLI::App app{"XOR with a small MLP"};
 //     examples::Flags flags{.steps = 1000, .lr = 0.05, .out = "runs/02_xor"};  // this example's defaults
-//     examples::add_common_flags(app, flags);                                  // --seed --steps --lr ...
+//     examples::add_common_flags(app, flags);                                  // --seed --steps ... --resume
 //     CLI11_PARSE(app, argc, argv);
 //     return examples::run("02_xor", [&] { ...; examples::print_result({...}, seconds, out); });
 //   }
 //
-// The training pieces themselves (Batches, Progress, Curve, result_line, accuracy) are in the library,
-// include/attograd/train/: a program of your own uses them the same way.
+// The training pieces themselves (Batches, Progress, Curve, TrainingState, result_line, accuracy) are in
+// the library, include/attograd/train/: a program of your own uses them the same way.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,11 @@ struct Flags {
   // their ops take microseconds, less than it costs to wake a second thread.
   int threads = 0;
   std::string out;  // the output folder, runs/<example> by default
+  // Checkpoints (see checkpoint_path): every this many steps (0: never); --resume continues from the
+  // last one; --stop-after ends the run after that step without saving, as a kill would.
+  std::int64_t checkpoint_every = 0;
+  bool resume = false;
+  std::int64_t stop_after = 0;
 };
 
 // Flag checks with short messages ("--lr: must be > 0, got -1"); CLI11's own PositiveNumber prints the
@@ -69,6 +74,56 @@ inline void add_common_flags(CLI::App& app, Flags& flags) {
       ->check(at_least(0));
   app.add_option("--out", flags.out, "folder for the curve (curve.csv, curve.svg) and the pictures")
       ->capture_default_str();
+  app.add_option("--checkpoint-every", flags.checkpoint_every,
+                 "save the whole training state to <out>/checkpoint.safetensors every N steps (0: never)")
+      ->capture_default_str()
+      ->check(at_least(0));
+  app.add_flag("--resume", flags.resume,
+               "continue from <out>/checkpoint.safetensors: the same curve, bit for bit, as a run that never "
+               "stopped (give the same flags)");
+  app.add_option("--stop-after", flags.stop_after, "end the run after this step without saving, as if killed "
+                                                   "(to try --resume; 0: run every step)")
+      ->capture_default_str()
+      ->check(at_least(0));
+}
+
+// The settings a run's numbers depend on, for the checkpoint's config: resuming with other ones is
+// refused, since the run would not continue the same way. `more` is the example's own, and "steps=N"
+// when a schedule depends on --steps (otherwise a resumed run may go on for more steps).
+inline std::string config(const Flags& flags, const std::string& more) {
+  return fmt::format("seed={} lr={} threads={} {}", flags.seed, flags.lr, flags.threads, more);
+}
+
+inline std::filesystem::path checkpoint_path(const std::filesystem::path& out) {
+  return out / "checkpoint.safetensors";
+}
+
+// With --resume, loads the checkpoint into state and returns the steps it holds; otherwise 0.
+inline std::int64_t resume(const Flags& flags, const std::filesystem::path& out,
+                           const attograd::train::TrainingState& state) {
+  if (!flags.resume) return 0;
+  const auto path = checkpoint_path(out);
+  if (!std::filesystem::exists(path)) {
+    throw attograd::IoError(fmt::format("--resume: there is no checkpoint '{}' (save one with --checkpoint-every N)",
+                                        path.string()));
+  }
+  const std::int64_t done = attograd::train::load_training_state(path, state);
+  fmt::print("resumed from '{}' after step {}\n", path.string(), done);
+  return done;
+}
+
+// Call after each step: saves a checkpoint every --checkpoint-every steps, and returns true when the
+// run should end here (--stop-after).
+inline bool after_step(const Flags& flags, const std::filesystem::path& out,
+                       const attograd::train::TrainingState& state, std::int64_t step) {
+  if (flags.checkpoint_every > 0 && step % flags.checkpoint_every == 0) {
+    attograd::train::save_training_state(checkpoint_path(out), state, step);
+  }
+  if (step == flags.stop_after) {
+    fmt::print("stopped after step {} (--stop-after); continue with --resume\n", step);
+    return true;
+  }
+  return false;
 }
 
 // Applies --threads and creates the output folder; returns the folder.

@@ -71,3 +71,4 @@
 #include "attograd/train/data.hpp"
 #include "attograd/train/progress.hpp"
 #include "attograd/train/report.hpp"
+#include "attograd/train/resume.hpp"

@@ -42,6 +42,27 @@ void Batches::start_epoch() {
   position_ = 0;
 }
 
+void Batches::restore(std::int64_t epoch, std::vector<std::int64_t> order, std::int64_t position) {
+  if (epoch < 0) throw ValueError(fmt::format("Batches::restore: epoch must be >= 0, got {}", epoch));
+  if (static_cast<std::int64_t>(order.size()) != rows_) {
+    throw ValueError(fmt::format("Batches::restore: an order of {} rows for data of {} rows", order.size(), rows_));
+  }
+  std::vector<bool> seen(order.size(), false);
+  for (const std::int64_t row : order) {
+    if (row < 0 || row >= rows_ || seen[static_cast<std::size_t>(row)]) {
+      throw ValueError(fmt::format("Batches::restore: the order is not a permutation of 0..{}: row {} is {}", rows_ - 1,
+                                   row, row < 0 || row >= rows_ ? "out of range" : "there twice"));
+    }
+    seen[static_cast<std::size_t>(row)] = true;
+  }
+  if (position < 0 || position > rows_) {
+    throw ValueError(fmt::format("Batches::restore: position must be in [0, {}], got {}", rows_, position));
+  }
+  epoch_ = epoch;
+  order_ = std::move(order);
+  position_ = position;
+}
+
 std::vector<Tensor> Batches::next() {
   const std::int64_t left = rows_ - position_;
   if (left == 0 || (options_.drop_last && left < batch_size_)) {

@@ -64,3 +64,46 @@ BOOST_AUTO_TEST_CASE(errors) {
   Batches one({ones({4})}, 2, gen);
   BOOST_CHECK_EXCEPTION(one.next2(), ValueError, has_message("next2() needs exactly two tensors, this holds 1"));
 }
+
+BOOST_AUTO_TEST_CASE(restore_continues_where_another_stream_was) {
+  // Two streams over the same data from other seeds: after restore, b serves exactly what a serves,
+  // into the next epochs too once their generators agree.
+  Tensor y = arange(10.0, {.dtype = kInt64});
+  Generator g1(7), g2(99);
+  Batches a({y}, 4, g1), b({y}, 4, g2);
+  a.next();
+  a.next();
+  a.next();
+  a.next();  // one batch into the second epoch
+  BOOST_TEST(a.epoch() == 1);
+  BOOST_TEST(a.position() == 4);
+  BOOST_TEST(a.order().size() == 10u);
+  b.restore(a.epoch(), a.order(), a.position());
+  g2.set_state(g1.state());
+  BOOST_TEST(b.epoch() == 1);
+  for (int i = 0; i < 6; ++i) {
+    BOOST_TEST(b.next()[0].to_vector<std::int64_t>() == a.next()[0].to_vector<std::int64_t>(),
+               boost::test_tools::per_element());
+  }
+  BOOST_TEST(b.epoch() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(restore_errors_change_nothing) {
+  Tensor y = arange(4.0, {.dtype = kInt64});
+  Generator gen(0);
+  Batches batches({y}, 2, gen);
+  const auto order = batches.order();
+  BOOST_CHECK_EXCEPTION(batches.restore(-1, {0, 1, 2, 3}, 0), ValueError,
+                        has_message("Batches::restore: epoch must be >= 0, got -1"));
+  BOOST_CHECK_EXCEPTION(batches.restore(0, {0, 1, 2}, 0), ValueError,
+                        has_message("Batches::restore: an order of 3 rows for data of 4 rows"));
+  BOOST_CHECK_EXCEPTION(batches.restore(0, {0, 1, 1, 3}, 0), ValueError,
+                        has_message("the order is not a permutation of 0..3: row 1 is there twice"));
+  BOOST_CHECK_EXCEPTION(batches.restore(0, {0, 1, 4, 3}, 0), ValueError,
+                        has_message("the order is not a permutation of 0..3: row 4 is out of range"));
+  BOOST_CHECK_EXCEPTION(batches.restore(0, {0, 1, 2, 3}, 5), ValueError,
+                        has_message("Batches::restore: position must be in [0, 4], got 5"));
+  BOOST_TEST(batches.order() == order, boost::test_tools::per_element());
+  BOOST_TEST(batches.position() == 0);
+  BOOST_TEST(batches.epoch() == 0);
+}

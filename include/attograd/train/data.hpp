@@ -39,6 +39,15 @@ class Batches {
   std::int64_t batches_per_epoch() const;
   std::int64_t epoch() const { return epoch_; }  // completed epochs
 
+  // Where the stream is, for checkpoints (train/resume.hpp): this epoch's order of the rows and how
+  // many of them were served.
+  const std::vector<std::int64_t>& order() const { return order_; }
+  std::int64_t position() const { return position_; }
+  // Continues from a place that epoch(), order() and position() gave, on a Batches over the same
+  // number of rows. ValueError, changing nothing, unless epoch >= 0, order is a permutation of
+  // 0..rows-1 and 0 <= position <= rows.
+  void restore(std::int64_t epoch, std::vector<std::int64_t> order, std::int64_t position);
+
  private:
   void start_epoch();
 

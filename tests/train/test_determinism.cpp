@@ -1,0 +1,58 @@
+// Determinism: the same seed and thread count give the same loss curve, bit for bit, every time.
+// (examples.resume_03_sine checks it for a whole program too: two runs, byte-equal curve.csv files.)
+#include "support/test.hpp"
+
+#include <attograd/backend/settings.hpp>
+
+#include "train/run_support.hpp"
+
+using namespace attograd;
+using namespace attograd::testing;
+
+namespace {
+
+// Restores the thread count a test changed.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : old_(num_threads()) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(old_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int old_;
+};
+
+std::vector<std::uint64_t> losses(OptimizerKind kind, SmallRunOptions options) {
+  SmallRun run(kind, options);
+  for (std::int64_t step = 1; step <= options.total_steps; ++step) run.step(step);
+  return loss_bits(run.curve);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(determinism)
+
+BOOST_AUTO_TEST_CASE(the_same_seed_gives_the_same_curve_on_one_thread) {
+  ThreadCount one(1);
+  for (const auto kind : {OptimizerKind::SgdMomentum, OptimizerKind::Adam}) {
+    const auto first = losses(kind, {});
+    BOOST_TEST(losses(kind, {}) == first, boost::test_tools::per_element());
+    // ...and the comparison can fail: another seed, other losses.
+    const auto other = losses(kind, {.seed = 8});
+    BOOST_TEST_REQUIRE(other.size() == first.size());
+    BOOST_TEST(other[0] != first[0]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_same_seed_gives_the_same_curve_on_two_threads) {
+  // Wide enough layers and batches that the matmuls and reductions split their work between threads.
+  ThreadCount two(2);
+  const SmallRunOptions wide{.rows = 512, .width = 256, .batch = 128, .total_steps = 8};
+  const auto first = losses(OptimizerKind::Adam, wide);
+  for (int again = 0; again < 2; ++again) {
+    BOOST_TEST(losses(OptimizerKind::Adam, wide) == first, boost::test_tools::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
