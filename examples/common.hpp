@@ -4,7 +4,8 @@
 //   int main(int argc, char** argv) {
 //     CLI::App app{"XOR with a small MLP"};
 //     examples::Flags flags{.steps = 1000, .lr = 0.05, .out = "runs/02_xor"};  // this example's defaults
-//     examples::add_common_flags(app, flags);                                  // --seed --steps ... --resume
+//     examples::add_common_flags(app, flags);                                  // --seed --steps --lr ...
+//     examples::add_checkpoint_flags(app, flags);  // --checkpoint-every --resume, when it wires a TrainingState
 //     CLI11_PARSE(app, argc, argv);
 //     return examples::run("02_xor", [&] { ...; examples::print_result({...}, seconds, out); });
 //   }
@@ -74,6 +75,11 @@ inline void add_common_flags(CLI::App& app, Flags& flags) {
       ->check(at_least(0));
   app.add_option("--out", flags.out, "folder for the curve (curve.csv, curve.svg) and the pictures")
       ->capture_default_str();
+}
+
+// --checkpoint-every, --resume and --stop-after, for the examples that wire a train::TrainingState
+// through resume() and after_step() below.
+inline void add_checkpoint_flags(CLI::App& app, Flags& flags) {
   app.add_option("--checkpoint-every", flags.checkpoint_every,
                  "save the whole training state to <out>/checkpoint.safetensors every N steps (0: never)")
       ->capture_default_str()
