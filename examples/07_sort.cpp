@@ -12,7 +12,7 @@
 //
 // There are only 3^6 = 729 inputs of length 6 from 3 digits, so train and test sets are split by a hash
 // of the sequence: about a quarter of all inputs are held out and never trained on, the same ones for
-// every seed. (When digits^length is too large to list, each split is a random sample of its inputs.)
+// every seed. (When there are more than the split's limit, it is a random sample of its inputs.)
 //
 // Writes curve.csv / curve.svg (loss, train and test accuracy) and attention_layer<l>_head<h>.svg: what
 // each head of each layer attended to while sorting one held-out sequence, the tokens as labels (the
@@ -48,17 +48,22 @@ bool held_out(const Digits& s) {
   return h % 4 == 0;
 }
 
-// The inputs of one split: every one of them when there are at most `limit` inputs in all (listed in
-// counting order), else `limit` distinct ones drawn at random.
+// The inputs of one split, at most `limit` of them. Up to 2^20 inputs in all are listed in counting
+// order (all 729 for the defaults), then cut to `limit` at random if there are more; beyond that, each
+// split holds at least 2^18 inputs (a quarter of 2^20), so `limit` distinct ones are drawn at random.
 std::vector<Digits> inputs_of(bool test, std::int64_t length, std::int64_t digits, std::size_t limit,
                               Generator& gen) {
   const double all = std::pow(static_cast<double>(digits), static_cast<double>(length));
   std::vector<Digits> chosen;
-  if (all <= static_cast<double>(limit)) {
+  if (all <= static_cast<double>(1 << 20)) {
     Digits s(static_cast<std::size_t>(length), 0);
     for (std::int64_t n = 0; n < static_cast<std::int64_t>(all); ++n) {
       for (std::int64_t i = length - 1, rest = n; i >= 0; --i, rest /= digits) s[i] = rest % digits;
       if (held_out(s) == test) chosen.push_back(s);
+    }
+    if (chosen.size() > limit) {  // keep the first `limit` of a shuffle
+      for (std::size_t i = 0; i < limit; ++i) std::swap(chosen[i], chosen[i + gen.below(chosen.size() - i)]);
+      chosen.resize(limit);
     }
     return chosen;
   }
