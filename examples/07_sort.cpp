@@ -148,6 +148,12 @@ int main(int argc, char** argv) {
     Generator gen(flags.seed);
     const auto train_inputs = inputs_of(false, length, digits, 100000, gen);
     const auto test_inputs = inputs_of(true, length, digits, 2000, gen);
+    if (train_inputs.empty() || test_inputs.empty()) {
+      throw ValueError(fmt::format("--length {} --digits {}: the {} inputs split into {} for training and {} held "
+                                   "out; both need some: use longer sequences or more digits",
+                                   length, digits, train_inputs.size() + test_inputs.size(), train_inputs.size(),
+                                   test_inputs.size()));
+    }
     const auto [ids, targets] = training_pairs(train_inputs, length);
     fmt::print("{} training and {} held-out sequences of {} digits from {{0..{}}}\n", train_inputs.size(),
                test_inputs.size(), length, digits - 1);

@@ -225,6 +225,7 @@ int main(int argc, char** argv) {
       return tokens;
     };
     const auto train = tokens_of(train_text, "training text"), val = tokens_of(val_text, "held-out text");
+    const auto prompt_ids = tokens_of(prompt, "--prompt");  // checked before training, used after it
     const auto V = static_cast<std::int64_t>(vocab.size());
     fmt::print("{} training and {} held-out characters, {} distinct tokens (uniform: {:.3f} bits per character)\n",
                train.size(), val.size(), V, std::log2(static_cast<double>(V)));
@@ -269,7 +270,6 @@ int main(int argc, char** argv) {
                std::isnan(floor) ? "" : fmt::format(", entropy floor {:.3f}", floor));
 
     // Samples. For a generated language, each finished line (between two newlines) is checked.
-    const std::vector<std::int64_t> prompt_ids = tokens_of(prompt, "--prompt");
     std::int64_t lines = 0, valid_lines = 0;
     if (samples > 0) {
       std::vector<std::int64_t> prompts;
