@@ -241,9 +241,7 @@ int main(int argc, char** argv) {
               out / fmt::format("attention_layer{}_head{}.svg", l, h), model.block(l).attn.recorded(),
               viz::AttentionPart::weights, labels,
               {.head = h,
-               .title = fmt::format("07_sort: layer {} head {} sorting {} (row: the position predicting the next "
-                                    "token)",
-                                    l, h, digits_text(test_inputs[pick])),
+               .title = fmt::format("layer {} head {}, sorting {}", l, h, digits_text(test_inputs[pick])),
                .min = 0.0, .max = 1.0});
         }
         model.block(l).attn.record(false);

@@ -147,7 +147,7 @@ std::string read_file(const std::string& path) {
 int main(int argc, char** argv) {
   CLI::App app{"08_char_lm: a character-level transformer language model on a generated language or a text file, "
                "in bits per character against an order-5 Markov model"};
-  examples::Flags flags{.steps = 2000, .lr = 2e-3, .threads = 1, .out = "runs/08_char_lm"};
+  examples::Flags flags{.steps = 2000, .lr = 4e-3, .threads = 1, .out = "runs/08_char_lm"};
   examples::add_common_flags(app, flags);
   std::string language_name = "bits", text_path, prompt;
   std::int64_t train_chars = 100000, val_chars = 20000, context = 64, emb = 64, heads = 4, depth = 2, batch = 32,
