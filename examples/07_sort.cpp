@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   CLI::App app{"07_sort: sort sequences of digits with a small causal transformer, judged on held-out sequences"};
   examples::Flags flags{.steps = 600, .lr = 3e-3, .threads = 1, .out = "runs/07_sort"};
   examples::add_common_flags(app, flags);
+  examples::add_checkpoint_flags(app, flags);
   std::int64_t length = 6, digits = 3, emb = 48, heads = 3, depth = 3, batch = 64;
   bool post_norm = false;
   app.add_option("--length", length, "digits in each sequence")->capture_default_str()->check(examples::above(0));
@@ -168,10 +169,17 @@ int main(int argc, char** argv) {
     optim::WarmupCosine schedule(opt, flags.steps / 20, flags.steps);
     train::Batches batches({ids, targets}, batch, gen);
     train::Curve curve({"step", "loss", "train_accuracy", "test_accuracy"});
+    // What a checkpoint keeps (--checkpoint-every, --resume): everything the next step reads. The
+    // schedule and the evaluation steps depend on --steps, so a resumed run must keep it.
+    const std::string settings = fmt::format("steps={} length={} digits={} emb={} heads={} depth={} batch={} post_norm={}",
+                                             flags.steps, length, digits, emb, heads, depth, batch, post_norm);
+    const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
+                                     .batches = &batches, .curve = &curve, .config = examples::config(flags, settings)};
+    const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
     train::Progress progress(flags.steps, {.label = "07_sort"});
     const std::int64_t eval_every = std::max<std::int64_t>(1, flags.steps / 10);
     double seconds_evaluating = 0;
-    for (std::int64_t step = 1; step <= flags.steps; ++step) {
+    for (std::int64_t step = done + 1; step <= flags.steps; ++step) {
       auto [x, y] = batches.next2();                                // [B, 2L-1] each
       Tensor L = cross_entropy(model(x), y, {.ignore_index = -1});  // the sorted half's predictions only
       opt.zero_grad();
@@ -189,6 +197,7 @@ int main(int argc, char** argv) {
       }
       curve.add({static_cast<double>(step), L.item(), train_acc, test_acc});
       progress.update(step, L.item(), std::isnan(test_acc) ? "" : fmt::format("test acc {:.3f}", test_acc));
+      if (examples::after_step(flags, out, state, step)) return;  // a checkpoint; --stop-after
     }
     progress.finish();
     const double seconds = progress.elapsed() - seconds_evaluating;

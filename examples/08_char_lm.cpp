@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
                "in bits per character against an order-5 Markov model"};
   examples::Flags flags{.steps = 2000, .lr = 4e-3, .threads = 1, .out = "runs/08_char_lm"};
   examples::add_common_flags(app, flags);
+  examples::add_checkpoint_flags(app, flags);
   std::string language_name = "bits", text_path, prompt;
   std::int64_t train_chars = 100000, val_chars = 20000, context = 64, emb = 64, heads = 4, depth = 2, batch = 32,
                samples = 4, sample_chars = 300;
@@ -242,10 +243,18 @@ int main(int argc, char** argv) {
     optim::AdamW opt(model.parameters(), {.lr = flags.lr, .weight_decay = 0.1});
     optim::WarmupCosine schedule(opt, flags.steps / 20, flags.steps);
     train::Curve curve({"step", "train_bits", "val_bits", "markov5_bits", "entropy_floor"});
+    // What a checkpoint keeps (--checkpoint-every, --resume): everything the next step reads. The
+    // schedule and the evaluation steps depend on --steps, so a resumed run must keep it.
+    const std::string settings =
+        fmt::format("steps={} language={} text={} train_chars={} val_chars={} context={} emb={} heads={} depth={} batch={}",
+                    flags.steps, language_name, text_path, train_chars, val_chars, context, emb, heads, depth, batch);
+    const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
+                                     .curve = &curve, .config = examples::config(flags, settings)};
+    const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
     train::Progress progress(flags.steps, {.label = "08_char_lm"});
     const std::int64_t eval_every = std::max<std::int64_t>(1, flags.steps / 10);
     double seconds_evaluating = 0, val_bits = NAN;
-    for (std::int64_t step = 1; step <= flags.steps; ++step) {
+    for (std::int64_t step = done + 1; step <= flags.steps; ++step) {
       auto [x, y] = random_windows(train, batch, context, gen);  // [B, T] each
       Tensor L = cross_entropy(model(x), y);                      // nats per character
       opt.zero_grad();
@@ -263,6 +272,7 @@ int main(int argc, char** argv) {
       const double bits = L.item() / std::numbers::ln2;
       curve.add({static_cast<double>(step), bits, val_now, markov_bits, floor});
       progress.update(step, bits, std::isnan(val_now) ? "" : fmt::format("val {:.3f} bits/char", val_now));
+      if (examples::after_step(flags, out, state, step)) return;  // a checkpoint; --stop-after
     }
     progress.finish();
     const double seconds = progress.elapsed() - seconds_evaluating;
