@@ -14,6 +14,7 @@
 // F feed-forward width, K classes.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -182,7 +183,7 @@ inline std::vector<float> initial_values(const Workload& w, const ParamSpec& p) 
 
 // The data: learnable on purpose, so that a falling loss shows both sides train.
 //   tiny    x uniform in [-1, 1]^2, y = x0 * x1
-//   mlp     x uniform in [0, 1)^784, labels uniform in [0, 10) (memorised over the few batches)
+//   mlp     x uniform in [-1, 1)^784, label = which of 10 runs of 78 inputs has the largest sum
 //   ctrans  ids uniform in [0, V), label 1 when more than half the tokens are below V / 2
 //   gpt     each sequence steps forward by 1, 2 or 3 (mod V); targets are the inputs shifted by one
 inline std::vector<Batch> make_batches(const Workload& w) {
@@ -199,8 +200,14 @@ inline std::vector<Batch> make_batches(const Workload& w) {
         }
         break;
       case Kind::Mlp:
-        for (std::int64_t j = 0; j < w.B * w.in; ++j) b.x.push_back(gen.uniform());
-        for (std::int64_t r = 0; r < w.B; ++r) b.labels.push_back(gen.below(w.out));
+        for (std::int64_t r = 0; r < w.B; ++r) {
+          std::vector<float> sums(static_cast<std::size_t>(w.out), 0.0f);
+          for (std::int64_t j = 0; j < w.in; ++j) {
+            b.x.push_back(gen.uniform(-1, 1));
+            if (j / (w.in / w.out) < w.out) sums[static_cast<std::size_t>(j / (w.in / w.out))] += b.x.back();
+          }
+          b.labels.push_back(std::max_element(sums.begin(), sums.end()) - sums.begin());
+        }
         break;
       case Kind::Ctrans:
         for (std::int64_t r = 0; r < w.B; ++r) {
