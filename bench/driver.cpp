@@ -154,6 +154,8 @@ json bench_workload(const Config& c, const std::string& workload, int threads) {
            {"ratio", a_ms / t_ms}, {"attograd_rss_mb", a_rss}, {"libtorch_rss_mb", t_rss},
            {"attograd_matmul_share", bench::median(field(a, "matmul_share"))},
            {"attograd_matmul_ms", bench::median(field(a, "matmul_ms_per_step"))},
+           {"matmul_gflop_per_step", number(a[0], "matmul_gflop_per_step")},
+           {"attograd_matmul_gflops_in_step", bench::median(field(a, "matmul_gflops_in_step"))},
            {"matmul_calls_per_step", number(a[0], "matmul_calls_per_step")},
            {"onednn_products_per_step", number(a[0], "onednn_products_per_step")},
            {"steps", p.warmup + p.steps}, {"attograd_first_loss", a[0]["first_loss"]},
@@ -172,9 +174,9 @@ double spread(const json& values) {
 
 void print_runs(const json& runs) {
   fmt::print("\nms per training step (median over processes; spread = (max - min) / median of the processes' medians)\n");
-  fmt::print("{:<7}{:>3} {:>10} {:>10} {:>7} {:>7} {:>6} {:>8} {:>8} {:>7} {:>5} {:>8} {:>5}   {}\n", "work", "thr",
-             "attograd", "libtorch", "spread", "ratio", "target", "ag MB", "lt MB", "MB/MB", "", "matmul%", "",
-             "loss after N steps (attograd / libtorch)");
+  fmt::print("{:<7}{:>3} {:>10} {:>10} {:>7} {:>7} {:>6} {:>8} {:>8} {:>7} {:>5} {:>8} {:>5} {:>7}   {}\n", "work",
+             "thr", "attograd", "libtorch", "spread", "ratio", "target", "ag MB", "lt MB", "MB/MB", "", "matmul%", "",
+             "GFLOP/s", "loss after N steps (attograd / libtorch)");
   for (const json& r : runs) {
     const std::string w = r["workload"];
     const int threads = r["threads"];
@@ -183,14 +185,15 @@ void print_runs(const json& runs) {
     const double share = r["attograd_matmul_share"];
     const bool transformer = w == "ctrans" || w == "gpt";  // the 75% target is for these
     fmt::print("{:<7}{:>3} {:>10.4f} {:>10.4f} {:>6.0f}% {:>7.3f} {:>6.2f} {:>4} {:>8.1f} {:>8.1f} {:>7.3f} {:>5} {:>7.1f}% "
-               "{:>5}   N={}: {:.6g} / {:.6g}\n",
+               "{:>5} {:>7.1f}   N={}: {:.6g} / {:.6g}\n",
                w, threads, r["attograd_ms"].get<double>(), r["libtorch_ms"].get<double>(),
                100 * std::max(spread(r["attograd_ms_runs"]), spread(r["libtorch_ms_runs"])), ratio, target,
                verdict(ratio <= target), r["attograd_rss_mb"].get<double>(), r["libtorch_rss_mb"].get<double>(),
                rss_ratio, verdict(rss_ratio <= 0.25), 100 * share, transformer ? verdict(share >= 0.75) : "",
-               r["steps"].get<int>(), number(r, "attograd_last_loss"), number(r, "libtorch_last_loss"));
+               number(r, "attograd_matmul_gflops_in_step"), r["steps"].get<int>(), number(r, "attograd_last_loss"), number(r, "libtorch_last_loss"));
   }
-  fmt::print("targets: time ratio as shown; peak RSS ratio <= 0.25; matmul share of the transformers' step >= 75%\n");
+  fmt::print("targets: time ratio as shown; peak RSS ratio <= 0.25; matmul share of the transformers' step >= 75%\n"
+             "matmul%: share of attograd's step inside oneDNN's matmul kernels; GFLOP/s: their rate inside the step\n");
 }
 
 void print_matmul(const json& rows) {

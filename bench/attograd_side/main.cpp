@@ -71,11 +71,13 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
   std::vector<double> step_matmul_ms;  // per timed step: reading the running total costs nothing
   const auto step = [&](std::int64_t i) {
     const double matmul_before = bench::matmul_timer::totals().ms;
+    if (i == 0) bench::matmul_timer::count_flops(true);  // step 0 is warm-up, its products the same
     const std::size_t b = static_cast<std::size_t>(i % bench::kBatches);
     opt.zero_grad();
     Tensor loss = model.loss(data.inputs[b], data.targets[b]);
     loss.backward();
     opt.step();
+    if (i == 0) bench::matmul_timer::count_flops(false);
     if (i >= o.warmup) step_matmul_ms.push_back(bench::matmul_timer::totals().ms - matmul_before);
     return loss;
   };
@@ -98,13 +100,14 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
       "{{\"side\": \"attograd\", \"workload\": \"{}\", \"threads\": {}, \"warmup\": {}, \"steps\": {}, "
       "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
       "\"matmul_ms_per_step\": {}, \"matmul_share\": {}, \"matmul_calls_per_step\": {}, "
-      "\"onednn_products_per_step\": {}}}\n",
+      "\"onednn_products_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",
       w.name, attograd::num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
       bench::json_number(*std::min_element(r.step_ms.begin(), r.step_ms.end())),
       bench::json_number(r.timed_ms / steps), bench::json_number(bench::peak_rss_mb()),
       bench::json_number(r.first_loss), bench::json_number(r.last_loss), bench::json_number(bench::median(step_matmul_ms)),
       bench::json_number(bench::median(share)), bench::json_number(static_cast<double>(mm.calls) / steps),
-      bench::json_number(static_cast<double>(products) / steps));
+      bench::json_number(static_cast<double>(products) / steps), bench::json_number(mm.flops * 1e-9),
+      bench::json_number(mm.flops * 1e-6 / bench::median(step_matmul_ms)));
 }
 
 }  // namespace

@@ -18,6 +18,8 @@ using Execute = dnnl_status_t (*)(const_dnnl_primitive_t, dnnl_stream_t, int, co
 
 std::uint64_t g_calls = 0;
 Clock::duration g_time{};
+bool g_count_flops = false;
+double g_flops = 0;
 thread_local int t_depth = 0;  // counts only the outermost call if oneDNN ever nests executes
 
 // BENCH_MATMUL_TIMER=off leaves the clock out, to measure what the timer itself costs.
@@ -38,6 +40,22 @@ Execute real_execute() {
   return real;
 }
 
+// 2·M·N·K for each product of a matmul primitive: dst [.., M, N] from src [.., M, K] (the batch dims
+// are in dst's). 0 for any other primitive.
+double flops_of(const_dnnl_primitive_t primitive) {
+  const_dnnl_primitive_desc_t pd = nullptr;
+  dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+  if (dnnl_primitive_get_primitive_desc(primitive, &pd) != dnnl_success ||
+      dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind) != dnnl_success || kind != dnnl_matmul) {
+    return 0;
+  }
+  const dnnl_memory_desc_t* src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+  const dnnl_memory_desc_t* dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+  double outputs = 1;
+  for (int d = 0; d < dst->ndims; ++d) outputs *= static_cast<double>(dst->dims[d]);
+  return 2.0 * outputs * static_cast<double>(src->dims[src->ndims - 1]);
+}
+
 }  // namespace
 
 void reset() {
@@ -45,7 +63,12 @@ void reset() {
   g_time = {};
 }
 
-Totals totals() { return {g_calls, std::chrono::duration<double, std::milli>(g_time).count()}; }
+Totals totals() { return {g_calls, std::chrono::duration<double, std::milli>(g_time).count(), g_flops}; }
+
+void count_flops(bool on) {
+  if (on) g_flops = 0;
+  g_count_flops = on;
+}
 
 }  // namespace bench::matmul_timer
 
@@ -53,6 +76,7 @@ extern "C" dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive
                                                 const dnnl_exec_arg_t* args) {
   using namespace bench::matmul_timer;
   const auto real = real_execute();
+  if (g_count_flops && t_depth == 0) g_flops += flops_of(primitive);
   if (!g_enabled || t_depth > 0) return real(primitive, stream, nargs, args);
   ++t_depth;
   const auto t0 = Clock::now();

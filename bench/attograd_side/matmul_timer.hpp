@@ -3,6 +3,7 @@
 //   matmul_timer::reset();
 //   ... train some steps ...
 //   matmul_timer::Totals t = matmul_timer::totals();   // t.calls products, t.ms inside them
+//   matmul_timer::count_flops(true); ... one step ...; matmul_timer::count_flops(false);  // t.flops
 //
 // How: bench_attograd defines dnnl_primitive_execute itself and exports it (CMake ENABLE_EXPORTS), so
 // the dynamic linker binds libattograd.so's calls to this definition, which times the call and
@@ -22,9 +23,14 @@ namespace bench::matmul_timer {
 struct Totals {
   std::uint64_t calls = 0;
   double ms = 0;
+  double flops = 0;  // of the products executed while count_flops(true) was in force
 };
 
+// Resets the calls and the time (not the flops).
 void reset();
 Totals totals();
+// Starts (and resets) or stops counting the floating-point operations of each product, read from
+// the primitive's memory descriptors: a few queries per call, so only for one untimed step.
+void count_flops(bool on);
 
 }  // namespace bench::matmul_timer
