@@ -152,6 +152,8 @@ json bench_workload(const Config& c, const std::string& workload, int threads) {
   const double a_rss = bench::median(field(a, "rss_mb")), t_rss = bench::median(field(t, "rss_mb"));
   json row{{"workload", workload}, {"threads", threads}, {"attograd_ms", a_ms}, {"libtorch_ms", t_ms},
            {"ratio", a_ms / t_ms}, {"attograd_rss_mb", a_rss}, {"libtorch_rss_mb", t_rss},
+           {"attograd_cpu_ms", bench::median(field(a, "cpu_ms"))}, {"libtorch_cpu_ms", bench::median(field(t, "cpu_ms"))},
+           {"cpu_ratio", bench::median(field(a, "cpu_ms")) / bench::median(field(t, "cpu_ms"))},
            {"attograd_matmul_share", bench::median(field(a, "matmul_share"))},
            {"attograd_matmul_ms", bench::median(field(a, "matmul_ms_per_step"))},
            {"matmul_gflop_per_step", number(a[0], "matmul_gflop_per_step")},
@@ -173,27 +175,36 @@ double spread(const json& values) {
 }
 
 void print_runs(const json& runs) {
-  fmt::print("\nms per training step (median over processes; spread = (max - min) / median of the processes' medians)\n");
-  fmt::print("{:<7}{:>3} {:>10} {:>10} {:>7} {:>7} {:>6} {:>8} {:>8} {:>7} {:>5} {:>8} {:>5} {:>7}   {}\n", "work",
-             "thr", "attograd", "libtorch", "spread", "ratio", "target", "ag MB", "lt MB", "MB/MB", "", "matmul%", "",
-             "GFLOP/s", "loss after N steps (attograd / libtorch)");
+  fmt::print("\nms per training step: median over the processes of each one's median step; spread = (max - min) /\n"
+             "median of those; cpu = the processes' CPU time per step (all threads), which other programs on the\n"
+             "machine do not inflate\n");
+  fmt::print("{:<7}{:>3} {:>10} {:>10} {:>7} {:>7} {:>6} {:>5}   {:>9} {:>9} {:>7}\n", "work", "thr", "attograd",
+             "libtorch", "spread", "ratio", "target", "", "ag cpu", "lt cpu", "ratio");
   for (const json& r : runs) {
     const std::string w = r["workload"];
     const int threads = r["threads"];
     const double ratio = r["ratio"], target = time_target(w, threads);
-    const double rss_ratio = r["attograd_rss_mb"].get<double>() / r["libtorch_rss_mb"].get<double>();
-    const double share = r["attograd_matmul_share"];
-    const bool transformer = w == "ctrans" || w == "gpt";  // the 75% target is for these
-    fmt::print("{:<7}{:>3} {:>10.4f} {:>10.4f} {:>6.0f}% {:>7.3f} {:>6.2f} {:>4} {:>8.1f} {:>8.1f} {:>7.3f} {:>5} {:>7.1f}% "
-               "{:>5} {:>7.1f}   N={}: {:.6g} / {:.6g}\n",
-               w, threads, r["attograd_ms"].get<double>(), r["libtorch_ms"].get<double>(),
+    fmt::print("{:<7}{:>3} {:>10.4f} {:>10.4f} {:>6.0f}% {:>7.3f} {:>6.2f} {:>5}   {:>9.4f} {:>9.4f} {:>7.3f}\n", w,
+               threads, number(r, "attograd_ms"), number(r, "libtorch_ms"),
                100 * std::max(spread(r["attograd_ms_runs"]), spread(r["libtorch_ms_runs"])), ratio, target,
-               verdict(ratio <= target), r["attograd_rss_mb"].get<double>(), r["libtorch_rss_mb"].get<double>(),
-               rss_ratio, verdict(rss_ratio <= 0.25), 100 * share, transformer ? verdict(share >= 0.75) : "",
-               number(r, "attograd_matmul_gflops_in_step"), r["steps"].get<int>(), number(r, "attograd_last_loss"), number(r, "libtorch_last_loss"));
+               verdict(ratio <= target), number(r, "attograd_cpu_ms"), number(r, "libtorch_cpu_ms"),
+               number(r, "cpu_ratio"));
   }
-  fmt::print("targets: time ratio as shown; peak RSS ratio <= 0.25; matmul share of the transformers' step >= 75%\n"
-             "matmul%: share of attograd's step inside oneDNN's matmul kernels; GFLOP/s: their rate inside the step\n");
+  fmt::print("\npeak RSS (target: attograd <= 0.25 of LibTorch), attograd's step inside oneDNN's matmul kernels (target\n"
+             ">= 75% for the transformers) and their rate there, loss after the same N steps from the same weights\n");
+  fmt::print("{:<7}{:>3} {:>8} {:>8} {:>7} {:>5}   {:>8} {:>5} {:>8}   {}\n", "work", "thr", "ag MB", "lt MB", "ratio",
+             "", "matmul%", "", "GFLOP/s", "loss: attograd / libtorch");
+  for (const json& r : runs) {
+    const std::string w = r["workload"];
+    const double rss_ratio = number(r, "attograd_rss_mb") / number(r, "libtorch_rss_mb");
+    const double share = r["attograd_matmul_share"];
+    const bool transformer = w == "ctrans" || w == "gpt";
+    fmt::print("{:<7}{:>3} {:>8.1f} {:>8.1f} {:>7.3f} {:>5}   {:>7.1f}% {:>5} {:>8.1f}   N={}: {:.7g} / {:.7g}\n", w,
+               r["threads"].get<int>(), number(r, "attograd_rss_mb"), number(r, "libtorch_rss_mb"), rss_ratio,
+               verdict(rss_ratio <= 0.25), 100 * share, transformer ? verdict(share >= 0.75) : "",
+               number(r, "attograd_matmul_gflops_in_step"), r["steps"].get<int>(), number(r, "attograd_last_loss"),
+               number(r, "libtorch_last_loss"));
+  }
 }
 
 void print_matmul(const json& rows) {

@@ -98,12 +98,13 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
   const double steps = static_cast<double>(o.steps);
   fmt::print(
       "{{\"side\": \"attograd\", \"workload\": \"{}\", \"threads\": {}, \"warmup\": {}, \"steps\": {}, "
-      "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
+      "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
       "\"matmul_ms_per_step\": {}, \"matmul_share\": {}, \"matmul_calls_per_step\": {}, "
       "\"onednn_products_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",
       w.name, attograd::num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
       bench::json_number(*std::min_element(r.step_ms.begin(), r.step_ms.end())),
-      bench::json_number(r.timed_ms / steps), bench::json_number(bench::peak_rss_mb()),
+      bench::json_number(r.timed_ms / steps), bench::json_number(r.cpu_ms / steps),
+      bench::json_number(bench::peak_rss_mb()),
       bench::json_number(r.first_loss), bench::json_number(r.last_loss), bench::json_number(bench::median(step_matmul_ms)),
       bench::json_number(bench::median(share)), bench::json_number(static_cast<double>(mm.calls) / steps),
       bench::json_number(static_cast<double>(products) / steps), bench::json_number(mm.flops * 1e-9),

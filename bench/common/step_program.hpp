@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -74,9 +75,18 @@ inline double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// CPU time used by this process so far, all threads. Unlike the wall clock it does not count the time
+// other programs on the machine take the cores away: on a shared machine, a check on the step times.
+inline double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
+}
+
 struct LoopResult {
   std::vector<double> step_ms;  // one per timed step
   double timed_ms = 0;          // all timed steps together
+  double cpu_ms = 0;            // the CPU time of the process (all its threads) over the timed steps
   double first_loss = NAN;      // the loss of step 0 (the initial weights)
   double last_loss = NAN;       // the loss of the last step (after warmup + steps - 1 updates)
 };
@@ -90,8 +100,12 @@ LoopResult run_loop(const StepOptions& o, Step&& step, ReadLoss&& read_loss, OnT
   LoopResult r;
   const std::int64_t total = o.warmup + o.steps;
   r.step_ms.reserve(static_cast<std::size_t>(o.steps));
+  double cpu_start = 0;
   for (std::int64_t i = 0; i < total; ++i) {
-    if (i == o.warmup) on_timed_start();
+    if (i == o.warmup) {
+      on_timed_start();
+      cpu_start = process_cpu_ms();
+    }
     const auto t0 = Clock::now();
     const auto loss = step(i);
     const auto t1 = Clock::now();
@@ -99,6 +113,7 @@ LoopResult run_loop(const StepOptions& o, Step&& step, ReadLoss&& read_loss, OnT
     if (i == 0) r.first_loss = read_loss(loss);
     if (i == total - 1) r.last_loss = read_loss(loss);
   }
+  r.cpu_ms = process_cpu_ms() - cpu_start;
   for (double ms : r.step_ms) r.timed_ms += ms;
   return r;
 }

@@ -88,11 +88,12 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::lt:
 
   fmt::print(
       "{{\"side\": \"libtorch\", \"workload\": \"{}\", \"threads\": {}, \"warmup\": {}, \"steps\": {}, "
-      "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
+      "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
       "\"blas\": \"{}\"}}\n",
       w.name, torch::get_num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
       bench::json_number(*std::min_element(r.step_ms.begin(), r.step_ms.end())),
-      bench::json_number(r.timed_ms / static_cast<double>(o.steps)), bench::json_number(bench::peak_rss_mb()),
+      bench::json_number(r.timed_ms / static_cast<double>(o.steps)),
+      bench::json_number(r.cpu_ms / static_cast<double>(o.steps)), bench::json_number(bench::peak_rss_mb()),
       bench::json_number(r.first_loss), bench::json_number(r.last_loss), loaded_blas());
 }
 
