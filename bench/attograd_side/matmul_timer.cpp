@@ -16,6 +16,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Execute = dnnl_status_t (*)(const_dnnl_primitive_t, dnnl_stream_t, int, const dnnl_exec_arg_t*);
 
+// Plain globals: the benchmark trains on one thread, and attograd runs its oneDNN products one at a
+// time behind a mutex (lib/backend/onednn.hpp), whatever the size of the OpenMP pool inside them.
 std::uint64_t g_calls = 0;
 Clock::duration g_time{};
 bool g_count_flops = false;
