@@ -43,7 +43,7 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
   if (!value.defined()) throw ValueError(fmt::format("{}: parameter '{}' is undefined", type_name_, name));
   if (!value.is_leaf()) value = value.detach();
   value.requires_grad_(true);
-  value.set_name(name);
+  value.set_name(path_prefix() + name);
   parameters_.emplace_back(name, value);
   return value;
 }
@@ -51,7 +51,7 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   check_name("buffer", name);
   if (!value.defined()) throw ValueError(fmt::format("{}: buffer '{}' is undefined", type_name_, name));
-  value.set_name(name);
+  value.set_name(path_prefix() + name);
   buffers_.emplace_back(name, value);
   return value;
 }
@@ -60,12 +60,20 @@ void Module::add_child(const std::string& name, Module& module) {
   check_name("submodule", name);
   if (&module == this) throw ValueError(fmt::format("{}: a module cannot contain itself", type_name_));
   children_.emplace_back(name, &module);
-  module.rename_tensors(name + ".");
+  module.parent_ = this;
+  module.name_in_parent_ = name;
+  module.rename_tensors(module.path_prefix());
 }
 
 // Parameters carry their path from the root (`blocks.0.attn.query.weight`) in their name, for
 // pictures and error messages. Registration happens bottom up, so each registration renames the
 // registered subtree; the root's constructor leaves the final names.
+std::string Module::path_prefix() const {
+  std::string prefix;
+  for (const Module* m = this; m->parent_ != nullptr; m = m->parent_) prefix = m->name_in_parent_ + "." + prefix;
+  return prefix;
+}
+
 void Module::rename_tensors(const std::string& prefix) {
   for (auto& [name, t] : parameters_) t.set_name(prefix + name);
   for (auto& [name, t] : buffers_) t.set_name(prefix + name);

@@ -83,12 +83,16 @@ class Module {
   void add_child(const std::string& name, Module& module);
   void check_name(const std::string& what, const std::string& name) const;
   void rename_tensors(const std::string& prefix);
+  // "blocks.0.attn." for a module registered as attn in blocks.0, "" for a root.
+  std::string path_prefix() const;
 
   std::string type_name_;
   bool training_ = true;
   std::vector<std::pair<std::string, Tensor>> parameters_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, Module*>> children_;
+  Module* parent_ = nullptr;   // the module this one was last registered in
+  std::string name_in_parent_;
 };
 
 // The module tree, one line per module with its parameters' shapes and counts.

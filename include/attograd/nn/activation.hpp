@@ -1,0 +1,58 @@
+// attograd/nn/activation.hpp: pointwise non-linearities as modules, for Sequential and for printing.
+//
+//   Sequential net;
+//   net.add<Linear>(2, 16);
+//   net.add<Tanh>();                              // or ReLU, Sigmoid, GELU
+//   net.add<GELU>(GeluApproximation::Tanh);       // GPT-2's tanh approximation
+//
+// Each has no parameters and calls the op of the same name (ops/elementwise.hpp), which holds the
+// derivative.
+#pragma once
+
+#include <string>
+
+#include "attograd/core/tensor.hpp"
+#include "attograd/nn/module.hpp"
+#include "attograd/ops/elementwise.hpp"
+
+namespace attograd::nn {
+
+// Y = max(X, 0)
+class ReLU : public Module {
+ public:
+  ReLU() : Module("ReLU") {}
+  Tensor forward(const Tensor& x) const;
+  Tensor operator()(const Tensor& x) const { return forward(x); }
+};
+
+// Y = X * Phi(X), Phi the standard normal CDF (exact) or its tanh approximation
+class GELU : public Module {
+ public:
+  explicit GELU(GeluApproximation approximation = GeluApproximation::None)
+      : Module("GELU"), approximation_(approximation) {}
+  Tensor forward(const Tensor& x) const;
+  Tensor operator()(const Tensor& x) const { return forward(x); }
+  std::string describe() const override;
+  GeluApproximation approximation() const { return approximation_; }
+
+ private:
+  GeluApproximation approximation_;
+};
+
+// Y = tanh(X)
+class Tanh : public Module {
+ public:
+  Tanh() : Module("Tanh") {}
+  Tensor forward(const Tensor& x) const;
+  Tensor operator()(const Tensor& x) const { return forward(x); }
+};
+
+// Y = 1 / (1 + e^-X)
+class Sigmoid : public Module {
+ public:
+  Sigmoid() : Module("Sigmoid") {}
+  Tensor forward(const Tensor& x) const;
+  Tensor operator()(const Tensor& x) const { return forward(x); }
+};
+
+}  // namespace attograd::nn

@@ -1,0 +1,46 @@
+// attograd/nn/linear.hpp: the fully connected layer, y = x·Wᵀ + b.
+//
+//   Linear fc{2, 16};                          // weight [16, 2], bias [16], PyTorch's initialisation
+//   Linear head{16, 1, {.bias = false}};       // no bias
+//   Generator gen(42);
+//   Linear seeded{2, 16, {.generator = &gen}}; // the same weights for seed 42 everywhere
+//   Tensor y = fc(x);                          // x [.., 2] -> y [.., 16]
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "attograd/core/dtype.hpp"
+#include "attograd/core/random.hpp"
+#include "attograd/core/tensor.hpp"
+#include "attograd/nn/module.hpp"
+
+namespace attograd::nn {
+
+struct LinearOptions {
+  bool bias = true;
+  DType dtype = kFloat32;
+  Generator* generator = nullptr;  // for the initial values; nullptr: the default generator
+};
+
+// Y = X·Wᵀ + b    X [.., in]  W [out, in]  b [out]  Y [.., out]
+// Initialised as in PyTorch: W and b drawn from U(-1/sqrt(in), 1/sqrt(in)) (for W this is Kaiming
+// uniform with a = sqrt(5)), which keeps the output's variance about a third of the input's whatever
+// the width.
+class Linear : public Module {
+ public:
+  Linear(std::int64_t in, std::int64_t out, LinearOptions options = {});
+
+  Tensor forward(const Tensor& x) const;
+  Tensor operator()(const Tensor& x) const { return forward(x); }
+  std::string describe() const override;
+
+  std::int64_t in_features() const { return weight.size(1); }
+  std::int64_t out_features() const { return weight.size(0); }
+  bool has_bias() const { return bias.defined(); }
+
+  Tensor weight;  // [out, in]
+  Tensor bias;    // [out], undefined without bias
+};
+
+}  // namespace attograd::nn

@@ -1,0 +1,55 @@
+// attograd/train/data.hpp: shuffled mini-batches of data held in memory.
+//
+//   Generator gen(seed);
+//   Batches batches({inputs, targets}, 64, gen);   // inputs [N, ...], targets [N, ...]
+//   for (int step = 0; step < steps; ++step) {
+//     auto [x, y] = batches.next2();               // 64 rows of each, the same rows
+//     ...
+//   }
+//
+// Each epoch visits every row once in a fresh order drawn from the generator, so a fixed seed gives
+// the same batches on every run. The last, smaller batch of an epoch is kept unless drop_last.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "attograd/core/random.hpp"
+#include "attograd/core/tensor.hpp"
+
+namespace attograd::train {
+
+struct BatchOptions {
+  bool shuffle = true;
+  bool drop_last = false;
+};
+
+class Batches {
+ public:
+  // Every tensor in data must have the same size N >= 1 in dim 0. The generator must outlive this.
+  Batches(std::vector<Tensor> data, std::int64_t batch_size, Generator& gen, BatchOptions options = {});
+
+  // The next batch: the same rows of every tensor, in the order given to the constructor.
+  std::vector<Tensor> next();
+  // For the common pair (inputs, targets).
+  std::pair<Tensor, Tensor> next2();
+
+  std::int64_t rows() const { return rows_; }
+  std::int64_t batches_per_epoch() const;
+  std::int64_t epoch() const { return epoch_; }  // completed epochs
+
+ private:
+  void start_epoch();
+
+  std::vector<Tensor> data_;
+  std::int64_t batch_size_;
+  Generator& gen_;
+  BatchOptions options_;
+  std::int64_t rows_ = 0;
+  std::vector<std::int64_t> order_;
+  std::int64_t position_ = 0;
+  std::int64_t epoch_ = 0;
+};
+
+}  // namespace attograd::train

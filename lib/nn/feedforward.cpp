@@ -1,0 +1,56 @@
+#include "attograd/nn/feedforward.hpp"
+
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "attograd/core/errors.hpp"
+#include "attograd/ops/elementwise.hpp"
+
+namespace attograd::nn {
+
+namespace {
+
+// The hidden width h·C, checked before the layers are made so that errors name FeedForward.
+std::int64_t hidden_width(std::int64_t emb, const FeedForwardOptions& options) {
+  if (emb < 1) throw ValueError(fmt::format("FeedForward: emb must be at least 1, got {}", emb));
+  if (options.hidden_mult < 1 || options.hidden_mult > std::numeric_limits<std::int64_t>::max() / emb) {
+    throw ValueError(fmt::format("FeedForward: hidden_mult must be at least 1 (and hidden_mult * emb fit in int64), "
+                                 "got hidden_mult={} with emb={}",
+                                 options.hidden_mult, emb));
+  }
+  if (!(options.dropout >= 0.0 && options.dropout <= 1.0)) {
+    throw ValueError(fmt::format("FeedForward: dropout must be between 0 and 1, got {}", options.dropout));
+  }
+  return emb * options.hidden_mult;
+}
+
+Generator& generator_of(const FeedForwardOptions& options) {
+  return options.generator != nullptr ? *options.generator : default_generator();
+}
+
+}  // namespace
+
+FeedForward::FeedForward(std::int64_t emb, FeedForwardOptions options)
+    : Module("FeedForward"),
+      hidden(emb, hidden_width(emb, options), {.dtype = options.dtype, .generator = options.generator}),
+      output(hidden.out_features(), emb, {.dtype = options.dtype, .generator = options.generator}),
+      dropout(options.dropout, generator_of(options)),
+      activation_(options.activation) {
+  register_module("hidden", hidden);
+  register_module("output", output);
+  register_module("dropout", dropout);
+}
+
+Tensor FeedForward::forward(const Tensor& x) const {
+  const Tensor h = hidden(x);  // [.., h·C]
+  const Tensor a = activation_ == FeedForwardActivation::GELU ? gelu(h) : relu(h);
+  return dropout(output(a));
+}
+
+std::string FeedForward::describe() const {
+  return fmt::format("emb={}, hidden={}, activation={}, dropout={}", output.out_features(), hidden.out_features(),
+                     activation_ == FeedForwardActivation::GELU ? "gelu" : "relu", dropout.p());
+}
+
+}  // namespace attograd::nn
