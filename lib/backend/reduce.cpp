@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backend/fast_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/strided.hpp"
 
@@ -118,10 +119,13 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load)
       // The row maximum, NaN winning: std::max would skip a NaN, and a row such as [NaN, -inf] would
       // then pass for fully masked and give 0 instead of NaN.
       T m = -kInf;
-      for (std::int64_t r = 0; r < g.n; ++r) {
-        if (p[r * s] > m || std::isnan(p[r * s])) m = p[r * s];
-        if (std::isnan(m)) break;
+      bool nan = false;
+      for (std::int64_t r = 0; r < g.n; ++r) {  // branch-free: a select and an or per entry
+        const T v = p[r * s];
+        m = v > m ? v : m;
+        nan |= v != v;
       }
+      if (nan) m = std::numeric_limits<T>::quiet_NaN();
       if (m == -kInf) {  // every entry masked: weights 0 (log: -inf), documented, never NaN
         for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = log ? -kInf : T(0);
         continue;
@@ -141,12 +145,18 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load)
         for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(std::exp(p[r * s] - m));
         const T log_total = static_cast<T>(std::log(total));
         for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = p[r * s] - m - log_total;
+      } else if (std::is_same_v<T, float> && s == 1) {  // rows of float32: exp vectorised (fast_math.hpp)
+        for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m;
+        exp_f32(reinterpret_cast<float*>(q), reinterpret_cast<float*>(q), g.n);
+        for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(q[r]);
       } else {  // each exp once: kept in q, then scaled (q may be p: each entry is read before written)
         for (std::int64_t r = 0; r < g.n; ++r) {
           const T e = std::exp(p[r * s] - m);
           q[r * s] = e;
           total += static_cast<double>(e);
         }
+      }
+      if (!log) {
         const T inv = static_cast<T>(1.0 / total);
         for (std::int64_t r = 0; r < g.n; ++r) q[r * s] *= inv;
       }

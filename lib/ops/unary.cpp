@@ -8,6 +8,7 @@
 #include "attograd/autograd/node.hpp"
 #include "attograd/ops/compare.hpp"
 #include "attograd/ops/elementwise.hpp"
+#include "backend/fast_math.hpp"
 #include "ops/pointwise.hpp"
 
 namespace attograd {
@@ -57,9 +58,19 @@ Tensor abs(const Tensor& x) {
 
 // Y = tanh(X)    dX = dY * (1 - Y^2)
 Tensor tanh(const Tensor& x) {
-  Tensor y = unary("tanh", x, [](auto v) { return std::tanh(v); });
+  pointwise::require_floating("tanh", x);
+  Tensor y;
+  if (x.dtype() == kFloat32 && x.is_contiguous()) {  // vectorised (backend/fast_math.hpp)
+    y = empty(x.shape(), kFloat32);
+    backend::tanh_f32(x.data<float>(), y.data<float>(), x.numel());
+  } else {
+    y = unary("tanh", x, [](auto v) { return std::tanh(v); });
+  }
   if (Node* node = record("tanh", y, {x})) {
-    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * (1.0 - Y * Y); };
+    // One pass (dY * (1.0 - Y * Y) would be three ops, each with its allocation).
+    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) {
+      d[0] = pointwise::binary("tanh", dY, Y, [](auto g, auto v) { return g * (decltype(v)(1) - v * v); });
+    };
   }
   return y;
 }
