@@ -1,14 +1,15 @@
+// The selects below (clamps, special cases) are comparisons, which may raise floating-point flags;
+// GCC then keeps them as branches and does not vectorise the loops. Nothing in attograd reads those
+// flags, so this file tells GCC to ignore them (it changes no result). The pragma comes before the
+// includes: GCC does not inline a function compiled with other options (std::bit_cast) into these.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include "backend/fast_math.hpp"
 
 #include <bit>
 #include <cstdint>
-
-// The selects below (clamps, special cases) are comparisons, which may raise floating-point flags;
-// GCC then keeps them as branches and does not vectorise the loops. Nothing in attograd reads those
-// flags, so this file tells GCC to ignore them (it changes no result).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
 
 namespace attograd::backend {
 
