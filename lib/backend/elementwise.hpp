@@ -68,8 +68,20 @@ void map3(const Tensor& a, const Tensor& b, const Tensor& c, Tensor& out, F f) {
   const Strides sb = broadcast_strides(b.shape(), b.strides(), out.shape());
   const Strides sc = broadcast_strides(c.shape(), c.strides(), out.shape());
   for_each_run<4>(out.shape(), {out.strides(), sa, sb, sc}, [&](auto off, std::int64_t n, auto step) {
-    for (std::int64_t i = 0; i < n; ++i) {
-      po[off[0] + i * step[0]] = f(pa[off[1] + i * step[1]], pb[off[2] + i * step[2]], pc[off[3] + i * step[3]]);
+    Out* o = po + off[0];
+    const A* x = pa + off[1];
+    const B* y = pb + off[2];
+    const C* z = pc + off[3];
+    if (step[0] == 1 && step[1] == 1 && step[2] == 1 && step[3] == 1) {
+      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], z[i]);
+    } else if (step[0] == 1 && step[1] == 1 && step[2] == 0 && step[3] == 1) {  // masked_fill's where
+      const B yv = *y;
+      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv, z[i]);
+    } else if (step[0] == 1 && step[1] == 1 && step[2] == 1 && step[3] == 0) {  // where(c, x, 0)
+      const C zv = *z;
+      for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], zv);
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) o[i * step[0]] = f(x[i * step[1]], y[i * step[2]], z[i * step[3]]);
     }
   });
 }

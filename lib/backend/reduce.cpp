@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
+#include "backend/fast_math.hpp"
 #include "core/dispatch.hpp"
 #include "core/strided.hpp"
 
@@ -97,48 +99,161 @@ void arg_reduce(const Tensor& x_in, int dim, bool is_max, Tensor* values, Tensor
   });
 }
 
+namespace {
+
+// sum_r p[r] in double, for a contiguous row. Four running sums rather than one: a single chain of
+// double additions waits on each one (4 cycles), which made this loop the hottest part of attention's
+// softmax.
+template <class T>
+double row_sum(const T* p, std::int64_t n) {
+  double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+  std::int64_t r = 0;
+  for (; r + 4 <= n; r += 4) {
+    a0 += static_cast<double>(p[r]);
+    a1 += static_cast<double>(p[r + 1]);
+    a2 += static_cast<double>(p[r + 2]);
+    a3 += static_cast<double>(p[r + 3]);
+  }
+  for (; r < n; ++r) a0 += static_cast<double>(p[r]);
+  return (a0 + a1) + (a2 + a3);
+}
+
+// The softmax of each row [outer, n, inner] of src into dst (which may be src). When `load` is given,
+// each row (inner == 1 only) is first written into dst as load(o, row_in, row_out), and the softmax
+// then reads it there.
+template <class T, class Load>
+void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load) {
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  for (std::int64_t o = 0; o < g.outer; ++o) {
+    for (std::int64_t i = 0; i < g.inner; ++i) {
+      const T* p = src + o * g.n * g.inner + i;
+      T* q = dst + o * g.n * g.inner + i;
+      const std::int64_t s = g.inner;
+      if constexpr (!std::is_same_v<Load, std::nullptr_t>) {
+        load(o, p, q);
+        p = q;
+      }
+      // The row maximum, NaN winning: std::max would skip a NaN, and a row such as [NaN, -inf] would
+      // then pass for fully masked and give 0 instead of NaN.
+      T m = -kInf;
+      bool nan = false;
+      for (std::int64_t r = 0; r < g.n; ++r) {  // branch-free: a select and an or per entry
+        const T v = p[r * s];
+        m = v > m ? v : m;
+        nan |= v != v;
+      }
+      if (nan) m = std::numeric_limits<T>::quiet_NaN();
+      if (m == -kInf) {  // every entry masked: weights 0 (log: -inf), documented, never NaN
+        for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = log ? -kInf : T(0);
+        continue;
+      }
+      if (m == kInf) {  // +inf entries share the weight equally
+        std::int64_t count = 0;
+        for (std::int64_t r = 0; r < g.n; ++r) count += p[r * s] == kInf;
+        const T w = T(1) / static_cast<T>(count);
+        for (std::int64_t r = 0; r < g.n; ++r) {
+          const bool top = p[r * s] == kInf;
+          q[r * s] = log ? (top ? std::log(w) : -kInf) : (top ? w : T(0));
+        }
+        continue;
+      }
+      double total = 0.0;  // exp(x - max) <= 1 for every entry: no overflow
+      if (log) {
+        for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(std::exp(p[r * s] - m));
+        const T log_total = static_cast<T>(std::log(total));
+        for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = p[r * s] - m - log_total;
+      } else if (std::is_same_v<T, float> && s == 1) {  // rows of float32: exp vectorised (fast_math.hpp)
+        for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m;
+        exp_f32(reinterpret_cast<float*>(q), reinterpret_cast<float*>(q), g.n);
+        total = row_sum(q, g.n);
+      } else {  // each exp once: kept in q, then scaled (q may be p: each entry is read before written)
+        for (std::int64_t r = 0; r < g.n; ++r) {
+          const T e = std::exp(p[r * s] - m);
+          q[r * s] = e;
+          total += static_cast<double>(e);
+        }
+      }
+      if (!log) {
+        const T inv = static_cast<T>(1.0 / total);
+        for (std::int64_t r = 0; r < g.n; ++r) q[r * s] *= inv;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void softmax(const Tensor& x_in, int dim, bool log, Tensor& out) {
   const Tensor x = contiguous_values(x_in);
   const AroundDim g(x.shape(), dim);
   dispatch_float(log ? "log_softmax" : "softmax", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    softmax_rows<T>(x.data<T>(), out.data<T>(), g, log, nullptr);
+  });
+}
+
+void scaled_masked_softmax(const Tensor& x_in, const Tensor& mask, double scale, Tensor& out) {
+  const Tensor x = contiguous_values(x_in);
+  const int last = x.dim() - 1;
+  const AroundDim g(x.shape(), last);
+  // The mask's offset for each row: its broadcast strides over x's leading dims, walked in row order.
+  std::vector<std::int64_t> mask_row;
+  std::int64_t mask_step = 0;
+  if (mask.defined()) {
+    const Strides sm = broadcast_strides(mask.shape(), mask.strides(), x.shape());
+    mask_step = sm[last];
+    Shape rows_shape;
+    Strides rows_strides;
+    for (int d = 0; d < last; ++d) {
+      rows_shape.push_back(x.shape()[d]);
+      rows_strides.push_back(sm[d]);
+    }
+    mask_row.reserve(static_cast<std::size_t>(g.outer));
+    for_each_run<1>(rows_shape, {rows_strides}, [&](auto off, std::int64_t n, auto step) {
+      for (std::int64_t k = 0; k < n; ++k) mask_row.push_back(off[0] + k * step[0]);
+    });
+  }
+  const bool* pm = mask.defined() ? mask.data<bool>() : nullptr;
+  dispatch_float("softmax", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
     constexpr T kInf = std::numeric_limits<T>::infinity();
-    const T* src = x.data<T>();
-    T* dst = out.data<T>();
+    const T c = static_cast<T>(scale);
+    const std::int64_t n = g.n;
+    softmax_rows<T>(x.data<T>(), out.data<T>(), g, false, [&](std::int64_t o, const T* p, T* q) {
+      for (std::int64_t r = 0; r < n; ++r) q[r] = p[r] * c;
+      if (pm == nullptr) return;
+      const bool* m = pm + mask_row[static_cast<std::size_t>(o)];
+      for (std::int64_t r = 0; r < n; ++r) q[r] = m[r * mask_step] ? -kInf : q[r];  // a select, no branch
+    });
+  });
+}
+
+void softmax_backward(const Tensor& y_in, const Tensor& dy_in, int dim, double scale, Tensor& dx) {
+  const Tensor y = contiguous_values(y_in);
+  const Tensor dy = contiguous_values(dy_in);
+  const AroundDim g(y.shape(), dim);
+  dispatch_float("softmax", y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T c = static_cast<T>(scale);
+    const T* py = y.data<T>();
+    const T* pg = dy.data<T>();
+    T* pd = dx.data<T>();
+    const std::int64_t s = g.inner;
     for (std::int64_t o = 0; o < g.outer; ++o) {
       for (std::int64_t i = 0; i < g.inner; ++i) {
-        const T* p = src + o * g.n * g.inner + i;
-        T* q = dst + o * g.n * g.inner + i;
-        const std::int64_t s = g.inner;
-        // The row maximum, NaN winning: std::max would skip a NaN, and a row such as [NaN, -inf] would
-        // then pass for fully masked and give 0 instead of NaN.
-        T m = -kInf;
-        for (std::int64_t r = 0; r < g.n; ++r) {
-          if (p[r * s] > m || std::isnan(p[r * s])) m = p[r * s];
-          if (std::isnan(m)) break;
-        }
-        if (m == -kInf) {  // every entry masked: weights 0 (log: -inf), documented, never NaN
-          for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = log ? -kInf : T(0);
-          continue;
-        }
-        if (m == kInf) {  // +inf entries share the weight equally
-          std::int64_t count = 0;
-          for (std::int64_t r = 0; r < g.n; ++r) count += p[r * s] == kInf;
-          const T w = T(1) / static_cast<T>(count);
-          for (std::int64_t r = 0; r < g.n; ++r) {
-            const bool top = p[r * s] == kInf;
-            q[r * s] = log ? (top ? std::log(w) : -kInf) : (top ? w : T(0));
-          }
-          continue;
-        }
-        double total = 0.0;  // exp(x - max) <= 1 for every entry: no overflow
-        for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(std::exp(p[r * s] - m));
-        if (log) {
-          const T log_total = static_cast<T>(std::log(total));
-          for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = p[r * s] - m - log_total;
+        const std::int64_t base = o * g.n * g.inner + i;
+        double total = 0.0;
+        if (s == 1) {  // rows: four running sums (row_sum)
+          double a[4] = {0.0, 0.0, 0.0, 0.0};
+          for (std::int64_t r = 0; r < g.n; ++r) a[r & 3] += static_cast<double>(pg[base + r] * py[base + r]);
+          total = (a[0] + a[1]) + (a[2] + a[3]);
         } else {
-          const T inv = static_cast<T>(1.0 / total);
-          for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = std::exp(p[r * s] - m) * inv;
+          for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(pg[base + r * s] * py[base + r * s]);
+        }
+        const T t = static_cast<T>(total);
+        for (std::int64_t r = 0; r < g.n; ++r) {
+          const std::int64_t k = base + r * s;
+          pd[k] = py[k] * (pg[k] - t) * c;
         }
       }
     }

@@ -17,4 +17,13 @@ void arg_reduce(const Tensor& x, int dim, bool is_max, Tensor* values, Tensor& i
 // out = softmax (or log_softmax) of x along dim; out contiguous with x's shape and dtype.
 void softmax(const Tensor& x, int dim, bool log, Tensor& out);
 
+// out = softmax along the last dim of scale * x, with -inf wherever mask (bool, broadcast to x's
+// shape; undefined for none) is true: attention's scores in one pass instead of three. The values are
+// those of softmax(masked_fill(x * scale, mask, -inf), -1), computed in the same order.
+void scaled_masked_softmax(const Tensor& x, const Tensor& mask, double scale, Tensor& out);
+
+// dx = scale * y * (dy - sum_dim(dy * y)): softmax's backward from its output y, in one pass per row
+// (the sum accumulates in double, as sum() does). dx contiguous with y's shape and dtype.
+void softmax_backward(const Tensor& y, const Tensor& dy, int dim, double scale, Tensor& dx);
+
 }  // namespace attograd::backend

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "attograd/core/errors.hpp"
+#include "core/storage_cache.hpp"
 #include "core/strided.hpp"
 #include "core/dispatch.hpp"
 
@@ -22,15 +23,13 @@ void throw_dtype_mismatch(DType wanted, DType actual) {
 
 // --- Storage -----------------------------------------------------------------------------------
 
+// The bytes come from a per-thread cache of freed blocks (core/storage_cache.hpp).
 Storage::Storage(std::size_t bytes) : bytes_(bytes) {
   if (bytes == 0) return;
-  constexpr std::size_t kAlign = 64;  // a cache line, and the widest vector load
-  const std::size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-  data_ = std::aligned_alloc(kAlign, rounded);
-  if (data_ == nullptr) throw std::bad_alloc();
+  data_ = storage_cache::allocate(bytes);
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { storage_cache::release(data_, bytes_); }
 
 Tensor empty(const Shape& shape, DType dtype) {
   for (std::int64_t d : shape) {

@@ -1,6 +1,7 @@
-// Scaled dot-product attention, composed from matmul, mul, masked_fill and softmax: no backward of
-// its own. The lecture's derivation (dV = Aᵀ dY, the softmax Jacobian, dQ = c dS K, dK = c dSᵀ Q) is
-// what the engine computes from those primitives.
+// Scaled dot-product attention, composed from matmul and softmax: no backward of its own. The
+// scale and the mask are applied inside the softmax (ops/softmax_fused.hpp, whose oracle is the
+// composite with mul and masked_fill). The lecture's derivation (dV = Aᵀ dY, the softmax Jacobian,
+// dQ = c dS K, dK = c dSᵀ Q) is what the engine computes from those ops.
 #include "attograd/ops/attention.hpp"
 
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/softmax.hpp"
+#include "ops/softmax_fused.hpp"
 
 namespace attograd {
 
@@ -82,7 +84,7 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask, s
                                  kOp, q.shape()));
   }
   const double c = scale.value_or(1.0 / std::sqrt(static_cast<double>(D)));
-  Tensor scores = matmul(q, k.mT()) * c;  // [.., Tq, Tk]
+  const Tensor scores = matmul(q, k.mT());  // [.., Tq, Tk], scaled in the softmax below
   if (mask.defined()) {
     if (mask.dtype() != kBool) {
       throw DTypeError(fmt::format("{}: the mask must be bool (true = masked), got {}", kOp, mask.dtype()));
@@ -94,11 +96,11 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask, s
                                    "[.., Tq, Tk]",
                                    kOp, mask.shape(), scores.shape()));
     }
-    // -inf before the softmax, so a masked key gets weight exactly 0 and each row still sums to 1
-    // (zeroing after the softmax would leave rows summing to less than 1).
-    scores = masked_fill(scores, mask, -std::numeric_limits<double>::infinity());
   }
-  return softmax(scores, -1);
+  // softmax(masked_fill(scores * c, mask, -inf), -1) as one op (ops/softmax_fused.hpp): -inf before the
+  // softmax, so a masked key gets weight exactly 0 and each row still sums to 1 (zeroing after the
+  // softmax would leave rows summing to less than 1).
+  return scaled_masked_softmax(scores, mask, c);
 }
 
 // Y = A · V

@@ -1,5 +1,6 @@
 // Losses. nll_loss and binary_cross_entropy_with_logits are primitives with their own backward;
-// cross_entropy (log_softmax then nll_loss), mse_loss and the reductions are composed from ops.
+// cross_entropy (log_softmax then nll_loss) and the reductions are composed from ops. mse_loss is one
+// op for the mean and the sum (its composite stays for Reduction::None and as its test oracle).
 #include "attograd/ops/loss.hpp"
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "backend/elementwise.hpp"
 #include "backend/gather.hpp"
 #include "core/dispatch.hpp"
+#include "ops/pointwise.hpp"
 
 namespace attograd {
 
@@ -120,10 +122,10 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossO
   return nll(log_probs, targets, flat_targets, options);
 }
 
-// L = (A - B)^2    (the gradient comes from sub and mul)
+// L = k sum (A - B)^2, k = 1/n for the mean, else 1. Reduction none (and mixed dtypes) is composed
+// from sub and mul, which carry its gradient.
 const Op mse_loss_op({.name = "mse_loss",
-                      .gradient = Gradient::Composite,
-                      .rule = "(A - B) * (A - B), reduced",
+                      .rule = "dA = 2 k (A - B) dL   dB = -dA   (k = 1/n for the mean, else 1)",
                       .derivation = "loss.md#mse_loss"});
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   if (!input.is_floating_point() || !target.is_floating_point()) {
@@ -134,8 +136,42 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
     throw ShapeError(fmt::format("mse_loss: input {} and target {} must have the same shape", input.shape(),
                                  target.shape()));
   }
-  const Tensor diff = input - target;
-  return reduce(diff * diff, reduction);
+  if (reduction == Reduction::None || input.dtype() != target.dtype()) {
+    const Tensor diff = input - target;
+    return reduce(diff * diff, reduction);
+  }
+  // Mean and sum as one op (the composite above, three nodes and three tensors, was a sixth of the
+  // tiny workload's step; it is this op's oracle in tests/ops/test_loss_fused.cpp).
+  // L = k' sum_i (X_i - T_i)^2    dX = 2 k' (X - T) dL    dT = -dX    k' = 1/n for the mean, else 1
+  const Tensor x = input.contiguous();
+  const Tensor t = target.contiguous();
+  const double n = static_cast<double>(x.numel());
+  const double k = reduction == Reduction::Mean ? 1.0 / n : 1.0;
+  Tensor loss = empty({}, x.dtype());
+  dispatch_float("mse_loss", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const T* pt = t.data<T>();
+    double total = 0.0;  // in double, as sum() and mean() accumulate
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      const T d = px[i] - pt[i];
+      total += static_cast<double>(d * d);
+    }
+    loss.data<T>()[0] = static_cast<T>(total * k);
+  });
+  if (Node* node = record(mse_loss_op, loss, {input, target})) {
+    node->backward = [X = node->save(x), Tg = node->save(t), k](const Tensor& dL, Grads& d) {
+      const double c = 2.0 * k * dL.item<double>();
+      auto scaled_diff = [&](double sign) {
+        return pointwise::binary("mse_loss", X, Tg, [f = sign * c](auto a, auto b) {
+          return static_cast<decltype(a)>((a - b) * static_cast<decltype(a)>(f));
+        });
+      };
+      if (d.wanted(0)) d[0] = scaled_diff(1.0);
+      if (d.wanted(1)) d[1] = scaled_diff(-1.0);
+    };
+  }
+  return loss;
 }
 
 // L = max(X, 0) - X T + log(1 + e^{-|X|})    (= softplus(X) - X T, with no overflow for any X)

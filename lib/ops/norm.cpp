@@ -1,5 +1,6 @@
-// layer_norm, composed from primitives: the first version the style guide asks for. Its gradient
-// comes from mean, sub, mul, sqrt and div; a fused kernel would have to keep this as its oracle.
+// layer_norm: one kernel forward and one backward (backend/norm.cpp), with its derivative below the
+// forward. The first version, composed from mean, sub, mul, sqrt and div, stays as
+// layer_norm_composite: the fused kernel's oracle in the tests, and the path for mixed dtypes.
 #include "attograd/ops/norm.hpp"
 
 #include <cmath>
@@ -10,11 +11,16 @@
 #include "attograd/core/errors.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/reduction.hpp"
+#include "attograd/autograd/node.hpp"
+#include "backend/norm.hpp"
+#include "ops/norm_composite.hpp"
 
 namespace attograd {
 
-using autograd::Gradient;
+using autograd::Grads;
+using autograd::Node;
 using autograd::Op;
+using autograd::record;
 
 namespace {
 
@@ -36,12 +42,12 @@ void check_affine(std::string_view what, const Tensor& p, const Shape& normalize
 
 }  // namespace
 
-// mu = mean(X)    Xc = X - mu    var = mean(Xc^2)    Y = Xc / sqrt(var + eps) * weight + bias
-// (over the last normalized_shape.rank() dims; every derivative comes from the primitives)
+// mu = mean(X)    Xc = X - mu    var = mean(Xc^2)    rstd = 1 / sqrt(var + eps)
+// Y = Xc rstd * weight + bias      (over the last normalized_shape.rank() dims, n values per row)
 const Op layer_norm_op({.name = "layer_norm",
-                        .gradient = Gradient::Composite,
-                        .rule = "(X - mean) / sqrt(var + eps) * weight + bias",
-                        .derivation = "norm.md"});
+                        .rule = "dX = r (G - mean(G) - Xhat mean(G Xhat))   dW = sum(dY Xhat)   dB = sum(dY)   "
+                                "(G = dY W, Xhat = (X - mu) r, r = 1 / sqrt(var + eps))",
+                        .derivation = "layer_norm.md#backward"});
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
   if (!x.is_floating_point()) {
@@ -63,7 +69,41 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     throw ValueError(fmt::format("layer_norm: eps must be finite and >= 0, got {}", eps));
   }
 
+  const std::int64_t n = normalized_shape.numel();
+  const bool fusable = n > 0 && (!weight.defined() || weight.dtype() == x.dtype()) &&
+                       (!bias.defined() || bias.dtype() == x.dtype());
+  if (!fusable) return layer_norm_composite(x, normalized_shape, weight, bias, eps);  // mixed dtypes, n = 0
+
+  const Tensor xc = x.contiguous();
+  const Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  Tensor y = empty(x.shape(), x.dtype());
+  Tensor mu = empty({x.numel() / n}, x.dtype());
+  Tensor rstd = empty({x.numel() / n}, x.dtype());
+  backend::layer_norm_forward(xc, w, bias.defined() ? bias.contiguous() : Tensor(), eps, y, mu, rstd);
+  // Xhat = (X - mu) rstd    G = dY weight
+  // dX = rstd (G - mean(G) - Xhat mean(G Xhat))    dweight = sum dY Xhat    dbias = sum dY
+  // (means over each row of n, sums over the rows; docs/derivations/layer_norm.md)
+  if (Node* node = record(layer_norm_op, y, {x, weight, bias})) {
+    node->backward = [X = node->save(xc), Mu = node->save(mu), R = node->save(rstd),
+                      W = w.defined() ? node->save(w) : Tensor(), ns = normalized_shape](const Tensor& dY, Grads& d) {
+      Tensor dX = d.wanted(0) ? empty(X.shape(), X.dtype()) : Tensor();
+      Tensor dW = d.wanted(1) ? empty(ns, X.dtype()) : Tensor();
+      Tensor dB = d.wanted(2) ? empty(ns, X.dtype()) : Tensor();
+      backend::layer_norm_backward(dY.contiguous(), X, Mu, R, W, dX.defined() ? &dX : nullptr,
+                                   dW.defined() ? &dW : nullptr, dB.defined() ? &dB : nullptr);
+      d[0] = dX;
+      d[1] = dW;
+      d[2] = dB;
+    };
+  }
+  return y;
+}
+
+// The same from primitives, each derivative from theirs.
+Tensor layer_norm_composite(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                            double eps) {
   Shape dims;  // the last k dims
+  const int k = normalized_shape.rank();
   for (int d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
   const Tensor mu = mean(x, dims, true);
   const Tensor xc = x - mu;

@@ -1,5 +1,6 @@
-// softmax and log_softmax along a dim. The forward is one stable kernel (backend/reduce.cpp); the
-// backward is written with ops from the Jacobian-vector product.
+// softmax and log_softmax along a dim, and attention's scaled, masked softmax. The forwards are one
+// stable kernel (backend/reduce.cpp); softmax's backward is one kernel too (its Jacobian-vector product,
+// the formula below), log_softmax's is written with ops.
 #include "attograd/ops/softmax.hpp"
 
 #include "attograd/autograd/node.hpp"
@@ -7,6 +8,7 @@
 #include "attograd/ops/reduction.hpp"
 #include "backend/reduce.hpp"
 #include "ops/pointwise.hpp"
+#include "ops/softmax_fused.hpp"
 
 namespace attograd {
 
@@ -27,11 +29,31 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   Tensor y = empty(x.shape(), x.dtype());
   backend::softmax(x, d, false, y);
   if (Node* node = record(softmax_op, y, {x})) {
+    // Y * (dY - sum(dY * Y, {d}, true)) as one kernel: that composite is its oracle in the tests.
     node->backward = [Y = node->save(y), d](const Tensor& dY, Grads& g) {
-      g[0] = Y * (dY - sum(dY * Y, {d}, true));
+      g[0] = empty(Y.shape(), Y.dtype());
+      backend::softmax_backward(Y, dY, d, 1.0, g[0]);
     };
   }
   return y;
+}
+
+// A = softmax(c S, -inf where mask)    dS = c A (dA - sum_j dA_j A_j)
+// One node where attention would otherwise record mul, masked_fill and softmax.
+const Op scaled_masked_softmax_op({.name = "softmax",
+                                   .form = "c S, masked",
+                                   .rule = "dS = c A * (dA - sum(dA * A))   (sums along the last dim)",
+                                   .derivation = "softmax.md#softmax"});
+Tensor scaled_masked_softmax(const Tensor& s, const Tensor& mask, double c) {
+  Tensor a = empty(s.shape(), s.dtype());
+  backend::scaled_masked_softmax(s, mask, c, a);
+  if (Node* node = record(scaled_masked_softmax_op, a, {s})) {
+    node->backward = [A = node->save(a), c](const Tensor& dA, Grads& g) {
+      g[0] = empty(A.shape(), A.dtype());
+      backend::softmax_backward(A, dA, A.dim() - 1, c, g[0]);
+    };
+  }
+  return a;
 }
 
 // Y_i = X_i - log sum_j e^{X_j}

@@ -5,8 +5,10 @@
 //   Tensor y = layer_norm(x, {C}, gamma, beta);   // each [C] vector: mean 0, variance 1, then scaled
 //   Tensor z = layer_norm(x, {T, C});             // normalise over the last two dims, no affine
 //
-// Built from primitives (mean, sub, mul, sqrt, div), so its gradient comes from theirs; the lecture's
-// transformer block uses it before (pre-norm) or after (post-norm) each residual add.
+// One kernel forward and one backward (dX from the saved mean and 1/std); the version built from
+// primitives (mean, sub, mul, sqrt, div), whose gradient comes from theirs, is kept as its test
+// oracle. The lecture's transformer block uses it before (pre-norm) or after (post-norm) each
+// residual add.
 // Derivation: docs/derivations/layer_norm.md.
 #pragma once
 

@@ -1,0 +1,133 @@
+// bench_attograd: trains one workload in attograd and prints one line of JSON (bench/common/
+// step_program.hpp). A training step is zero_grad + forward + loss + backward + SGD step.
+//
+//   build/bench/bench/bench_attograd ctrans --threads 1 --warmup 3 --steps 15
+//
+// Besides the step times, it reports the time spent inside oneDNN's matmul kernels during the timed
+// steps (matmul_timer.hpp) and oneDNN's product count over the same steps, as a cross-check that the
+// timer saw every product.
+#include <cstdint>
+#include <exception>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <attograd/attograd.hpp>
+
+#include "common/step_program.hpp"
+#include "common/workloads.hpp"
+#include "backend/onednn.hpp"
+#include "matmul_timer.hpp"
+#include "models.hpp"
+
+using attograd::Tensor;
+
+namespace {
+
+Tensor floats(const std::vector<float>& values, attograd::Shape shape) {
+  Tensor t = attograd::empty(shape);
+  std::copy(values.begin(), values.end(), t.data<float>());
+  return t;
+}
+
+Tensor int64s(const std::vector<std::int64_t>& values, attograd::Shape shape) {
+  return attograd::tensor_of<std::int64_t>(values, shape);
+}
+
+// Each batch as (input, target) tensors.
+struct Data {
+  std::vector<Tensor> inputs, targets;
+};
+
+Data tensors_of(const bench::Workload& w, const std::vector<bench::Batch>& batches) {
+  Data d;
+  for (const bench::Batch& b : batches) {
+    switch (w.kind) {
+      case bench::Kind::Tiny:
+        d.inputs.push_back(floats(b.x, {w.B, w.in}));
+        d.targets.push_back(floats(b.y, {w.B, w.out}));
+        break;
+      case bench::Kind::Mlp:
+        d.inputs.push_back(floats(b.x, {w.B, w.in}));
+        d.targets.push_back(int64s(b.labels, {w.B}));
+        break;
+      case bench::Kind::Ctrans:
+        d.inputs.push_back(int64s(b.ids, {w.B, w.T}));
+        d.targets.push_back(int64s(b.labels, {w.B}));
+        break;
+      case bench::Kind::Gpt:
+        d.inputs.push_back(int64s(b.ids, {w.B, w.T}));
+        d.targets.push_back(int64s(b.labels, {w.B, w.T}));
+        break;
+    }
+  }
+  return d;
+}
+
+template <class Model>
+void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag::Params& params, const Model& model) {
+  const Data data = tensors_of(w, bench::make_batches(w));
+  attograd::optim::SGD opt(params.all(), {.lr = w.lr});
+  std::vector<double> step_matmul_ms;  // per timed step: reading the running total costs nothing
+  const auto step = [&](std::int64_t i) {
+    const double matmul_before = bench::matmul_timer::totals().ms;
+    if (i == 0) bench::matmul_timer::count_flops(true);  // step 0 is warm-up, its products the same
+    const std::size_t b = static_cast<std::size_t>(i % bench::kBatches);
+    opt.zero_grad();
+    Tensor loss = model.loss(data.inputs[b], data.targets[b]);
+    loss.backward();
+    opt.step();
+    if (i == 0) bench::matmul_timer::count_flops(false);
+    if (i >= o.warmup) step_matmul_ms.push_back(bench::matmul_timer::totals().ms - matmul_before);
+    return loss;
+  };
+  std::uint64_t products_before = 0;
+  const auto on_timed_start = [&] {
+    bench::matmul_timer::reset();
+    products_before = attograd::backend::onednn::cache_stats().products;
+  };
+  const bench::LoopResult r =
+      bench::run_loop(o, step, [](const Tensor& loss) { return loss.item<double>(); }, on_timed_start);
+
+  // The share is the median over steps of (matmul time / step time): like the step times, robust to a
+  // step that another process on the machine interrupted.
+  std::vector<double> share;
+  for (std::size_t i = 0; i < r.step_ms.size(); ++i) share.push_back(step_matmul_ms[i] / r.step_ms[i]);
+  const bench::matmul_timer::Totals mm = bench::matmul_timer::totals();
+  const auto products = attograd::backend::onednn::cache_stats().products - products_before;
+  const double steps = static_cast<double>(o.steps);
+  fmt::print(
+      "{{\"side\": \"attograd\", \"workload\": \"{}\", \"threads\": {}, \"warmup\": {}, \"steps\": {}, "
+      "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
+      "\"matmul_ms_per_step\": {}, \"matmul_share\": {}, \"matmul_calls_per_step\": {}, "
+      "\"onednn_products_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",
+      w.name, attograd::num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
+      bench::json_number(*std::min_element(r.step_ms.begin(), r.step_ms.end())),
+      bench::json_number(r.timed_ms / steps), bench::json_number(r.cpu_ms / steps),
+      bench::json_number(bench::peak_rss_mb()),
+      bench::json_number(r.first_loss), bench::json_number(r.last_loss), bench::json_number(bench::median(step_matmul_ms)),
+      bench::json_number(bench::median(share)), bench::json_number(static_cast<double>(mm.calls) / steps),
+      bench::json_number(static_cast<double>(products) / steps), bench::json_number(mm.flops * 1e-9),
+      bench::json_number(mm.flops * 1e-6 / bench::median(step_matmul_ms)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const bench::StepOptions o = bench::parse_step_options(argc, argv);
+    const bench::Workload& w = bench::workload(o.workload);
+    attograd::set_num_threads(o.threads);
+    const bench::ag::Params params(w);
+    switch (w.kind) {
+      case bench::Kind::Tiny: run(o, w, params, bench::ag::Tiny(params)); break;
+      case bench::Kind::Mlp: run(o, w, params, bench::ag::Mlp(params)); break;
+      case bench::Kind::Ctrans:
+      case bench::Kind::Gpt: run(o, w, params, bench::ag::Transformer(params, w)); break;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_attograd: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,280 @@
+// bench_driver: runs the benchmark of issue 7 and writes build/bench/results.json.
+//
+//   build/bench/bench/bench_driver [--quick] [--out FILE] [--threads 1,2] [--workloads tiny,gpt]
+//   build/bench/bench/bench_driver --check      # losses only: do both sides compute the same thing?
+//
+// For each thread count and workload it runs bench_attograd and bench_libtorch (A) (B) alternately,
+// A B A B ..., each run a fresh process that warms up and then times its steps; every figure is the
+// median over the repetitions of each process's median step. Both sides get the same environment:
+// OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS equal to the thread count,
+// OMP_WAIT_POLICY=PASSIVE (LibTorch's OpenMP workers otherwise spin and starve OpenBLAS's threads), and
+// LD_LIBRARY_PATH pointing at Debian's OpenBLAS, so that LibTorch's matmuls run on OpenBLAS whatever
+// the system's libblas.so.3 alternative says (attograd loads no BLAS). Then bench_matmul gives float32
+// matmul GFLOP/s through attograd and through bare oneDNN at each thread count.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/step_program.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Plan {
+  std::int64_t warmup, steps;
+};
+
+struct Config {
+  bool quick = false, check = false;
+  fs::path bin, out;
+  std::vector<int> threads{1, 2};
+  std::vector<std::string> workloads{"tiny", "mlp", "ctrans", "gpt"};
+  int reps = 0;  // 0: the mode's default
+  std::string blas_dir = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+};
+
+// Untimed and timed steps per process: each process runs about 0.3-3 s.
+Plan plan_for(const Config& c, const std::string& workload) {
+  if (c.check) return {0, workload == "tiny" ? 5 : 3};
+  const std::map<std::string, Plan> full{{"tiny", {200, 2000}}, {"mlp", {20, 200}}, {"ctrans", {3, 15}}, {"gpt", {3, 15}}};
+  const std::map<std::string, Plan> quick{{"tiny", {100, 500}}, {"mlp", {10, 50}}, {"ctrans", {2, 6}}, {"gpt", {2, 6}}};
+  return (c.quick ? quick : full).at(workload);
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) items.push_back(item);
+  return items;
+}
+
+Config parse(int argc, char** argv) {
+  Config c;
+  c.bin = fs::canonical("/proc/self/exe").parent_path();
+  c.out = c.bin.parent_path() / "results.json";
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&] {
+      if (i + 1 >= argc) throw std::invalid_argument("missing value after " + flag);
+      return std::string(argv[++i]);
+    };
+    if (flag == "--quick") {
+      c.quick = true;
+    } else if (flag == "--check") {
+      c.check = true;
+    } else if (flag == "--out") {
+      c.out = value();
+    } else if (flag == "--reps") {
+      c.reps = std::stoi(value());
+    } else if (flag == "--blas-dir") {
+      c.blas_dir = value();
+    } else if (flag == "--threads") {
+      c.threads.clear();
+      for (const std::string& t : split(value())) c.threads.push_back(std::stoi(t));
+    } else if (flag == "--workloads") {
+      c.workloads = split(value());
+    } else {
+      throw std::invalid_argument("unknown option " + flag);
+    }
+  }
+  if (c.reps == 0) c.reps = c.check ? 1 : c.quick ? 3 : 5;
+  return c;
+}
+
+// Runs one program with the benchmark's environment for `threads`; returns the JSON of each line it
+// printed on stdout (its stderr goes to ours).
+std::vector<json> run(const Config& c, int threads, const std::string& program, const std::string& args) {
+  std::string env = fmt::format("OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0} "
+                                "OMP_WAIT_POLICY=PASSIVE",
+                                threads);
+  if (fs::is_directory(c.blas_dir)) {
+    const char* old = std::getenv("LD_LIBRARY_PATH");
+    env += fmt::format(" LD_LIBRARY_PATH='{}{}'", c.blas_dir, old ? std::string(":") + old : "");
+  }
+  const std::string command = fmt::format("env {} '{}' {}", env, (c.bin / program).string(), args);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command);
+  std::vector<json> lines;
+  std::stringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(json::parse(line));
+  }
+  if (lines.empty()) throw std::runtime_error("no output from " + command);
+  return lines;
+}
+
+double number(const json& j, const char* key) { return j.at(key).is_number() ? j.at(key).get<double>() : NAN; }
+
+double relative_difference(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-12); }
+
+std::vector<double> field(const std::vector<json>& runs, const char* key) {
+  std::vector<double> v;
+  for (const json& r : runs) v.push_back(number(r, key));
+  return v;
+}
+
+// The issue's targets for attograd time / LibTorch time.
+double time_target(const std::string& workload, int threads) {
+  if (workload == "tiny") return 0.2;
+  if (workload == "mlp") return 0.6;
+  return threads == 1 ? 0.6 : 0.5;
+}
+
+std::string verdict(bool ok) { return ok ? "ok" : "MISS"; }
+
+json bench_workload(const Config& c, const std::string& workload, int threads) {
+  const Plan p = plan_for(c, workload);
+  const std::string args = fmt::format("{} --threads {} --warmup {} --steps {}", workload, threads, p.warmup, p.steps);
+  std::vector<json> a, t;
+  for (int r = 0; r < c.reps; ++r) {
+    a.push_back(run(c, threads, "bench_attograd", args).back());
+    t.push_back(run(c, threads, "bench_libtorch", args).back());
+    fmt::print(stderr, "[bench] {:<6} {} thread(s), run {}/{}: attograd {:.4g} ms, libtorch {:.4g} ms\n", workload,
+               threads, r + 1, c.reps, number(a.back(), "median_ms"), number(t.back(), "median_ms"));
+  }
+  const double a_ms = bench::median(field(a, "median_ms")), t_ms = bench::median(field(t, "median_ms"));
+  const double a_rss = bench::median(field(a, "rss_mb")), t_rss = bench::median(field(t, "rss_mb"));
+  json row{{"workload", workload}, {"threads", threads}, {"attograd_ms", a_ms}, {"libtorch_ms", t_ms},
+           {"ratio", a_ms / t_ms}, {"attograd_rss_mb", a_rss}, {"libtorch_rss_mb", t_rss},
+           {"attograd_cpu_ms", bench::median(field(a, "cpu_ms"))}, {"libtorch_cpu_ms", bench::median(field(t, "cpu_ms"))},
+           {"cpu_ratio", bench::median(field(a, "cpu_ms")) / bench::median(field(t, "cpu_ms"))},
+           {"attograd_matmul_share", bench::median(field(a, "matmul_share"))},
+           {"attograd_matmul_ms", bench::median(field(a, "matmul_ms_per_step"))},
+           {"matmul_gflop_per_step", number(a[0], "matmul_gflop_per_step")},
+           {"attograd_matmul_gflops_in_step", bench::median(field(a, "matmul_gflops_in_step"))},
+           {"matmul_calls_per_step", number(a[0], "matmul_calls_per_step")},
+           {"onednn_products_per_step", number(a[0], "onednn_products_per_step")},
+           {"steps", p.warmup + p.steps}, {"attograd_first_loss", a[0]["first_loss"]},
+           {"libtorch_first_loss", t[0]["first_loss"]}, {"attograd_last_loss", a[0]["last_loss"]},
+           {"libtorch_last_loss", t[0]["last_loss"]}, {"attograd_ms_runs", field(a, "median_ms")},
+           {"libtorch_ms_runs", field(t, "median_ms")}, {"libtorch_blas", t[0]["blas"]}};
+  return row;
+}
+
+// (max - min) / median of the per-process medians: how much the repetitions disagree.
+double spread(const json& values) {
+  std::vector<double> v = values.get<std::vector<double>>();
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return (*hi - *lo) / bench::median(v);
+}
+
+void print_runs(const json& runs) {
+  fmt::print("\nms per training step: median over the processes of each one's median step; spread = (max - min) /\n"
+             "median of those; cpu = the processes' CPU time per step (all threads), which other programs on the\n"
+             "machine do not inflate\n");
+  fmt::print("{:<7}{:>3} {:>10} {:>10} {:>7} {:>7} {:>6} {:>5}   {:>9} {:>9} {:>7}\n", "work", "thr", "attograd",
+             "libtorch", "spread", "ratio", "target", "", "ag cpu", "lt cpu", "ratio");
+  for (const json& r : runs) {
+    const std::string w = r["workload"];
+    const int threads = r["threads"];
+    const double ratio = r["ratio"], target = time_target(w, threads);
+    fmt::print("{:<7}{:>3} {:>10.4f} {:>10.4f} {:>6.0f}% {:>7.3f} {:>6.2f} {:>5}   {:>9.4f} {:>9.4f} {:>7.3f}\n", w,
+               threads, number(r, "attograd_ms"), number(r, "libtorch_ms"),
+               100 * std::max(spread(r["attograd_ms_runs"]), spread(r["libtorch_ms_runs"])), ratio, target,
+               verdict(ratio <= target), number(r, "attograd_cpu_ms"), number(r, "libtorch_cpu_ms"),
+               number(r, "cpu_ratio"));
+  }
+  fmt::print("\npeak RSS (target: attograd <= 0.25 of LibTorch), attograd's step inside oneDNN's matmul kernels (target\n"
+             ">= 75% for the transformers) and their rate there, loss after the same N steps from the same weights\n");
+  fmt::print("{:<7}{:>3} {:>8} {:>8} {:>7} {:>5}   {:>8} {:>5} {:>8}   {}\n", "work", "thr", "ag MB", "lt MB", "ratio",
+             "", "matmul%", "", "GFLOP/s", "loss: attograd / libtorch");
+  for (const json& r : runs) {
+    const std::string w = r["workload"];
+    const double rss_ratio = number(r, "attograd_rss_mb") / number(r, "libtorch_rss_mb");
+    const double share = r["attograd_matmul_share"];
+    const bool transformer = w == "ctrans" || w == "gpt";
+    fmt::print("{:<7}{:>3} {:>8.1f} {:>8.1f} {:>7.3f} {:>5}   {:>7.1f}% {:>5} {:>8.1f}   N={}: {:.7g} / {:.7g}\n", w,
+               r["threads"].get<int>(), number(r, "attograd_rss_mb"), number(r, "libtorch_rss_mb"), rss_ratio,
+               verdict(rss_ratio <= 0.25), 100 * share, transformer ? verdict(share >= 0.75) : "",
+               number(r, "attograd_matmul_gflops_in_step"), r["steps"].get<int>(), number(r, "attograd_last_loss"),
+               number(r, "libtorch_last_loss"));
+  }
+}
+
+void print_matmul(const json& rows) {
+  fmt::print("\nfloat32 [n, n]·[n, n] GFLOP/s, median batch (and fastest batch)\n{:>5} {:>4} {:>10} {:>10} {:>7} {:>5} "
+             "{:>10} {:>10} {:>7}\n",
+             "n", "thr", "attograd", "oneDNN", "ratio", "", "best ag", "best dnnl", "ratio");
+  for (const json& r : rows) {
+    fmt::print("{:>5} {:>4} {:>10.1f} {:>10.1f} {:>7.3f} {:>5} {:>10.1f} {:>10.1f} {:>7.3f}\n", r["n"].get<int>(),
+               r["threads"].get<int>(), number(r, "attograd_gflops"), number(r, "onednn_gflops"), number(r, "ratio"),
+               verdict(number(r, "ratio") >= 0.9), number(r, "attograd_best_gflops"), number(r, "onednn_best_gflops"),
+               number(r, "best_ratio"));
+  }
+}
+
+std::string first_line_of(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// --check: one short run per workload at one thread; both sides must start from the same loss and
+// stay together. Returns the number of disagreements.
+int check(const Config& c) {
+  int bad = 0;
+  for (const std::string& w : c.workloads) {
+    const Plan p = plan_for(c, w);
+    const std::string args = fmt::format("{} --threads 1 --warmup {} --steps {}", w, p.warmup, p.steps);
+    const json a = run(c, 1, "bench_attograd", args).back(), t = run(c, 1, "bench_libtorch", args).back();
+    const double first = relative_difference(number(a, "first_loss"), number(t, "first_loss"));
+    const double last = relative_difference(number(a, "last_loss"), number(t, "last_loss"));
+    const bool ok = first < 1e-4 && last < 1e-3;
+    bad += !ok;
+    fmt::print("{:<7} first loss {:.7g} vs {:.7g} (rel {:.1e}), after {} steps {:.7g} vs {:.7g} (rel {:.1e}): {}\n",
+               w, number(a, "first_loss"), number(t, "first_loss"), first, p.warmup + p.steps,
+               number(a, "last_loss"), number(t, "last_loss"), last, ok ? "agree" : "DIFFER");
+  }
+  return bad;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Config c = parse(argc, argv);
+    if (c.check) return check(c) == 0 ? 0 : 1;
+
+    const std::string load_before = first_line_of("/proc/loadavg");
+    json runs = json::array(), matmul = json::array();
+    for (int threads : c.threads) {
+      for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads));
+    }
+    for (int threads : c.threads) {
+      const std::string args = fmt::format("--threads {} --rounds {}", threads, c.quick ? 5 : 15);
+      for (const json& row : run(c, threads, "bench_matmul", args)) matmul.push_back(row);
+    }
+    print_runs(runs);
+    print_matmul(matmul);
+
+    const json results{{"runs", runs}, {"matmul", matmul},
+                       {"config", {{"quick", c.quick}, {"reps", c.reps}, {"load_before", load_before},
+                                   {"load_after", first_line_of("/proc/loadavg")}, {"omp_wait_policy", "PASSIVE"},
+                                   {"libtorch_blas", runs.empty() ? json() : runs[0]["libtorch_blas"]}}}};
+    fs::create_directories(c.out.parent_path());
+    std::ofstream(c.out) << results.dump(2) << "\n";
+    fmt::print("\nwrote {} (load average before: {}; after: {})\n", c.out.string(), load_before,
+               first_line_of("/proc/loadavg"));
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_driver: {}\n", e.what());
+    return 1;
+  }
+}
