@@ -63,7 +63,10 @@ inline Run mlp() {
   const Tensor target = tensor(std::vector<double>{1.0}, {1, 1}, {.dtype = kFloat64});
   Run run;
   viz::GraphCapture capture;
-  Tensor loss = mse_loss(linear(tanh(linear(x, w1, b1)), w2, b2), target);
+  // The squared error written out, not mse_loss (one fused node): d is used twice, and the trace
+  // shows its two gradients being added.
+  const Tensor d = linear(tanh(linear(x, w1, b1)), w2, b2) - target;
+  Tensor loss = mean(d * d);
   {
     viz::Explain explain(run.trace);
     loss.backward();
