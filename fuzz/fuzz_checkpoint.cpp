@@ -57,7 +57,9 @@ Snapshot snapshot(const nn::Module& m) {
 void check_round_trip(const io::SafetensorsFile& file) {
   std::map<std::string, Tensor> by_name;
   for (const auto& [name, t] : file.tensors) {
-    if (!t.is_contiguous() || t.requires_grad()) fail(fmt::format("tensor '{}' is not a plain contiguous tensor", name));
+    if (!t.is_contiguous() || t.requires_grad()) {
+      fail(fmt::format("tensor '{}' is not a plain contiguous tensor", name));
+    }
     if (!by_name.emplace(name, t).second) fail(fmt::format("tensor '{}' parsed twice", name));
   }
   const io::SafetensorsFile again = io::parse_tensors(io::serialize_tensors(file.tensors, file.metadata), "round trip");
@@ -65,7 +67,9 @@ void check_round_trip(const io::SafetensorsFile& file) {
   if (again.tensors.size() != file.tensors.size()) fail("the tensor count changed in a round trip");
   for (const auto& [name, t] : again.tensors) {
     const auto it = by_name.find(name);
-    if (it == by_name.end() || !same_tensor(it->second, t)) fail(fmt::format("tensor '{}' changed in a round trip", name));
+    if (it == by_name.end() || !same_tensor(it->second, t)) {
+      fail(fmt::format("tensor '{}' changed in a round trip", name));
+    }
   }
 }
 
@@ -122,7 +126,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (parsed) check_round_trip(*parsed);
 
   const int fd = input_file();
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != static_cast<ssize_t>(size)) fail("writing the memfd failed");
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != static_cast<ssize_t>(size)) {
+    fail("writing the memfd failed");
+  }
   const std::string path = fmt::format("/proc/self/fd/{}", fd);
   check_load(path, parsed ? &*parsed : nullptr, true);
   check_load(path, parsed ? &*parsed : nullptr, false);

@@ -15,6 +15,7 @@ namespace {
 
 const Tensor kUndefined;
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 Tensor param(const Shape& s = {2}) { return zeros(s, {.requires_grad = true}); }
 
 }  // namespace
@@ -34,9 +35,11 @@ BOOST_AUTO_TEST_CASE(optimiser_options) {
                       {"SGD: invalid weight decay: -0.0001"}),
       bad<ValueError>("SGD Nesterov without momentum", [] { SGD({param()}, {.nesterov = true}); },
                       {"SGD: Nesterov momentum requires a momentum and zero dampening", "momentum 0"}),
-      bad<ValueError>("SGD Nesterov with dampening", [] { SGD({param()}, {.momentum = 0.9, .dampening = 0.1, .nesterov = true}); },
+      bad<ValueError>("SGD Nesterov with dampening",
+                      [] { SGD({param()}, {.momentum = 0.9, .dampening = 0.1, .nesterov = true}); },
                       {"SGD: Nesterov", "dampening 0.1"}),
-      bad<ValueError>("Adam negative lr", [] { Adam({param()}, {.lr = -1e-3}); }, {"Adam: invalid learning rate: -0.001"}),
+      bad<ValueError>("Adam negative lr", [] { Adam({param()}, {.lr = -1e-3}); },
+                      {"Adam: invalid learning rate: -0.001"}),
       bad<ValueError>("Adam beta1 of 1", [] { Adam({param()}, {.betas = {1.0, 0.999}}); },
                       {"Adam: invalid beta parameter at index 0: 1"}),
       bad<ValueError>("Adam negative beta2", [] { Adam({param()}, {.betas = {0.9, -0.1}}); },
@@ -44,8 +47,10 @@ BOOST_AUTO_TEST_CASE(optimiser_options) {
       bad<ValueError>("Adam eps 0", [] { Adam({param()}, {.eps = 0.0}); }, {"Adam: invalid epsilon value: 0"}),
       bad<ValueError>("Adam negative weight decay", [] { Adam({param()}, {.weight_decay = -1.0}); },
                       {"Adam: invalid weight decay: -1"}),
-      bad<ValueError>("AdamW NaN lr", [] { AdamW({param()}, {.lr = std::nan("")}); }, {"AdamW: invalid learning rate: nan"}),
-      bad<ValueError>("AdamW infinite eps", [] { AdamW({param()}, {.eps = kInf}); }, {"AdamW: invalid epsilon value: inf"}),
+      bad<ValueError>("AdamW NaN lr", [] { AdamW({param()}, {.lr = std::nan("")}); },
+                      {"AdamW: invalid learning rate: nan"}),
+      bad<ValueError>("AdamW infinite eps", [] { AdamW({param()}, {.eps = kInf}); },
+                      {"AdamW: invalid epsilon value: inf"}),
       bad<ValueError>("AdamW NaN beta", [] { AdamW({param()}, {.betas = {std::nan(""), 0.999}}); },
                       {"AdamW: invalid beta parameter at index 0: nan"}),
   });
@@ -72,7 +77,9 @@ BOOST_AUTO_TEST_CASE(parameters_and_groups) {
                       },
                       {"SGD: parameter 1 of group 1 is also in group 0 (index 0)"}),
       bad<ValueError>("a group with a negative lr",
-                      [] { SGD(std::vector<ParamGroup>{{.params = {param()}}, {.params = {param()}, .lr = -1.0}}, {}); },
+                      [] {
+                        SGD(std::vector<ParamGroup>{{.params = {param()}}, {.params = {param()}, .lr = -1.0}}, {});
+                      },
                       {"SGD: group 1: invalid learning rate: -1"}),
       bad<ValueError>("a group with a negative weight decay",
                       [] { Adam(std::vector<ParamGroup>{{.params = {param()}, .weight_decay = -0.5}}, {}); },
@@ -127,6 +134,18 @@ BOOST_AUTO_TEST_CASE(state_loading) {
                                                 {"0.5.exp_avg", zeros({2})}});
                       },
                       {"Adam: cannot load the state", "0.5.exp_avg"}),
+      // BUG(lead): a step count of INT64_MAX is accepted, and the next step() increments it: a signed
+      // overflow (lib/optim/adam.cpp, `++*state["step"]`), found by fuzz_optimizer_state
+      // (fuzz/regressions/optimizer_state/adam_step_count_int64_max.safetensors).
+      bad<ValueError>("load a step count that cannot be incremented",
+                      [] {
+                        Adam opt({param()}, {});
+                        opt.load_state_tensors({{"0.lr", scalar_tensor(0.1, {.dtype = kFloat64})},
+                                                {"0.0.step", tensor_of<std::int64_t>({kInt64Max}, {})},
+                                                {"0.0.exp_avg", zeros({2})},
+                                                {"0.0.exp_avg_sq", zeros({2})}});
+                      },
+                      {"Adam: cannot load the state", "0.0.step", "9223372036854775807"}),
   });
 }
 
@@ -194,6 +213,17 @@ BOOST_AUTO_TEST_CASE(schedules_and_clipping) {
                                               {"0.base_lr", scalar_tensor(0.1, {.dtype = kFloat64})}});
                       },
                       {"StepLR: cannot load the state", "step", "-3"}),
+      // BUG(lead): accepted, then state_tensors() converts the step to double and back (undefined for
+      // INT64_MAX) and step() increments it past INT64_MAX
+      // (fuzz/regressions/optimizer_state/schedule_step_int64_max.safetensors).
+      bad<ValueError>("schedule state with a step that cannot be incremented",
+                      [] {
+                        SGD opt({param()}, {.lr = 0.1});
+                        StepLR s(opt, 10);
+                        s.load_state_tensors({{"step", tensor_of<std::int64_t>({kInt64Max}, {})},
+                                              {"0.base_lr", scalar_tensor(0.1, {.dtype = kFloat64})}});
+                      },
+                      {"StepLR: cannot load the state", "step", "9223372036854775807"}),
       bad<ValueError>("clip_grad_norm negative max_norm", [] { clip_grad_norm({param()}, -1.0); },
                       {"clip_grad_norm: invalid max_norm: -1"}),
       bad<ValueError>("clip_grad_norm norm type 0", [] { clip_grad_norm({param()}, 1.0, 0.0); },

@@ -132,7 +132,8 @@ BOOST_AUTO_TEST_CASE(conversions) {
                       {"conversion to int64: nan does not fit in int64"}),
       bad<ValueError>("to int64 from 1e30", [] { full({2}, 1e30, {.dtype = kFloat64}).to(kInt64); },
                       {"int64", "1e+30"}),
-      bad<ValueError>("copy_ of -inf into int64", [] { i64({2}).copy_(full({2}, -std::numeric_limits<double>::infinity())); },
+      bad<ValueError>("copy_ of -inf into int64",
+                      [] { i64({2}).copy_(full({2}, -std::numeric_limits<double>::infinity())); },
                       {"int64", "-inf"}),
   });
 }

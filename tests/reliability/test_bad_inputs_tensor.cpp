@@ -94,7 +94,8 @@ BOOST_AUTO_TEST_CASE(autograd_state_and_backward) {
       bad<ShapeError>("backward with a gradient of another shape", [] { (leaf({2}) * 2.0).backward(f32({3})); },
                       {"backward: the gradient is [3] float32 but the tensor is [2] float32"}),
       // BUG(lead): only the dtype differs, yet backward throws ShapeError (set_grad throws DTypeError).
-      bad<DTypeError>("backward with a gradient of another dtype", [] { (leaf({2}) * 2.0).backward(zeros({2}, {.dtype = kFloat64})); },
+      bad<DTypeError>("backward with a gradient of another dtype",
+                      [] { (leaf({2}) * 2.0).backward(zeros({2}, {.dtype = kFloat64})); },
                       {"backward", "float64", "float32"}),
       bad<AutogradError>("backward with create_graph", [] { (leaf({}) * 2.0).backward({}, {.create_graph = true}); },
                          {"backward: create_graph", "not supported"}),
@@ -137,7 +138,8 @@ BOOST_AUTO_TEST_CASE(factories) {
       bad<ValueError>("arange step away from the end", [] { arange(0.0, 5.0, -1.0); },
                       {"arange: step -1 goes away from end 5 when starting at 0"}),
       bad<ValueError>("arange too many elements", [] { arange(0.0, 1e300, 1e-300); }, {"arange", "too many elements"}),
-      bad<ValueError>("linspace negative steps", [] { linspace(0.0, 1.0, -1); }, {"linspace: steps must be >= 0, got -1"}),
+      bad<ValueError>("linspace negative steps", [] { linspace(0.0, 1.0, -1); },
+                      {"linspace: steps must be >= 0, got -1"}),
       bad<ValueError>("eye negative n", [] { eye(-2); }, {"eye: n must be >= 0, got -2"}),
       bad<ValueError>("eye negative m", [] { eye(2, -3); }, {"eye: m must be >= 0", "got -3"}),
       bad<DTypeError>("rand of int64", [] { rand({2}, {.dtype = kInt64}); },
@@ -149,14 +151,18 @@ BOOST_AUTO_TEST_CASE(factories) {
                       {"normal: needs a finite mean and std >= 0, got mean 0 and std -1"}),
       bad<ValueError>("randint empty range", [] { Generator g(1); randint(3, 3, {2}, g); },
                       {"randint: needs low < high, got low 3 and high 3"}),
-      bad<ValueError>("randperm negative", [] { Generator g(1); randperm(-1, g); }, {"randperm: n must be >= 0, got -1"}),
-      bad<ValueError>("Generator::below(0)", [] { Generator g(1); g.below(0); }, {"Generator::below: n must be > 0, got 0"}),
+      bad<ValueError>("randperm negative", [] { Generator g(1); randperm(-1, g); },
+                      {"randperm: n must be >= 0, got -1"}),
+      bad<ValueError>("Generator::below(0)", [] { Generator g(1); g.below(0); },
+                      {"Generator::below: n must be > 0, got 0"}),
       bad<DTypeError>("requires_grad on an int64 factory", [] { zeros({2}, {.dtype = kInt64, .requires_grad = true}); },
                       {"requires_grad_", "int64"}),
       // BUG(lead): full and tensor convert a value int64 cannot hold with a plain cast (undefined
       // behaviour); fill_ refuses it.
-      bad<ValueError>("full int64 with NaN", [] { full({2}, std::nan(""), {.dtype = kInt64}); }, {"full", "nan", "int64"}),
-      bad<ValueError>("tensor int64 with 1e30", [] { tensor({1e30}, {.dtype = kInt64}); }, {"tensor", "1e+30", "int64"}),
+      bad<ValueError>("full int64 with NaN", [] { full({2}, std::nan(""), {.dtype = kInt64}); },
+                      {"full", "nan", "int64"}),
+      bad<ValueError>("tensor int64 with 1e30", [] { tensor({1e30}, {.dtype = kInt64}); },
+                      {"tensor", "1e+30", "int64"}),
   });
 }
 
@@ -167,7 +173,8 @@ BOOST_AUTO_TEST_CASE(gradcheck_inputs) {
                       {"gradcheck: input 0 is float32; finite differences need float64"}),
       bad<ValueError>("gradcheck of undefined", [square] { gradcheck(square, {kUndefined}); },
                       {"gradcheck: input 0 is undefined"}),
-      bad<ValueError>("gradcheck with nothing requiring grad", [square] { gradcheck(square, {zeros({2}, {.dtype = kFloat64})}); },
+      bad<ValueError>("gradcheck with nothing requiring grad",
+                      [square] { gradcheck(square, {zeros({2}, {.dtype = kFloat64})}); },
                       {"gradcheck: no input requires grad"}),
       bad<DTypeError>("gradcheck of a float32 result",
                       [] {

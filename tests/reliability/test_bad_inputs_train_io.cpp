@@ -39,7 +39,8 @@ BOOST_AUTO_TEST_CASE(training_helpers) {
                       {"Batches: batch_size must be >= 1, got 0"}),
       bad<ShapeError>("Batches of a scalar", [] { Generator g(1); train::Batches({f32({})}, 1, g); },
                       {"Batches: tensor 0 is rank 0"}),
-      bad<ShapeError>("Batches of different row counts", [] { Generator g(1); train::Batches({f32({4, 2}), i64({3})}, 2, g); },
+      bad<ShapeError>("Batches of different row counts",
+                      [] { Generator g(1); train::Batches({f32({4, 2}), i64({3})}, 2, g); },
                       {"Batches: tensor 1 has 3 rows (shape [3]) but tensor 0 has 4 (shape [4, 2])"}),
       bad<ShapeError>("Batches of no rows", [] { Generator g(1); train::Batches({f32({0, 2})}, 1, g); },
                       {"Batches: the data has no rows"}),
@@ -71,21 +72,25 @@ BOOST_AUTO_TEST_CASE(training_helpers) {
                       {"accuracy: logits [4, 3] do not match targets [5]"}),
       bad<ValueError>("a NaN loss", [] { train::check_loss(std::nan(""), 17); },
                       {"training: the loss is nan at step 17", "anomaly mode"}),
-      bad<ValueError>("an infinite loss", [] { train::check_loss(INFINITY, 3); }, {"training: the loss is inf at step 3"}),
+      bad<ValueError>("an infinite loss", [] { train::check_loss(INFINITY, 3); },
+                      {"training: the loss is inf at step 3"}),
   });
 }
 
 BOOST_AUTO_TEST_CASE(saving_arguments) {
   check_bad_inputs({
-      bad<ValueError>("save a tensor named __metadata__", [] { io::save_tensors(never_written(), {{"__metadata__", f32({1})}}); },
+      bad<ValueError>("save a tensor named __metadata__",
+                      [] { io::save_tensors(never_written(), {{"__metadata__", f32({1})}}); },
                       {"'__metadata__' is reserved and cannot name a tensor"}),
-      bad<ValueError>("save one name twice", [] { io::save_tensors(never_written(), {{"w", f32({1})}, {"w", f32({2})}}); },
+      bad<ValueError>("save one name twice", [] { io::save_tensors(never_written(), {{"w", f32({1})},
+                      {"w", f32({2})}}); },
                       {"tensor name 'w' is given twice"}),
       bad<ValueError>("save an undefined tensor", [] { io::save_tensors(never_written(), {{"w", kUndefined}}); },
                       {"tensor 'w' is undefined"}),
       bad<ValueError>("save a name that is not UTF-8", [] { io::serialize_tensors({{"\xff\xfe", f32({1})}}); },
                       {"is not valid UTF-8"}),
-      bad<ValueError>("save metadata that is not UTF-8", [] { io::serialize_tensors({{"w", f32({1})}}, {{"k", "\xc3"}}); },
+      bad<ValueError>("save metadata that is not UTF-8",
+                      [] { io::serialize_tensors({{"w", f32({1})}}, {{"k", "\xc3"}}); },
                       {"is not valid UTF-8"}),
       bad<ValueError>("save a checkpoint extra under the model prefix",
                       [] {
@@ -96,7 +101,8 @@ BOOST_AUTO_TEST_CASE(saving_arguments) {
       bad<ValueError>("save a plain state dict with extras",
                       [] {
                         Tiny m;
-                        io::save_checkpoint(never_written(), m, {.tensors = {{"step", f32({1})}}}, {.model_prefix = ""});
+                        io::save_checkpoint(never_written(), m, {.tensors = {{"step", f32({1})}}},
+                                            {.model_prefix = ""});
                       },
                       {"save_checkpoint: with model_prefix ''"}),
       bad<IoError>("load a file that does not exist", [] { io::load_tensors("/nonexistent/attograd/x.safetensors"); },

@@ -111,7 +111,8 @@ BOOST_AUTO_TEST_CASE(binary_ops_broadcast_like_numpy) {
 BOOST_AUTO_TEST_CASE(unary_ops_keep_the_shape) {
   const std::vector<Unary> ops = {
       {"exp", [](const Tensor& x) { return exp(x); }, [](double v) { return std::exp(v); }},
-      {"log|x|", [](const Tensor& x) { return log(abs(x) + 0.5); }, [](double v) { return std::log(std::abs(v) + 0.5); }},
+      {"log|x|", [](const Tensor& x) { return log(abs(x) + 0.5); },
+       [](double v) { return std::log(std::abs(v) + 0.5); }},
       {"sqrt|x|", [](const Tensor& x) { return sqrt(abs(x)); }, [](double v) { return std::sqrt(std::abs(v)); }},
       {"tanh", [](const Tensor& x) { return tanh(x); }, [](double v) { return std::tanh(v); }},
       {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, [](double v) { return 1 / (1 + std::exp(-v)); }},
@@ -119,7 +120,8 @@ BOOST_AUTO_TEST_CASE(unary_ops_keep_the_shape) {
       {"neg", [](const Tensor& x) { return -x; }, [](double v) { return -v; }},
       {"pow3", [](const Tensor& x) { return pow(x, 3.0); }, [](double v) { return v * v * v; }},
       {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.5); }, [](double v) { return std::clamp(v, -0.5, 0.5); }},
-      {"gelu", [](const Tensor& x) { return gelu(x); }, [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
+      {"gelu", [](const Tensor& x) { return gelu(x); },
+       [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
   };
   Rng rng(7);
   Tally tally{"unary"};
