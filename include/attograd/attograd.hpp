@@ -53,8 +53,11 @@
 #include "attograd/nn/feedforward.hpp"
 #include "attograd/nn/init.hpp"
 #include "attograd/nn/linear.hpp"
+#include "attograd/nn/models.hpp"
 #include "attograd/nn/module.hpp"
 #include "attograd/nn/norm.hpp"
+#include "attograd/nn/sampling.hpp"
+#include "attograd/nn/transformer.hpp"
 
 #include "attograd/viz/attention.hpp"
 #include "attograd/viz/svg.hpp"

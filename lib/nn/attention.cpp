@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "attograd/core/errors.hpp"
-#include "attograd/core/factories.hpp"
 #include "attograd/ops/compare.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/linalg.hpp"
@@ -26,6 +25,20 @@ void check_sequence(std::string_view op, const Tensor& x) {
   if (!x.is_floating_point()) {
     throw DTypeError(fmt::format("{}: expected a floating-point input, got {}", op, x.dtype()));
   }
+}
+
+// Checked before the projections are made, so that the errors name this module and the head split.
+std::int64_t checked_emb(std::int64_t emb, std::int64_t heads) {
+  if (emb <= 0 || heads <= 0) {
+    throw ValueError(fmt::format("MultiHeadSelfAttention: emb and heads must be positive, got emb {} and heads {}",
+                                 emb, heads));
+  }
+  if (emb % heads != 0) {
+    throw ValueError(fmt::format("MultiHeadSelfAttention: emb {} is not divisible by heads {}: each head gets "
+                                 "emb / heads dimensions",
+                                 emb, heads));
+  }
+  return emb;
 }
 
 }  // namespace
@@ -91,33 +104,25 @@ Tensor SelfAttention::forward(const Tensor& x) const { return forward_with_weigh
 
 MultiHeadSelfAttention::MultiHeadSelfAttention(std::int64_t emb, std::int64_t heads,
                                                MultiHeadSelfAttentionOptions options)
-    : AttentionModule("MultiHeadSelfAttention"), emb_(emb), heads_(heads), causal_(options.causal) {
-  if (emb <= 0 || heads <= 0) {
-    throw ValueError(fmt::format("MultiHeadSelfAttention: emb and heads must be positive, got emb {} and heads {}",
-                                 emb, heads));
-  }
-  if (emb % heads != 0) {
-    throw ValueError(fmt::format("MultiHeadSelfAttention: emb {} is not divisible by heads {}: each head gets "
-                                 "emb / heads dimensions",
-                                 emb, heads));
-  }
-  Generator& gen = options.generator != nullptr ? *options.generator : default_generator();
-  // PyTorch's Linear initialisation: U(-1/sqrt(in), 1/sqrt(in)) for weights and biases alike.
-  const double bound = 1.0 / std::sqrt(static_cast<double>(emb));
-  auto init = [&](const Shape& shape) { return uniform(shape, -bound, bound, gen); };
-  wq = register_parameter("wq", init({emb, emb}));
-  if (options.bias) bq = register_parameter("bq", init({emb}));
-  wk = register_parameter("wk", init({emb, emb}));
-  if (options.bias) bk = register_parameter("bk", init({emb}));
-  wv = register_parameter("wv", init({emb, emb}));
-  if (options.bias) bv = register_parameter("bv", init({emb}));
-  wo = register_parameter("wo", init({emb, emb}));
-  if (options.out_bias) bo = register_parameter("bo", init({emb}));
+    : AttentionModule("MultiHeadSelfAttention"),
+      // Registered (and so drawn from the generator) in the order query, key, value, out, each weight
+      // before its bias.
+      query(checked_emb(emb, heads), emb, {.bias = options.bias, .generator = options.generator}),
+      key(emb, emb, {.bias = options.bias, .generator = options.generator}),
+      value(emb, emb, {.bias = options.bias, .generator = options.generator}),
+      out(emb, emb, {.bias = options.out_bias, .generator = options.generator}),
+      emb_(emb),
+      heads_(heads),
+      causal_(options.causal) {
+  register_module("query", query);
+  register_module("key", key);
+  register_module("value", value);
+  register_module("out", out);
 }
 
 std::string MultiHeadSelfAttention::describe() const {
   return fmt::format("emb={}, heads={}, head_size={}, bias={}, out_bias={}, causal={}", emb_, heads_, head_size(),
-                     bq.defined(), bo.defined(), causal_);
+                     query.has_bias(), out.has_bias(), causal_);
 }
 
 AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) const {
@@ -126,9 +131,9 @@ AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) co
   if (x.size(-1) != emb_) {
     throw ShapeError(fmt::format("{}: expected inputs of {} features (emb), got shape {}", kOp, emb_, x.shape()));
   }
-  if (x.dtype() != wq.dtype()) {
+  if (x.dtype() != query.weight.dtype()) {
     throw DTypeError(fmt::format("{}: the input is {} but the parameters are {} (convert one with to())", kOp,
-                                 x.dtype(), wq.dtype()));
+                                 x.dtype(), query.weight.dtype()));
   }
   const bool batched = x.dim() == 3;
   const Tensor xb = batched ? x : x.unsqueeze(0);  // [B, T, C]
@@ -136,16 +141,16 @@ AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) co
 
   // [B, T, C] -> [B, T, H, D] -> [B, H, T, D]: head h owns dims h·D .. h·D + D - 1 of each projection.
   auto split_heads = [&](const Tensor& t) { return t.reshape({B, T, H, D}).transpose(1, 2); };
-  const Tensor q = split_heads(linear(xb, wq, bq));
-  const Tensor k = split_heads(linear(xb, wk, bk));
-  const Tensor v = split_heads(linear(xb, wv, bv));
+  const Tensor q = split_heads(query(xb));
+  const Tensor k = split_heads(key(xb));
+  const Tensor v = split_heads(value(xb));
 
   // Per head: each dot product has D terms, so 1/sqrt(D) brings its variance back to about 1
   // (lecture slide 14; docs/derivations/attention.md, "Why scale by 1/√C").
   AttentionResult r = attend(q, k, v, 1.0 / std::sqrt(static_cast<double>(D)), causal_);
 
   // [B, H, T, D] -> [B, T, H, D] -> [B, T, C]: the heads side by side again, then mixed by Wo.
-  Tensor y = linear(r.output.transpose(1, 2).reshape({B, T, emb_}), wo, bo);
+  Tensor y = out(r.output.transpose(1, 2).reshape({B, T, emb_}));
   if (!batched) {
     y = y.squeeze(0);
     r.weights = r.weights.squeeze(0);

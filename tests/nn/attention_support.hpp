@@ -24,13 +24,13 @@ inline void set_parameter(Tensor& p, const Tensor& value) {
 }
 
 // L = sum(MHSA(x) * G) computed from given attention weights A [B, H, T, T] rather than the module's
-// own: V = x Wvᵀ + bv split into heads, Y = concat(A V) Woᵀ + bo. With the module's A it equals the
+// own: V = value(x) split into heads, Y = out(concat(A V)). With the module's A it equals the
 // module's loss; perturbing A gives finite differences of dL/dA.
 inline Tensor loss_from_weights(const nn::MultiHeadSelfAttention& m, const Tensor& x, const Tensor& A,
                                 const Tensor& G) {
   const std::int64_t B = x.size(0), T = x.size(1), H = m.heads(), D = m.head_size();
-  const Tensor v = linear(x, m.wv, m.bv).reshape({B, T, H, D}).transpose(1, 2);
-  const Tensor y = linear(matmul(A, v).transpose(1, 2).reshape({B, T, H * D}), m.wo, m.bo);
+  const Tensor v = linear(x, m.value.weight, m.value.bias).reshape({B, T, H, D}).transpose(1, 2);
+  const Tensor y = linear(matmul(A, v).transpose(1, 2).reshape({B, T, H * D}), m.out.weight, m.out.bias);
   return (y * G).sum();
 }
 

@@ -58,15 +58,22 @@ BOOST_AUTO_TEST_CASE(parameter_counts_are_3k2_plus_k2_plus_k_whatever_the_heads)
   }
   MultiHeadSelfAttention plain(6, 3, {.out_bias = false});
   BOOST_TEST(plain.parameter_count() == 4 * 36);
-  BOOST_TEST(names(plain) == (std::vector<std::string>{"wq", "wk", "wv", "wo"}), boost::test_tools::per_element());
-  BOOST_TEST(!plain.bo.defined());
+  BOOST_TEST(names(plain) == (std::vector<std::string>{"query.weight", "key.weight", "value.weight", "out.weight"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(!plain.out.has_bias());
   MultiHeadSelfAttention biased(6, 3, {.bias = true});
   BOOST_TEST(biased.parameter_count() == 4 * 36 + 4 * 6);
-  BOOST_TEST(names(biased) == (std::vector<std::string>{"wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo"}),
+  BOOST_TEST(names(biased) == (std::vector<std::string>{"query.weight", "query.bias", "key.weight", "key.bias",
+                                                          "value.weight", "value.bias", "out.weight", "out.bias"}),
              boost::test_tools::per_element());
   for (const auto& [name, p] : biased.named_parameters()) {
     BOOST_TEST(p.requires_grad());
-    BOOST_TEST((p.shape() == (name[0] == 'w' ? Shape{6, 6} : Shape{6})), name);
+    BOOST_TEST((p.shape() == (name.ends_with("weight") ? Shape{6, 6} : Shape{6})), name);
+  }
+  // The projections are Linear modules, C -> C.
+  for (const Linear* l : {&biased.query, &biased.key, &biased.value, &biased.out}) {
+    BOOST_TEST(l->in_features() == 6);
+    BOOST_TEST(l->out_features() == 6);
   }
 }
 
@@ -94,11 +101,31 @@ BOOST_AUTO_TEST_CASE(initialisation_is_pytorchs_linear_and_seeded) {
   BOOST_TEST(std::abs(sum / static_cast<double>(n)) < 0.02);
 }
 
+BOOST_AUTO_TEST_CASE(projections_are_drawn_in_order_query_key_value_out) {
+  // Each projection is a Linear drawn from the generator in turn, weight then bias: the same values as
+  // four Linear layers made one after the other from the same seed.
+  Generator a(9), b(9);
+  MultiHeadSelfAttention m(6, 2, {.bias = true, .generator = &a});
+  Linear q(6, 6, {.generator = &b}), k(6, 6, {.generator = &b}), v(6, 6, {.generator = &b}),
+      o(6, 6, {.generator = &b});
+  const std::vector<Tensor> expected{q.weight, q.bias, k.weight, k.bias, v.weight, v.bias, o.weight, o.bias};
+  const std::vector<Tensor> got = m.parameters();
+  BOOST_TEST_REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) check_close(got[i], expected[i], 0.0);
+  // Each parameter tensor carries its path, for pictures and error messages.
+  BOOST_TEST(m.query.weight.name() == "query.weight");
+  BOOST_TEST(m.out.bias.name() == "out.bias");
+}
+
 BOOST_AUTO_TEST_CASE(prints_its_configuration_and_parameters) {
   MultiHeadSelfAttention m(4, 2, {.causal = true});
   BOOST_TEST(fmt::format("{}", m) ==
              "MultiHeadSelfAttention(emb=4, heads=2, head_size=2, bias=false, out_bias=true, causal=true)  "
-             "wq [4, 4], wk [4, 4], wv [4, 4], wo [4, 4], bo [4]  [68 parameters]");
+             "[68 parameters]\n"
+             "  query: Linear(in=4, out=4, bias=false)  weight [4, 4]  [16 parameters]\n"
+             "  key: Linear(in=4, out=4, bias=false)  weight [4, 4]  [16 parameters]\n"
+             "  value: Linear(in=4, out=4, bias=false)  weight [4, 4]  [16 parameters]\n"
+             "  out: Linear(in=4, out=4, bias=true)  weight [4, 4], bias [4]  [20 parameters]");
   SelfAttention s({.scaled = true});
   BOOST_TEST(fmt::format("{}", s) == "SelfAttention(scaled=true, causal=false)  [0 parameters]");
 }
@@ -111,7 +138,8 @@ BOOST_AUTO_TEST_CASE(heads_match_an_oracle_built_from_narrowed_projections) {
   MultiHeadSelfAttention m(6, 3, {.bias = true, .causal = true, .generator = &gen});
   m.to(kFloat64);
   const Tensor x = randn({2, 4, 6}, gen, {.dtype = kFloat64});
-  const Tensor q = linear(x, m.wq, m.bq), k = linear(x, m.wk, m.bk), v = linear(x, m.wv, m.bv);
+  const Tensor q = linear(x, m.query.weight, m.query.bias), k = linear(x, m.key.weight, m.key.bias),
+               v = linear(x, m.value.weight, m.value.bias);
   std::vector<Tensor> heads, weights;
   for (std::int64_t h = 0; h < 3; ++h) {
     const AttentionResult r = scaled_dot_product_attention_with_weights(q.narrow(-1, 2 * h, 2), k.narrow(-1, 2 * h, 2),
@@ -119,7 +147,7 @@ BOOST_AUTO_TEST_CASE(heads_match_an_oracle_built_from_narrowed_projections) {
     heads.push_back(r.output);
     weights.push_back(r.weights);
   }
-  const Tensor expected = linear(cat(heads, -1), m.wo, m.bo);
+  const Tensor expected = linear(cat(heads, -1), m.out.weight, m.out.bias);
   const AttentionResult got = m.forward_with_weights(x);
   check_close(got.output, expected, 1e-12);
   check_close(got.weights, stack(weights, 1), 1e-12);
@@ -176,8 +204,8 @@ BOOST_AUTO_TEST_CASE(multi_head_self_attention_gradchecks_every_parameter) {
           check_module_gradients(m, [&](const auto& in) { return m(in[0]); }, {rand64({2, 3, 4}, gen)});
           check_module_gradients(m, [&](const auto& in) { return m(in[0]); }, {rand64({3, 4}, gen)});
           // The weights alone depend on the input and the query and key projections only.
-          std::vector<Tensor> qk{rand64({1, 3, 4}, gen), m.wq, m.wk};
-          if (bias) qk.insert(qk.end(), {m.bq, m.bk});
+          std::vector<Tensor> qk{rand64({1, 3, 4}, gen), m.query.weight, m.key.weight};
+          if (bias) qk.insert(qk.end(), {m.query.bias, m.key.bias});
           check_gradients([&](const auto& in) { return m.forward_with_weights(in[0]).weights; }, qk,
                           {.in_place = true});
         }

@@ -180,8 +180,8 @@ BOOST_AUTO_TEST_CASE(the_scale_is_per_head_by_a_reference_value) {
   MultiHeadSelfAttention m(4, 2);
   m.to(kFloat64);
   const Tensor I = eye(4, -1, {.dtype = kFloat64});
-  for (Tensor* w : {&m.wq, &m.wk, &m.wv, &m.wo}) set_parameter(*w, I);
-  set_parameter(m.bo, tensor({0.1, 0.2, 0.3, 0.4}, {.dtype = kFloat64}));
+  for (Linear* l : {&m.query, &m.key, &m.value, &m.out}) set_parameter(l->weight, I);
+  set_parameter(m.out.bias, tensor({0.1, 0.2, 0.3, 0.4}, {.dtype = kFloat64}));
   const Tensor x = tensor({{1.0, 1.0, 0.0, 0.0}, {0.0, 0.0, 1.0, 1.0}}, {.dtype = kFloat64});
   const double s = sigmoid(std::sqrt(2.0));
   const AttentionResult r = m.forward_with_weights(x);
@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(the_scale_is_per_head_by_a_reference_value) {
   BOOST_TEST(std::abs(r.output.at({0, 0}) - (sigmoid(1.0) + 0.1)) > 0.05);  // what 1/sqrt(emb) would give
 
   // A non-identity Wo mixes the heads: swapping its halves swaps where each head's output lands.
-  set_parameter(m.wo, cat({I.narrow(0, 2, 2), I.narrow(0, 0, 2)}, 0));
+  set_parameter(m.out.weight, cat({I.narrow(0, 2, 2), I.narrow(0, 0, 2)}, 0));
   check_values(m(x), {0.6, 0.7, s + 0.3, s + 0.4, s + 0.1, s + 0.2, 0.8, 0.9}, 1e-15);
 }
 

@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(recorded_scores_are_scaled_dot_products_by_hand) {
   m.record();
   const Tensor x6 = randn({2, 5, 6}, gen, {.dtype = kFloat64});
   m(x6);
-  const Tensor q = linear(x6, m.wq), k = linear(x6, m.wk);
+  const Tensor q = linear(x6, m.query.weight), k = linear(x6, m.key.weight);
   for (std::int64_t h = 0; h < 2; ++h) {
     const Tensor expected = matmul(q.narrow(-1, 3 * h, 3), k.narrow(-1, 3 * h, 3).mT()) / std::sqrt(3.0);
     check_close(m.recorded().scores.select(1, h), expected, 1e-13);

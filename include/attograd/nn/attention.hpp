@@ -19,6 +19,7 @@
 
 #include "attograd/core/random.hpp"
 #include "attograd/core/tensor.hpp"
+#include "attograd/nn/linear.hpp"
 #include "attograd/nn/module.hpp"
 #include "attograd/ops/attention.hpp"
 
@@ -99,15 +100,16 @@ struct MultiHeadSelfAttentionOptions {
 };
 
 // Multi-head self-attention with learned projections (lecture slides 15-20):
-//   Q = X Wqᵀ (+ bq)   K = X Wkᵀ (+ bk)   V = X Wvᵀ (+ bv)          X [B, T, C]   each [B, T, C]
+//   Q = query(X)   K = key(X)   V = value(X)                      X [B, T, C]   each [B, T, C]
 //   split C into H heads of D = C / H:                            each [B, H, T, D]
 //   A = softmax(Q Kᵀ / sqrt(D), masked)   per head                  A [B, H, T, T]
-//   Y = concat over heads (A V) Woᵀ + bo                            Y [B, T, C]
+//   Y = out(concat over heads (A V))                                Y [B, T, C]
 // The scale uses the head size D, not C: the companion code's old bug divided by sqrt(C), a different
 // function whose gradients are still right for it (so only a forward value can catch it).
-// Parameters, each [out, in] as for attograd::linear: wq, wk, wv, wo [C, C]; bq, bk, bv [C] when
-// options.bias; bo [C] when options.out_bias. So 3C² for the projections, C² + C for the output.
-// Initialised as PyTorch's Linear: every value uniform in [-1/sqrt(C), 1/sqrt(C)].
+// The four projections are Linear submodules, C -> C: query, key and value with a bias when
+// options.bias, out with one when options.out_bias. Their parameters read `query.weight`, `out.bias`,
+// and inside a model `blocks.0.attn.query.weight`. So 3C² (+ 3C) for the projections, C² + C for the
+// output. Initialised as PyTorch's Linear: every value uniform in [-1/sqrt(C), 1/sqrt(C)].
 // Inputs [T, C] are treated as one sequence (B = 1) and give [T, C].
 class MultiHeadSelfAttention : public AttentionModule {
  public:
@@ -124,8 +126,10 @@ class MultiHeadSelfAttention : public AttentionModule {
   bool causal() const { return causal_; }
   std::string describe() const override;
 
-  Tensor wq, wk, wv, wo;  // [C, C]
-  Tensor bq, bk, bv, bo;  // [C], or undefined when the options leave them out
+  Linear query;  // C -> C: Q = X Wqᵀ (+ bq)
+  Linear key;    // C -> C: K = X Wkᵀ (+ bk)
+  Linear value;  // C -> C: V = X Wvᵀ (+ bv)
+  Linear out;    // C -> C: mixes the concatenated heads, Y = Z Woᵀ + bo
 
  private:
   std::int64_t emb_;

@@ -1,0 +1,111 @@
+// examples/common.hpp: what every example program shares and a user's own program would not need from
+// a library: the five common flags, the output folder, and the shape of main().
+//
+//   int main(int argc, char** argv) {
+//     CLI::App app{"XOR with a small MLP"};
+//     examples::Flags flags{.steps = 1000, .lr = 0.05, .out = "runs/02_xor"};  // this example's defaults
+//     examples::add_common_flags(app, flags);                                  // --seed --steps --lr ...
+//     CLI11_PARSE(app, argc, argv);
+//     return examples::run("02_xor", [&] { ...; examples::print_result({...}, seconds, out); });
+//   }
+//
+// The training pieces themselves (Batches, Progress, Curve, result_line, accuracy) are in the library,
+// include/attograd/train/: a program of your own uses them the same way.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <attograd/attograd.hpp>
+
+namespace examples {
+
+struct Flags {
+  std::uint64_t seed = 0;
+  std::int64_t steps = 1000;
+  double lr = 1e-3;
+  // 0: attograd's default (OMP_NUM_THREADS, else one per core). Examples with small tensors default to 1:
+  // their ops take microseconds, less than it costs to wake a second thread.
+  int threads = 0;
+  std::string out;  // the output folder, runs/<example> by default
+};
+
+// Flag checks with short messages ("--lr: must be > 0, got -1"); CLI11's own PositiveNumber prints the
+// largest double in full.
+inline CLI::Validator above(double low) {
+  return CLI::Validator(
+      [low](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !(v > low)) return fmt::format("must be > {}, got {}", low, text);
+        return {};
+      },
+      fmt::format("> {}", low));
+}
+inline CLI::Validator at_least(double low) {
+  return CLI::Validator(
+      [low](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !(v >= low)) return fmt::format("must be >= {}, got {}", low, text);
+        return {};
+      },
+      fmt::format(">= {}", low));
+}
+
+// Adds --seed, --steps, --lr, --threads and --out to app; the values already in flags are the defaults
+// that --help shows.
+inline void add_common_flags(CLI::App& app, Flags& flags) {
+  app.add_option("--seed", flags.seed, "seed of every random choice: the same seed gives the same numbers")
+      ->capture_default_str();
+  app.add_option("--steps", flags.steps, "number of training steps")->capture_default_str()->check(above(0));
+  app.add_option("--lr", flags.lr, "learning rate")->capture_default_str()->check(above(0));
+  app.add_option("--threads", flags.threads, "threads of the numeric kernels (0: one per core, or OMP_NUM_THREADS)")
+      ->capture_default_str()
+      ->check(at_least(0));
+  app.add_option("--out", flags.out, "folder for the curve (curve.csv, curve.svg) and the pictures")
+      ->capture_default_str();
+}
+
+// Applies --threads and creates the output folder; returns the folder.
+inline std::filesystem::path start(const Flags& flags) {
+  if (flags.threads > 0) attograd::set_num_threads(flags.threads);
+  const std::filesystem::path out = flags.out;
+  std::filesystem::create_directories(out);
+  return out;
+}
+
+// Writes the training curve as out/curve.csv and out/curve.svg (one line per column after the first).
+inline void write_curve(const attograd::train::Curve& curve, const std::filesystem::path& out, const std::string& title,
+                        bool log_y = true) {
+  curve.write_csv(out / "curve.csv");
+  curve.write_svg(out / "curve.svg", {.title = title, .log_y = log_y});
+}
+
+// Prints the last line of every example: the example's own fields, then seconds (the training time)
+// and out (the output folder). Scripts and the golden-run tests read it.
+inline void print_result(std::vector<std::pair<std::string, std::string>> fields, double seconds,
+                         const std::filesystem::path& out) {
+  fields.emplace_back("seconds", fmt::format("{:.{}f}", seconds, seconds < 10 ? 3 : 1));
+  fields.emplace_back("out", out.string());
+  fmt::print("{}\n", attograd::train::result_line(fields));
+}
+
+// Runs an example's body; an exception (a NaN loss, a bad flag value found late, a file that cannot be
+// written) becomes one line on stderr and exit status 1 instead of a crash.
+template <class Body>
+int run(const char* example, Body&& body) {
+  try {
+    body();
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: error: {}\n", example, e.what());
+    return 1;
+  }
+}
+
+}  // namespace examples
