@@ -134,9 +134,8 @@ BOOST_AUTO_TEST_CASE(state_loading) {
                                                 {"0.5.exp_avg", zeros({2})}});
                       },
                       {"Adam: cannot load the state", "0.5.exp_avg"}),
-      // BUG(lead): a step count of INT64_MAX is accepted, and the next step() increments it: a signed
-      // overflow (lib/optim/adam.cpp, `++*state["step"]`), found by fuzz_optimizer_state
-      // (fuzz/regressions/optimizer_state/adam_step_count_int64_max.safetensors).
+      // Found by fuzz_optimizer_state: a step count of INT64_MAX loaded, and the next step() overflowed it.
+      // Step counts above 2^53 are refused now (fuzz/regressions/optimizer_state/adam_step_count_int64_max.*).
       bad<ValueError>("load a step count that cannot be incremented",
                       [] {
                         Adam opt({param()}, {});
@@ -213,9 +212,8 @@ BOOST_AUTO_TEST_CASE(schedules_and_clipping) {
                                               {"0.base_lr", scalar_tensor(0.1, {.dtype = kFloat64})}});
                       },
                       {"StepLR: cannot load the state", "step", "-3"}),
-      // BUG(lead): accepted, then state_tensors() converts the step to double and back (undefined for
-      // INT64_MAX) and step() increments it past INT64_MAX
-      // (fuzz/regressions/optimizer_state/schedule_step_int64_max.safetensors).
+      // Found by fuzz_optimizer_state: accepted, then state_tensors() took INT64_MAX through a double and
+      // back (undefined) and step() overflowed it (fuzz/regressions/optimizer_state/schedule_step_int64_max.*).
       bad<ValueError>("schedule state with a step that cannot be incremented",
                       [] {
                         SGD opt({param()}, {.lr = 0.1});
