@@ -69,6 +69,9 @@ BOOST_AUTO_TEST_CASE(comparisons_where_and_masked_fill) {
       bad<ShapeError>("eq broadcast mismatch", [] { eq(f32({2, 3}), f32({4})); }, {"eq: shapes [2, 3] and [4]"}),
       bad<ShapeError>("lt operator mismatch", [] { f32({3}) < f32({2}); }, {"lt: shapes [3] and [2]"}),
       bad<ShapeError>("ge mismatch", [] { ge(f32({3, 1}), f32({2, 4})); }, {"ge", "[3, 1]", "[2, 4]"}),
+      bad<ShapeError>("gt mismatch", [] { gt(f32({2, 3}), f32({3, 2})); }, {"gt", "[2, 3]", "[3, 2]"}),
+      bad<ShapeError>("le mismatch", [] { le(f32({5}), f32({4})); }, {"le", "[5]", "[4]"}),
+      bad<ShapeError>("ne mismatch", [] { ne(i64({2, 2}), i64({3})); }, {"ne", "[2, 2]", "[3]"}),
       bad<DTypeError>("logical_and of float lhs", [] { logical_and(f32({2}), mask({2})); },
                       {"logical_and: lhs must be a bool tensor (a mask), got float32"}),
       bad<DTypeError>("logical_or of int64 rhs", [] { logical_or(mask({2}), i64({2})); },
@@ -97,6 +100,8 @@ BOOST_AUTO_TEST_CASE(comparisons_where_and_masked_fill) {
                       {"where", "undefined"}),
       bad<ValueError>("masked_fill of undefined", [] { masked_fill(kUndefined, mask({2}), 0.0); },
                       {"masked_fill", "undefined"}),
+      bad<ValueError>("isnan of undefined", [] { isnan(kUndefined); }, {"isnan", "undefined"}),
+      bad<ValueError>("isinf of undefined", [] { isinf(kUndefined); }, {"isinf", "undefined"}),
   });
 }
 

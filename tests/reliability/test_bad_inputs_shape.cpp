@@ -123,6 +123,8 @@ BOOST_AUTO_TEST_CASE(cat_and_stack) {
       bad<ValueError>("cat with an undefined tensor", [] { cat({f32({2}), kUndefined}, 0); },
                       {"cat", "tensor 1", "undefined"}),
       bad<ValueError>("reshape of undefined", [] { reshape(kUndefined, {2}); }, {"reshape", "undefined"}),
+      bad<ValueError>("clone of undefined", [] { clone(kUndefined); }, {"clone", "undefined"}),
+      bad<ValueError>("contiguous of undefined", [] { contiguous(kUndefined); }, {"contiguous", "undefined"}),
   });
 }
 
