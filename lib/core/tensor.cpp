@@ -1,6 +1,8 @@
 #include "attograd/core/tensor.hpp"
 
+#include <cstddef>
 #include <cstdlib>
+#include <limits>
 #include <new>
 
 #include <fmt/format.h>
@@ -36,8 +38,18 @@ Tensor empty(const Shape& shape, DType dtype) {
   for (std::int64_t d : shape) {
     if (d < 0) throw ShapeError(fmt::format("empty: negative size in shape {}", shape));
   }
+  // No allocation can exceed PTRDIFF_MAX bytes (pointer differences must fit). Checking here, before
+  // anything is allocated, keeps a wrapped-around byte count from giving a huge shape a tiny buffer.
+  constexpr auto kMaxBytes = static_cast<std::uint64_t>(std::numeric_limits<std::ptrdiff_t>::max());
+  const auto numel = static_cast<std::uint64_t>(checked_numel("empty", shape));
+  const std::uint64_t size = element_size(dtype);
+  if (numel > kMaxBytes / size) {
+    throw ShapeError(fmt::format("empty: shape {} of {} needs {} elements of {} bytes, more than the {} bytes one "
+                                 "allocation can hold",
+                                 shape, dtype, numel, size, kMaxBytes));
+  }
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape.numel()) * element_size(dtype));
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel * size));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

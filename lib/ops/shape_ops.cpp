@@ -305,6 +305,7 @@ Tensor expand(const Tensor& x, const Shape& wanted) {
                                    x.shape(), wanted, d, have));
     }
   }
+  checked_numel("expand", shape);  // a view allocates nothing, but its element count must still be countable
   if (shape == x.shape()) return x;
   Tensor y = as_view(x, shape, strides, x.offset());
   if (Node* node = record("expand", y, {x})) {

@@ -4,10 +4,8 @@
 // empty(), which every factory calls). Apart from the other tables because a failure here can be a
 // crash (writes through a too small allocation), which must not take the others down with it.
 //
-// BUG(lead): every row of this file fails today. empty() (lib/core/tensor.cpp) computes
-// shape.numel() * element_size without overflow checks: Shape::numel() overflows int64 (undefined
-// behaviour, in practice it wraps to 0) and the byte count wraps size_t, so the "tensor" gets a tiny or
-// no allocation for a huge shape. randperm then writes through it and crashes.
+// These once all failed: empty() multiplied the sizes and the byte count without overflow checks, so a
+// huge shape got a tiny allocation that randperm then wrote through.
 #include "support/test.hpp"
 
 #include <cstdint>
@@ -47,7 +45,7 @@ BOOST_AUTO_TEST_CASE(byte_counts_past_size_t_are_refused) {
   });
 }
 
-// Today this one writes 2^62 int64 values into an empty allocation: a segmentation fault.
+// This one used to write 2^62 int64 values into an empty allocation: a segmentation fault.
 BOOST_AUTO_TEST_CASE(randperm_of_2_to_62_is_refused) {
   check_bad_inputs({
       bad<ShapeError>("randperm of 2^62", [] { Generator g(1); randperm(k2to62, g); }, {"[4611686018427387904]"}),
