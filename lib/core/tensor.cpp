@@ -103,10 +103,10 @@ std::int64_t element_offset(const TensorImpl& t, std::string_view op, std::initi
 }
 
 template <class To>
-To read_as(const TensorImpl& t, std::int64_t offset) {
+To read_as(std::string_view op, const TensorImpl& t, std::int64_t offset) {
   return dispatch_all(t.dtype, [&](auto tag) {
     using T = decltype(tag);
-    return static_cast<To>(static_cast<const T*>(t.storage->data())[offset]);
+    return checked_cast<To>(op, static_cast<const T*>(t.storage->data())[offset]);
   });
 }
 
@@ -121,13 +121,13 @@ T Tensor::item() const {
                                  t.shape.numel(), t.shape));
   }
   // The one element sits at the offset whatever the strides.
-  return read_as<T>(t, t.offset);
+  return read_as<T>("item", t, t.offset);
 }
 
 template <class T>
 T Tensor::at(std::initializer_list<std::int64_t> index) const {
   const TensorImpl& t = checked();
-  return read_as<T>(t, element_offset(t, "at", index));
+  return read_as<T>("at", t, element_offset(t, "at", index));
 }
 
 void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
@@ -135,7 +135,7 @@ void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
   const std::int64_t offset = element_offset(t, "set", index);
   dispatch_all(t.dtype, [&](auto tag) {
     using T = decltype(tag);
-    static_cast<T*>(t.storage->data())[offset] = static_cast<T>(value);
+    static_cast<T*>(t.storage->data())[offset] = checked_cast<T>("set", value);
   });
   t.storage->bump_version();
 }
@@ -149,7 +149,7 @@ std::vector<To> Tensor::to_vector() const {
     using T = decltype(tag);
     const T* base = static_cast<const T*>(t.storage->data()) + t.offset;
     for_each_run<1>(t.shape, {t.strides}, [&](auto off, std::int64_t n, auto step) {
-      for (std::int64_t i = 0; i < n; ++i) out.push_back(static_cast<To>(base[off[0] + i * step[0]]));
+      for (std::int64_t i = 0; i < n; ++i) out.push_back(checked_cast<To>("to_vector", base[off[0] + i * step[0]]));
     });
   });
   return out;
