@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(autograd_state_and_backward) {
                          {"backward: the tensor (shape []) does not require grad"}),
       bad<ShapeError>("backward with a gradient of another shape", [] { (leaf({2}) * 2.0).backward(f32({3})); },
                       {"backward: the gradient is [3] float32 but the tensor is [2] float32"}),
-      // BUG(lead): only the dtype differs, yet backward throws ShapeError (set_grad throws DTypeError).
+      // Only the dtype differs: a DTypeError, as from set_grad.
       bad<DTypeError>("backward with a gradient of another dtype",
                       [] { (leaf({2}) * 2.0).backward(zeros({2}, {.dtype = kFloat64})); },
                       {"backward", "float64", "float32"}),
