@@ -5,6 +5,7 @@
 #include "attograd/autograd/node.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/reduction.hpp"
+#include "core/wrapping.hpp"
 #include "ops/pointwise.hpp"
 
 namespace attograd {
@@ -44,7 +45,7 @@ Tensor scalar_operand(std::string_view op, const Tensor& x, double s, bool float
 // C = A + B    dA = dC    dB = dC
 Tensor add(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = promoted("add", a_in, b_in, false);
-  Tensor c = binary("add", a, b, [](auto x, auto y) { return x + y; });
+  Tensor c = binary("add", a, b, [](auto x, auto y) { return wrapping::add(x, y); });
   if (Node* node = record("add", c, {a, b})) {
     node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = sum_to(dC, sa);
@@ -57,7 +58,7 @@ Tensor add(const Tensor& a_in, const Tensor& b_in) {
 // C = A - B    dA = dC    dB = -dC
 Tensor sub(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = promoted("sub", a_in, b_in, false);
-  Tensor c = binary("sub", a, b, [](auto x, auto y) { return x - y; });
+  Tensor c = binary("sub", a, b, [](auto x, auto y) { return wrapping::sub(x, y); });
   if (Node* node = record("sub", c, {a, b})) {
     node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = sum_to(dC, sa);
@@ -70,7 +71,7 @@ Tensor sub(const Tensor& a_in, const Tensor& b_in) {
 // C = A * B    dA = dC * B    dB = dC * A
 Tensor mul(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = promoted("mul", a_in, b_in, false);
-  Tensor c = binary("mul", a, b, [](auto x, auto y) { return x * y; });
+  Tensor c = binary("mul", a, b, [](auto x, auto y) { return wrapping::mul(x, y); });
   if (Node* node = record("mul", c, {a, b})) {
     node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = sum_to(dC * B, A.shape());
@@ -98,7 +99,7 @@ Tensor div(const Tensor& a_in, const Tensor& b_in) {
 // C = A + s    dA = dC
 Tensor add(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("add", a_in, s, false);
-  Tensor c = with_scalar("add", a, s, [](auto x, auto y) { return x + y; });
+  Tensor c = with_scalar("add", a, s, [](auto x, auto y) { return wrapping::add(x, y); });
   if (Node* node = record("add", c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
   }
@@ -108,7 +109,7 @@ Tensor add(const Tensor& a_in, double s) {
 // C = A - s    dA = dC
 Tensor sub(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("sub", a_in, s, false);
-  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return x - y; });
+  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return wrapping::sub(x, y); });
   if (Node* node = record("sub", c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
   }
@@ -118,7 +119,7 @@ Tensor sub(const Tensor& a_in, double s) {
 // C = s - A    dA = -dC
 Tensor sub(double s, const Tensor& a_in) {
   const Tensor a = scalar_operand("sub", a_in, s, false);
-  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return y - x; });
+  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return wrapping::sub(y, x); });
   if (Node* node = record("rsub", c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = -dC; };
   }
@@ -128,7 +129,7 @@ Tensor sub(double s, const Tensor& a_in) {
 // C = A * s    dA = dC * s
 Tensor mul(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("mul", a_in, s, false);
-  Tensor c = with_scalar("mul", a, s, [](auto x, auto y) { return x * y; });
+  Tensor c = with_scalar("mul", a, s, [](auto x, auto y) { return wrapping::mul(x, y); });
   if (Node* node = record("mul", c, {a})) {
     node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC * s; };
   }
@@ -161,7 +162,7 @@ Tensor div(double s, const Tensor& a_in) {
 Tensor neg(const Tensor& x_in) {
   pointwise::require_defined("neg", x_in);
   const Tensor x = x_in.dtype() == kBool ? to(x_in, kInt64) : x_in;
-  Tensor y = with_scalar("neg", x, 0.0, [](auto v, auto) { return -v; });
+  Tensor y = with_scalar("neg", x, 0.0, [](auto v, auto) { return wrapping::neg(v); });
   if (Node* node = record("neg", y, {x})) {
     node->backward = [](const Tensor& dY, Grads& d) { d[0] = -dY; };
   }

@@ -2,8 +2,8 @@
 // signed overflow is undefined behaviour, so attograd must compute such results without one (for
 // example in uint64_t) to give the same answer on every compiler and under UndefinedBehaviorSanitizer.
 //
-// BUG(lead): add, sub, mul, neg and sum of int64 compute `x + y` etc. on std::int64_t. An optimised
-// build usually happens to wrap, so these pass there; the sanitized build stops at the first overflow.
+// (attograd once computed `x + y` etc. on std::int64_t: an optimised build usually happened to wrap,
+// and the sanitized build stopped at the first overflow. lib/core/wrapping.hpp now does it in uint64_t.)
 #include "support/test.hpp"
 
 #include <cstdint>
