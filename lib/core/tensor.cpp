@@ -22,6 +22,14 @@ void throw_dtype_mismatch(DType wanted, DType actual) {
 }
 }  // namespace detail
 
+void require_defined(std::string_view op, const Tensor& x, std::string_view which) {
+  if (!x.defined()) {
+    throw ValueError(fmt::format("{}: {} is an undefined tensor (default-constructed, or a gradient not computed "
+                                 "yet)",
+                                 op, which));
+  }
+}
+
 // --- Storage -----------------------------------------------------------------------------------
 
 Storage::Storage(std::size_t bytes) : bytes_(bytes) {

@@ -18,6 +18,8 @@ namespace {
 
 template <class Cmp>
 Tensor compare(std::string_view op, const Tensor& a_in, const Tensor& b_in, Cmp cmp) {
+  require_defined(op, a_in, "lhs");
+  require_defined(op, b_in, "rhs");
   const DType t = pointwise::result_dtype(a_in, b_in);
   const Tensor a = to(a_in, t);
   const Tensor b = to(b_in, t);
@@ -97,6 +99,9 @@ Tensor logical_not(const Tensor& a) {
 
 // Y = A where cond, else B    dA = dY where cond, else 0    dB = dY where not cond, else 0
 Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
+  require_defined("where", cond, "cond");
+  require_defined("where", a_in, "input");
+  require_defined("where", b_in, "other");
   require_bool("where", cond, "cond");
   const DType t = pointwise::result_dtype(a_in, b_in);
   const Tensor a = to(a_in, t);
@@ -123,6 +128,8 @@ Tensor where(const Tensor& cond, const Tensor& a, double b) {
 
 // Y = value where mask, else X    dX = dY where not mask
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  require_defined("masked_fill", x);
+  require_defined("masked_fill", mask, "mask");
   require_bool("masked_fill", mask, "mask");
   if (broadcast_shapes("masked_fill", mask.shape(), x.shape()) != x.shape()) {
     throw ShapeError(fmt::format("masked_fill: mask of shape {} does not broadcast to the input's shape {}",
@@ -132,10 +139,12 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 }
 
 Tensor isnan(const Tensor& x) {
+  require_defined("isnan", x);
   return compare_scalar(x, 0.0, [](double v, double) { return std::isnan(v); });
 }
 
 Tensor isinf(const Tensor& x) {
+  require_defined("isinf", x);
   return compare_scalar(x, 0.0, [](double v, double) { return std::isinf(v); });
 }
 

@@ -21,6 +21,8 @@ using autograd::record;
 // Y[p, :] = W[ids[p], :]    W [V, D]  ids [...]  Y [..., D]
 // dW[v, :] = sum over p with ids[p] = v of dY[p, :]
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
+  require_defined("embedding", weight, "weight");
+  require_defined("embedding", ids, "ids");
   if (!weight.is_floating_point()) {
     throw DTypeError(fmt::format("embedding: the weight must be a floating-point tensor, got {}", weight.dtype()));
   }

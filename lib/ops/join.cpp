@@ -17,6 +17,7 @@ using autograd::record;
 // Y = [X_0, X_1, ...] joined along dim    dX_i = dY's slice where X_i went
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("cat: needs at least one tensor");
+  for (std::size_t i = 0; i < tensors.size(); ++i) require_defined("cat", tensors[i], fmt::format("tensor {}", i));
   const Tensor& first = tensors[0];
   if (first.dim() == 0) throw ShapeError("cat: rank-0 tensors cannot be joined; use stack()");
   const int d = normalize_dim("cat", dim, first.dim());
@@ -77,6 +78,7 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
 
 // Y = X in new storage    dX = dY
 Tensor clone(const Tensor& x) {
+  require_defined("clone", x);
   Tensor y = backend::copy(x, x.dtype());
   if (Node* node = record("clone", y, {x})) {
     node->backward = [](const Tensor& dY, Grads& d) { d[0] = dY; };
@@ -85,6 +87,7 @@ Tensor clone(const Tensor& x) {
 }
 
 Tensor contiguous(const Tensor& x) {
+  require_defined("contiguous", x);
   if (x.is_contiguous()) return x;
   Tensor y = backend::copy(x, x.dtype());
   if (Node* node = record("contiguous", y, {x})) {

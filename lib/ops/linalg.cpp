@@ -49,6 +49,8 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  require_defined("matmul", a, "lhs");
+  require_defined("matmul", b, "rhs");
   if (!a.is_floating_point() || a.dtype() != b.dtype()) {
     throw DTypeError(fmt::format("matmul: expected floating-point tensors of one dtype, got lhs {} and rhs {}",
                                  a.dtype(), b.dtype()));
@@ -67,6 +69,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  require_defined("linear", x);
+  require_defined("linear", w, "weight");  // an undefined bias means no bias
   if (w.dim() != 2) {
     throw ShapeError(fmt::format("linear: weight must be 2-D [out, in], got shape {}", w.shape()));
   }

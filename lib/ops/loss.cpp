@@ -41,6 +41,8 @@ Tensor reduce(const Tensor& losses, Reduction reduction) {
 // flattened to [N].
 Tensor checked_targets(std::string_view op, std::string_view what, const Tensor& x, const Tensor& targets,
                        const ClassLossOptions& options) {
+  require_defined(op, x, what);
+  require_defined(op, targets, "targets");
   if (!x.is_floating_point()) {
     throw DTypeError(fmt::format("{}: expected floating-point {}, got {}", op, what, x.dtype()));
   }
@@ -113,6 +115,8 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossO
 
 // L = (A - B)^2    (the gradient comes from sub and mul)
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  require_defined("mse_loss", input);
+  require_defined("mse_loss", target, "target");
   if (!input.is_floating_point() || !target.is_floating_point()) {
     throw DTypeError(fmt::format("mse_loss: expected floating-point input and target, got {} and {}", input.dtype(),
                                  target.dtype()));
@@ -131,6 +135,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 // cancel in the value but not in their conventional derivatives, which would give -T instead of
 // 1/2 - T at a logit of exactly 0 (a zero-initialised output layer).
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+  require_defined("binary_cross_entropy_with_logits", logits, "logits");
+  require_defined("binary_cross_entropy_with_logits", targets, "targets");
   if (!logits.is_floating_point() || logits.dtype() != targets.dtype()) {
     throw DTypeError(fmt::format("binary_cross_entropy_with_logits: logits and targets must have one floating-point "
                                  "dtype, got {} and {}",

@@ -92,6 +92,7 @@ Tensor extreme_along(std::string_view op, const Tensor& x, int dim, bool is_max)
 }
 
 Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool keepdim, bool is_max) {
+  require_defined(op, x);
   if (x.dtype() == kBool) {
     throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
   }
@@ -108,6 +109,7 @@ Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool kee
 }
 
 Tensor arg_extreme(std::string_view op, const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {
+  require_defined(op, x);
   if (x.dtype() == kBool) throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
   if (x.dim() == 0) {
     normalize_dim(op, dim, 0);
@@ -127,6 +129,7 @@ Tensor arg_extreme(std::string_view op, const Tensor& x, std::int64_t dim, bool 
 
 // The index into x flattened. An empty x is refused here, where the message can name x's shape.
 Tensor arg_extreme_flat(std::string_view op, const Tensor& x, bool is_max) {
+  require_defined(op, x);
   for (int d = 0; d < x.dim(); ++d) {
     if (x.shape()[d] == 0) {
       throw ShapeError(fmt::format("{}: cannot reduce dim {} of size 0 (shape {})", op, d, x.shape()));
@@ -139,6 +142,7 @@ Tensor arg_extreme_flat(std::string_view op, const Tensor& x, bool is_max) {
 
 // Y = sum of X over dims    dX = dY broadcast back over those dims
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+  require_defined("sum", x);
   const Reduced r = reduced_dims("sum", x, dims);
   const Tensor input = x.dtype() == kBool ? to(x, kInt64) : x;  // counting trues, as PyTorch does
   Tensor y = empty(r.kept, input.dtype());
@@ -156,6 +160,7 @@ Tensor sum(const Tensor& x) { return sum(x, Shape{}, false); }
 
 // Y = sum / count    (the gradient comes from sum and div)
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  require_defined("mean", x);
   if (!x.is_floating_point()) {
     throw DTypeError(fmt::format("mean: expected a floating-point tensor, got {}; convert with to(kFloat32)",
                                  x.dtype()));
@@ -177,6 +182,7 @@ Tensor argmax(const Tensor& x) { return arg_extreme_flat("argmax", x, true); }
 Tensor argmin(const Tensor& x) { return arg_extreme_flat("argmin", x, false); }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  require_defined("sum_to", x);
   if (x.shape() == shape) return x;
   const Shape& from = x.shape();
   bool ok = shape.rank() <= from.rank();

@@ -112,6 +112,7 @@ Tensor scatter_into_zeros(const Tensor& dY, const Shape& shape, MakeView make_vi
 
 // Y = X seen with another shape    dX = dY reshaped back
 Tensor view(const Tensor& x, const Shape& wanted) {
+  require_defined("view", x);
   const Shape shape = infer_shape("view", wanted, x.shape());
   auto strides = view_strides(x, shape);
   if (!strides) {
@@ -127,6 +128,7 @@ Tensor view(const Tensor& x, const Shape& wanted) {
 }
 
 Tensor reshape(const Tensor& x, const Shape& wanted) {
+  require_defined("reshape", x);
   const Shape shape = infer_shape("reshape", wanted, x.shape());
   if (view_strides(x, shape)) return view(x, shape);
   return view(contiguous(x), shape);

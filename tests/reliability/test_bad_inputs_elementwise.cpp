@@ -93,8 +93,7 @@ BOOST_AUTO_TEST_CASE(comparisons_where_and_masked_fill) {
                       {"masked_fill", "mask", "float32"}),
       bad<DTypeError>("all of a float tensor", [] { all(f32({2})); }, {"all", "float32"}),
       bad<DTypeError>("any of an int64 tensor", [] { any(i64({2})); }, {"any", "int64"}),
-      // BUG(lead): the ops below reach Tensor::dtype() first; the message says "tensor: this tensor is
-      // undefined" without naming the op that was called.
+      // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("eq with undefined lhs", [] { eq(kUndefined, f32({2})); }, {"eq", "undefined"}),
       bad<ValueError>("where with undefined cond", [] { where(kUndefined, f32({2}), f32({2})); },
                       {"where", "undefined"}),
@@ -129,7 +128,7 @@ BOOST_AUTO_TEST_CASE(reductions) {
       bad<DTypeError>("argmax of bool", [] { argmax(mask({2}), 0); }, {"argmax", "bool"}),
       bad<ShapeError>("sum_to a shape that does not broadcast", [] { sum_to(f32({2, 3}), {4}); },
                       {"sum_to", "[2, 3]", "[4]"}),
-      // BUG(lead): "tensor: this tensor is undefined", without the op.
+      // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("sum of undefined", [] { sum(kUndefined); }, {"sum", "undefined"}),
       bad<ValueError>("argmax of undefined", [] { argmax(kUndefined, 0); }, {"argmax", "undefined"}),
   });

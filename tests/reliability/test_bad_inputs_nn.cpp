@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(forward_inputs) {
       bad<DTypeError>("MultiHeadSelfAttention of float64 input", [] { MultiHeadSelfAttention(8, 2)(f64({3, 8})); },
                       {"MultiHeadSelfAttention: the input is float64 but the parameters are float32"}),
       bad<ShapeError>("FeedForward of the wrong width", [] { FeedForward(4)(f32({2, 5})); }, {"linear", "[2, 5]"}),
-      // BUG(lead): "tensor: this tensor is undefined", without the module or op.
+      // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("Linear of undefined", [] { Linear(4, 3)(kUndefined); }, {"linear", "undefined"}),
   });
 }

@@ -55,8 +55,7 @@ BOOST_AUTO_TEST_CASE(matmul_and_linear) {
       bad<DTypeError>("linear int64 input", [] { linear(i64({2, 4}), f32({5, 4})); }, {"linear", "int64"}),
       bad<DTypeError>("linear float64 bias", [] { linear(f32({2, 4}), f32({5, 4}), f64({5})); },
                       {"linear", "bias float64"}),
-      // BUG(lead): matmul and linear reach Tensor::dtype() or dim() first; the message says "tensor: this
-      // tensor is undefined" without the op.
+      // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("matmul of undefined", [] { matmul(kUndefined, f32({2, 2})); }, {"matmul", "undefined"}),
       bad<ValueError>("linear with undefined weight", [] { linear(f32({2, 2}), kUndefined); }, {"linear", "undefined"}),
   });
@@ -91,7 +90,7 @@ BOOST_AUTO_TEST_CASE(embedding_and_index_select) {
                       {"index_select", "int64 of shape [1, 1]"}),
       bad<ShapeError>("index_select of a scalar", [] { index_select(f32({}), 0, ids({0}, {1})); },
                       {"index_select: a rank-0 tensor has no dim"}),
-      // BUG(lead): "tensor: this tensor is undefined", without the op.
+      // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("embedding of undefined ids", [] { embedding(f32({5, 3}), kUndefined); },
                       {"embedding", "undefined"}),
   });
@@ -133,7 +132,7 @@ BOOST_AUTO_TEST_CASE(losses) {
                       {"binary_cross_entropy_with_logits", "float32", "float64"}),
       bad<DTypeError>("bce int64 targets", [] { binary_cross_entropy_with_logits(f32({3}), i64({3})); },
                       {"binary_cross_entropy_with_logits", "int64"}),
-      // BUG(lead): "tensor: this tensor is undefined", without the op.
+      // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("cross_entropy undefined targets", [] { cross_entropy(f32({2, 3}), kUndefined); },
                       {"cross_entropy", "undefined"}),
   });

@@ -118,8 +118,7 @@ BOOST_AUTO_TEST_CASE(cat_and_stack) {
                       {"stack: dim 2 is out of range for tensors of rank 1 (expected -2..1)"}),
       bad<ShapeError>("stack past the maximum rank", [] { stack({f32({1, 1, 1, 1, 1, 1, 1, 1})}, 0); },
                       {"stack: the result would have rank 9"}),
-      // BUG(lead): the message is Tensor's own "tensor: this tensor is undefined", without the op or which
-      // tensor of the list it is.
+      // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("cat with an undefined tensor", [] { cat({f32({2}), kUndefined}, 0); },
                       {"cat", "tensor 1", "undefined"}),
       bad<ValueError>("reshape of undefined", [] { reshape(kUndefined, {2}); }, {"reshape", "undefined"}),
