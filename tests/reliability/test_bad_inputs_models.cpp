@@ -144,8 +144,8 @@ BOOST_AUTO_TEST_CASE(sampling) {
       bad<ValueError>("next_token of an infinite logit",
                       [] { Generator g(1); next_token(tensor({{0.0, 1.0}, {2.0, kInf}}), g); },
                       {"next_token: logit 1 of row 1 is inf"}),
-      // BUG(lead): a row whose logits are all -inf has no distribution; draw() (lib/nn/sampling.cpp) computes
-      // exp(-inf - -inf) = NaN for every token and returns the argmax, 0, instead of refusing the row.
+      // A row whose logits are all -inf has no distribution (draw() used to compute exp(-inf - -inf) = NaN
+      // for every token and return token 0).
       bad<ValueError>("next_token of a row that is all -inf",
                       [] { Generator g(1); next_token(tensor({-kInf, -kInf, -kInf}), g); },
                       {"next_token", "row 0", "-inf"}),
