@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -122,8 +123,11 @@ void backward(const Tensor& root, const Tensor& grad, BackwardOptions options) {
     seed = empty(root.shape(), root.dtype());
     backend::fill(seed, 1.0);
   } else if (seed.shape() != root.shape() || seed.dtype() != root.dtype()) {
-    throw ShapeError(fmt::format("backward: the gradient is {} {} but the tensor is {} {}", seed.shape(),
-                                 seed.dtype(), root.shape(), root.dtype()));
+    // A shape mismatch is a ShapeError; only the dtype differing is a DTypeError (as in set_grad).
+    const std::string message = fmt::format("backward: the gradient is {} {} but the tensor is {} {}", seed.shape(),
+                                            seed.dtype(), root.shape(), root.dtype());
+    if (seed.shape() != root.shape()) throw ShapeError(message);
+    throw DTypeError(message);
   }
 
   NoGradGuard no_grad;  // backward functions compute with plain tensors

@@ -9,6 +9,7 @@
 #include "attograd/core/errors.hpp"
 #include "backend/elementwise.hpp"
 #include "core/dispatch.hpp"
+#include "core/wrapping.hpp"
 
 namespace attograd::backend {
 
@@ -77,10 +78,10 @@ void add_into(Tensor& dst, const Tensor& src, double alpha) {
     using T = decltype(tag);
     check_whole<T>("add_", "alpha", alpha);
     if (alpha == 1.0) {
-      map2<T, T, T>(dst, src, dst, [](T x, T y) { return x + y; });
+      map2<T, T, T>(dst, src, dst, [](T x, T y) { return wrapping::add(x, y); });
     } else {
       const T a = static_cast<T>(alpha);
-      map2<T, T, T>(dst, src, dst, [a](T x, T y) { return x + a * y; });
+      map2<T, T, T>(dst, src, dst, [a](T x, T y) { return wrapping::add(x, wrapping::mul(a, y)); });
     }
   });
 }
@@ -90,7 +91,7 @@ void scale_into(Tensor& dst, double factor) {
     using T = decltype(tag);
     check_whole<T>("mul_", "factor", factor);
     const T f = static_cast<T>(factor);
-    map<T, T>(dst, dst, [f](T x) { return x * f; });
+    map<T, T>(dst, dst, [f](T x) { return wrapping::mul(x, f); });
   });
 }
 
@@ -98,7 +99,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = empty(a.shape(), a.dtype());
   dispatch_numeric("add", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map2<T, T, T>(a, b, out, [](T x, T y) { return x + y; });
+    map2<T, T, T>(a, b, out, [](T x, T y) { return wrapping::add(x, y); });
   });
   return out;
 }

@@ -136,6 +136,9 @@ Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape
     if (b.batch[d] != 1 || a.batch[d] == 1 || !rows_continue) break;
     if (a.rows == 1) a.row_stride = a.batch_strides[d];
     a.rows *= a.batch[d];
+    // describe() gave a single column the old row count as stride; oneDNN refuses a column-major
+    // matrix whose leading dimension is below its rows ([2, 2, 1]·[1, 3] failed with status 2).
+    if (a.cols == 1 && a.row_stride == 1) a.col_stride = a.rows;
     for (auto* v : {&batch, &a.batch, &a.batch_strides, &b.batch, &b.batch_strides}) v->pop_back();
   }
 

@@ -45,7 +45,8 @@ Tensor contiguous_values(const Tensor& x) {
 void sum_into(const Tensor& x, Tensor& out) {
   dispatch_numeric("sum", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+    // int64 sums wrap modulo 2^64 as in PyTorch: accumulated in uint64_t, where that is defined.
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::uint64_t>;
     std::vector<Acc> acc(static_cast<std::size_t>(out.numel()), Acc{0});
     const T* src = x.data<T>();
     // Read out's (contiguous) offsets through broadcast strides: 0 along the summed dims.

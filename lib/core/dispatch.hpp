@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -51,6 +52,19 @@ decltype(auto) dispatch_all(DType t, F&& f) {
     case DType::Bool: return f(bool{});
   }
   return f(float{});
+}
+
+// static_cast<T>(value), except that a floating value int64 cannot hold (NaN, infinite, beyond +-2^63)
+// is refused with a ValueError naming the op: that cast is undefined behaviour in C++.
+//   set: nan does not fit in int64
+template <class T, class From>
+T checked_cast(std::string_view op, From value) {
+  if constexpr (std::is_same_v<T, std::int64_t> && std::is_floating_point_v<From>) {
+    if (!(value >= From(-0x1p63) && value < From(0x1p63))) {
+      throw ValueError(fmt::format("{}: {} does not fit in int64 (NaN, infinite, or beyond 2^63)", op, value));
+    }
+  }
+  return static_cast<T>(value);
 }
 
 }  // namespace attograd

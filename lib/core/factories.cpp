@@ -20,14 +20,15 @@ Tensor finish(Tensor t, const TensorOptions& options) {
 }
 
 // Fills a fresh contiguous tensor with value_at(i) for i = 0..numel-1.
+// An int64 tensor refuses a value it cannot hold, naming the op.
 template <class F>
-Tensor generate(const Shape& shape, const TensorOptions& options, F value_at) {
+Tensor generate(std::string_view op, const Shape& shape, const TensorOptions& options, F value_at) {
   Tensor t = empty(shape, options.dtype);
   dispatch_all(options.dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
     const std::int64_t n = t.numel();
-    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(value_at(i));
+    for (std::int64_t i = 0; i < n; ++i) p[i] = checked_cast<T>(op, value_at(i));
   });
   return finish(std::move(t), options);
 }
@@ -49,7 +50,7 @@ Tensor zeros(const Shape& shape, TensorOptions options) {
 Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, 1.0, options); }
 
 Tensor full(const Shape& shape, double value, TensorOptions options) {
-  return generate(shape, options, [value](std::int64_t) { return value; });
+  return generate("full", shape, options, [value](std::int64_t) { return value; });
 }
 
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype()}); }
@@ -73,7 +74,7 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
                                  step, count));
   }
   const auto n = static_cast<std::int64_t>(count);
-  return generate(Shape{n}, options, [=](std::int64_t i) { return start + static_cast<double>(i) * step; });
+  return generate("arange", Shape{n}, options, [=](std::int64_t i) { return start + static_cast<double>(i) * step; });
 }
 
 Tensor arange(double end, TensorOptions options) { return arange(0.0, end, 1.0, options); }
@@ -82,7 +83,7 @@ Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opti
   if (steps < 0) throw ValueError(fmt::format("linspace: steps must be >= 0, got {}", steps));
   const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   // The last point is end exactly (not start + (steps - 1) * delta, which may round); one point is start.
-  return generate(Shape{steps}, options, [=](std::int64_t i) {
+  return generate("linspace", Shape{steps}, options, [=](std::int64_t i) {
     return i > 0 && i == steps - 1 ? end : start + static_cast<double>(i) * delta;
   });
 }
@@ -91,7 +92,7 @@ Tensor eye(std::int64_t n, std::int64_t m, TensorOptions options) {
   if (n < 0) throw ValueError(fmt::format("eye: n must be >= 0, got {}", n));
   if (m == -1) m = n;
   if (m < 0) throw ValueError(fmt::format("eye: m must be >= 0 (or -1 for m = n), got {}", m));
-  return generate(Shape{n, m}, options, [m](std::int64_t i) { return i / m == i % m ? 1.0 : 0.0; });
+  return generate("eye", Shape{n, m}, options, [m](std::int64_t i) { return i / m == i % m ? 1.0 : 0.0; });
 }
 
 Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions options) {
@@ -99,7 +100,7 @@ Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptio
     throw ShapeError(fmt::format("tensor: {} values cannot fill shape {} ({} elements)", values.size(), shape,
                                  shape.numel()));
   }
-  return generate(shape, options, [&](std::int64_t i) { return values[static_cast<std::size_t>(i)]; });
+  return generate("tensor", shape, options, [&](std::int64_t i) { return values[static_cast<std::size_t>(i)]; });
 }
 
 Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
@@ -148,13 +149,13 @@ Tensor rand(const Shape& shape, Generator& gen, TensorOptions options) {
   check_random_dtype("rand", options.dtype);
   // uniform() is below 1, but a value within 2^-25 of 1 rounds up to 1.0f: keep float32 below 1 too.
   const double largest = options.dtype == kFloat32 ? 0x1.fffffep-1 : 1.0;
-  return generate(shape, options, [&](std::int64_t) { return std::min(gen.uniform(), largest); });
+  return generate("rand", shape, options, [&](std::int64_t) { return std::min(gen.uniform(), largest); });
 }
 Tensor rand(const Shape& shape, TensorOptions options) { return rand(shape, default_generator(), options); }
 
 Tensor randn(const Shape& shape, Generator& gen, TensorOptions options) {
   check_random_dtype("randn", options.dtype);
-  return generate(shape, options, [&](std::int64_t) { return gen.normal(); });
+  return generate("randn", shape, options, [&](std::int64_t) { return gen.normal(); });
 }
 Tensor randn(const Shape& shape, TensorOptions options) { return randn(shape, default_generator(), options); }
 
@@ -163,7 +164,7 @@ Tensor uniform(const Shape& shape, double low, double high, Generator& gen, Tens
   if (!(low <= high) || !std::isfinite(low) || !std::isfinite(high)) {
     throw ValueError(fmt::format("uniform: needs finite low <= high, got low {} and high {}", low, high));
   }
-  return generate(shape, options, [&](std::int64_t) { return low + (high - low) * gen.uniform(); });
+  return generate("uniform", shape, options, [&](std::int64_t) { return low + (high - low) * gen.uniform(); });
 }
 
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, TensorOptions options) {
@@ -171,7 +172,7 @@ Tensor normal(const Shape& shape, double mean, double std, Generator& gen, Tenso
   if (!(std >= 0.0) || !std::isfinite(std) || !std::isfinite(mean)) {
     throw ValueError(fmt::format("normal: needs a finite mean and std >= 0, got mean {} and std {}", mean, std));
   }
-  return generate(shape, options, [&](std::int64_t) { return mean + std * gen.normal(); });
+  return generate("normal", shape, options, [&](std::int64_t) { return mean + std * gen.normal(); });
 }
 
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generator& gen) {

@@ -1,5 +1,7 @@
 #include "attograd/core/shape.hpp"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "attograd/core/errors.hpp"
@@ -51,6 +53,19 @@ Strides contiguous_strides(const Shape& shape) {
     step *= std::max<std::int64_t>(shape[i], 1);
   }
   return strides;
+}
+
+std::int64_t checked_numel(std::string_view op, const Shape& shape) {
+  // A zero anywhere makes the product 0, however large the other sizes are.
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) {
+    if (n > std::numeric_limits<std::int64_t>::max() / d) {
+      throw ShapeError(fmt::format("{}: shape {} has more elements than int64 can count", op, shape));
+    }
+    n *= d;
+  }
+  return n;
 }
 
 int normalize_dim(std::string_view op, std::int64_t dim, int rank) {

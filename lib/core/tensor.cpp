@@ -1,6 +1,8 @@
 #include "attograd/core/tensor.hpp"
 
+#include <cstddef>
 #include <cstdlib>
+#include <limits>
 #include <new>
 
 #include <fmt/format.h>
@@ -21,6 +23,14 @@ void throw_dtype_mismatch(DType wanted, DType actual) {
 }
 }  // namespace detail
 
+void require_defined(std::string_view op, const Tensor& x, std::string_view which) {
+  if (!x.defined()) {
+    throw ValueError(fmt::format("{}: {} is an undefined tensor (default-constructed, or a gradient not computed "
+                                 "yet)",
+                                 op, which));
+  }
+}
+
 // --- Storage -----------------------------------------------------------------------------------
 
 // The bytes come from a per-thread cache of freed blocks (core/storage_cache.hpp).
@@ -35,8 +45,18 @@ Tensor empty(const Shape& shape, DType dtype) {
   for (std::int64_t d : shape) {
     if (d < 0) throw ShapeError(fmt::format("empty: negative size in shape {}", shape));
   }
+  // No allocation can exceed PTRDIFF_MAX bytes (pointer differences must fit). Checking here, before
+  // anything is allocated, keeps a wrapped-around byte count from giving a huge shape a tiny buffer.
+  constexpr auto kMaxBytes = static_cast<std::uint64_t>(std::numeric_limits<std::ptrdiff_t>::max());
+  const auto numel = static_cast<std::uint64_t>(checked_numel("empty", shape));
+  const std::uint64_t size = element_size(dtype);
+  if (numel > kMaxBytes / size) {
+    throw ShapeError(fmt::format("empty: shape {} of {} needs {} elements of {} bytes, more than the {} bytes one "
+                                 "allocation can hold",
+                                 shape, dtype, numel, size, kMaxBytes));
+  }
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape.numel()) * element_size(dtype));
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel * size));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -90,10 +110,10 @@ std::int64_t element_offset(const TensorImpl& t, std::string_view op, std::initi
 }
 
 template <class To>
-To read_as(const TensorImpl& t, std::int64_t offset) {
+To read_as(std::string_view op, const TensorImpl& t, std::int64_t offset) {
   return dispatch_all(t.dtype, [&](auto tag) {
     using T = decltype(tag);
-    return static_cast<To>(static_cast<const T*>(t.storage->data())[offset]);
+    return checked_cast<To>(op, static_cast<const T*>(t.storage->data())[offset]);
   });
 }
 
@@ -108,13 +128,13 @@ T Tensor::item() const {
                                  t.shape.numel(), t.shape));
   }
   // The one element sits at the offset whatever the strides.
-  return read_as<T>(t, t.offset);
+  return read_as<T>("item", t, t.offset);
 }
 
 template <class T>
 T Tensor::at(std::initializer_list<std::int64_t> index) const {
   const TensorImpl& t = checked();
-  return read_as<T>(t, element_offset(t, "at", index));
+  return read_as<T>("at", t, element_offset(t, "at", index));
 }
 
 void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
@@ -122,7 +142,7 @@ void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
   const std::int64_t offset = element_offset(t, "set", index);
   dispatch_all(t.dtype, [&](auto tag) {
     using T = decltype(tag);
-    static_cast<T*>(t.storage->data())[offset] = static_cast<T>(value);
+    static_cast<T*>(t.storage->data())[offset] = checked_cast<T>("set", value);
   });
   t.storage->bump_version();
 }
@@ -136,7 +156,7 @@ std::vector<To> Tensor::to_vector() const {
     using T = decltype(tag);
     const T* base = static_cast<const T*>(t.storage->data()) + t.offset;
     for_each_run<1>(t.shape, {t.strides}, [&](auto off, std::int64_t n, auto step) {
-      for (std::int64_t i = 0; i < n; ++i) out.push_back(static_cast<To>(base[off[0] + i * step[0]]));
+      for (std::int64_t i = 0; i < n; ++i) out.push_back(checked_cast<To>("to_vector", base[off[0] + i * step[0]]));
     });
   });
   return out;

@@ -101,6 +101,10 @@ Tensor next_token(const Tensor& logits, Generator& gen, const SampleOptions& opt
                                      row[i]));
       }
     }
+    // Every logit -inf: every probability is 0/0, and draw() would return token 0 from NaNs.
+    if (std::all_of(row.begin(), row.end(), [](double l) { return l == -kInf; })) {
+      throw ValueError(fmt::format("next_token: every logit of row {} is -inf: no token has any probability", b));
+    }
     const bool greedy = options.greedy || options.temperature == 0.0;
     picked.push_back(greedy ? argmax_of(row) : draw(row, options, gen));
   }

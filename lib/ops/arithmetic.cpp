@@ -5,6 +5,7 @@
 #include "attograd/autograd/node.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/reduction.hpp"
+#include "core/wrapping.hpp"
 #include "ops/pointwise.hpp"
 
 namespace attograd {
@@ -55,7 +56,7 @@ const Op add_op({.name = "add",
                  .derivation = kFourOperations});
 Tensor add(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = promoted("add", a_in, b_in, false);
-  Tensor c = binary("add", a, b, [](auto x, auto y) { return x + y; });
+  Tensor c = binary("add", a, b, [](auto x, auto y) { return wrapping::add(x, y); });
   if (Node* node = record(add_op, c, {a, b})) {
     node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = sum_to(dC, sa);
@@ -72,7 +73,7 @@ const Op sub_op({.name = "sub",
                  .derivation = kFourOperations});
 Tensor sub(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = promoted("sub", a_in, b_in, false);
-  Tensor c = binary("sub", a, b, [](auto x, auto y) { return x - y; });
+  Tensor c = binary("sub", a, b, [](auto x, auto y) { return wrapping::sub(x, y); });
   if (Node* node = record(sub_op, c, {a, b})) {
     node->backward = [sa = a.shape(), sb = b.shape()](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = sum_to(dC, sa);
@@ -89,7 +90,7 @@ const Op mul_op({.name = "mul",
                  .derivation = kFourOperations});
 Tensor mul(const Tensor& a_in, const Tensor& b_in) {
   auto [a, b] = promoted("mul", a_in, b_in, false);
-  Tensor c = binary("mul", a, b, [](auto x, auto y) { return x * y; });
+  Tensor c = binary("mul", a, b, [](auto x, auto y) { return wrapping::mul(x, y); });
   if (Node* node = record(mul_op, c, {a, b})) {
     node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = sum_to(dC * B, A.shape());
@@ -123,7 +124,7 @@ const Op add_scalar_op(
     {.name = "add", .form = "A + s", .rule = "dA = dC", .derivation = kScalarForms});
 Tensor add(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("add", a_in, s, false);
-  Tensor c = with_scalar("add", a, s, [](auto x, auto y) { return x + y; });
+  Tensor c = with_scalar("add", a, s, [](auto x, auto y) { return wrapping::add(x, y); });
   if (Node* node = record(add_scalar_op, c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
   }
@@ -135,7 +136,7 @@ const Op sub_scalar_op(
     {.name = "sub", .form = "A - s", .rule = "dA = dC", .derivation = kScalarForms});
 Tensor sub(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("sub", a_in, s, false);
-  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return x - y; });
+  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return wrapping::sub(x, y); });
   if (Node* node = record(sub_scalar_op, c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
   }
@@ -146,7 +147,7 @@ Tensor sub(const Tensor& a_in, double s) {
 const Op rsub_op({.name = "rsub", .form = "s - A", .rule = "dA = -dC", .derivation = kScalarForms});
 Tensor sub(double s, const Tensor& a_in) {
   const Tensor a = scalar_operand("sub", a_in, s, false);
-  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return y - x; });
+  Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return wrapping::sub(y, x); });
   if (Node* node = record(rsub_op, c, {a})) {
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = -dC; };
   }
@@ -158,7 +159,7 @@ const Op mul_scalar_op(
     {.name = "mul", .form = "A * s", .rule = "dA = dC * s", .derivation = kScalarForms});
 Tensor mul(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("mul", a_in, s, false);
-  Tensor c = with_scalar("mul", a, s, [](auto x, auto y) { return x * y; });
+  Tensor c = with_scalar("mul", a, s, [](auto x, auto y) { return wrapping::mul(x, y); });
   if (Node* node = record(mul_scalar_op, c, {a})) {
     node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC * s; };
   }
@@ -196,7 +197,7 @@ const Op neg_op({.name = "neg", .rule = "dX = -dY", .derivation = kFunctions});
 Tensor neg(const Tensor& x_in) {
   pointwise::require_defined("neg", x_in);
   const Tensor x = x_in.dtype() == kBool ? to(x_in, kInt64) : x_in;
-  Tensor y = with_scalar("neg", x, 0.0, [](auto v, auto) { return -v; });
+  Tensor y = with_scalar("neg", x, 0.0, [](auto v, auto) { return wrapping::neg(v); });
   if (Node* node = record(neg_op, y, {x})) {
     node->backward = [](const Tensor& dY, Grads& d) { d[0] = -dY; };
   }

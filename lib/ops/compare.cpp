@@ -20,6 +20,8 @@ namespace {
 
 template <class Cmp>
 Tensor compare(std::string_view op, const Tensor& a_in, const Tensor& b_in, Cmp cmp) {
+  require_defined(op, a_in, "lhs");
+  require_defined(op, b_in, "rhs");
   const DType t = pointwise::result_dtype(a_in, b_in);
   const Tensor a = to(a_in, t);
   const Tensor b = to(b_in, t);
@@ -115,6 +117,9 @@ const Op where_op(
      .rule = "dA = dY where cond, else 0   dB = dY where not cond, else 0   (each summed to its input's shape)",
      .derivation = "elementwise.md#choosing-by-mask"});
 Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
+  require_defined("where", cond, "cond");
+  require_defined("where", a_in, "input");
+  require_defined("where", b_in, "other");
   require_bool("where", cond, "cond");
   const DType t = pointwise::result_dtype(a_in, b_in);
   const Tensor a = to(a_in, t);
@@ -145,6 +150,8 @@ const Op masked_fill_op({.name = "masked_fill",
                          .rule = "where(mask, value, X)",
                          .derivation = "elementwise.md#choosing-by-mask"});
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  require_defined("masked_fill", x);
+  require_defined("masked_fill", mask, "mask");
   require_bool("masked_fill", mask, "mask");
   if (broadcast_shapes("masked_fill", mask.shape(), x.shape()) != x.shape()) {
     throw ShapeError(fmt::format("masked_fill: mask of shape {} does not broadcast to the input's shape {}",
@@ -155,11 +162,13 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 const Op isnan_op({.name = "isnan", .gradient = Gradient::None, .rule = kBoolOutput});
 Tensor isnan(const Tensor& x) {
+  require_defined("isnan", x);
   return compare_scalar(x, 0.0, [](double v, double) { return std::isnan(v); });
 }
 
 const Op isinf_op({.name = "isinf", .gradient = Gradient::None, .rule = kBoolOutput});
 Tensor isinf(const Tensor& x) {
+  require_defined("isinf", x);
   return compare_scalar(x, 0.0, [](double v, double) { return std::isinf(v); });
 }
 

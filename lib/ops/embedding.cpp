@@ -26,6 +26,8 @@ const Op embedding_op({.name = "embedding",
                        .rule = "dW = each row of dY added into the row of W its id chose",
                        .derivation = "embedding.md"});
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
+  require_defined("embedding", weight, "weight");
+  require_defined("embedding", ids, "ids");
   if (!weight.is_floating_point()) {
     throw DTypeError(fmt::format("embedding: the weight must be a floating-point tensor, got {}", weight.dtype()));
   }

@@ -24,6 +24,7 @@ constexpr std::string_view kJoining = "shape.md#joining-split-the-gradient";
 const Op cat_op({.name = "cat", .rule = "dX_i = the slice of dY where X_i went", .derivation = kJoining});
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   if (tensors.empty()) throw ValueError("cat: needs at least one tensor");
+  for (std::size_t i = 0; i < tensors.size(); ++i) require_defined("cat", tensors[i], fmt::format("tensor {}", i));
   const Tensor& first = tensors[0];
   if (first.dim() == 0) throw ShapeError("cat: rank-0 tensors cannot be joined; use stack()");
   const int d = normalize_dim("cat", dim, first.dim());
@@ -89,6 +90,7 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
 // Y = X in new storage    dX = dY
 const Op clone_op({.name = "clone", .rule = "dX = dY", .derivation = kRearranging});
 Tensor clone(const Tensor& x) {
+  require_defined("clone", x);
   Tensor y = backend::copy(x, x.dtype());
   if (Node* node = record(clone_op, y, {x})) {
     node->backward = [](const Tensor& dY, Grads& d) { d[0] = dY; };
@@ -98,6 +100,7 @@ Tensor clone(const Tensor& x) {
 
 const Op contiguous_op({.name = "contiguous", .rule = "dX = dY", .derivation = kRearranging});
 Tensor contiguous(const Tensor& x) {
+  require_defined("contiguous", x);
   if (x.is_contiguous()) return x;
   Tensor y = backend::copy(x, x.dtype());
   if (Node* node = record(contiguous_op, y, {x})) {

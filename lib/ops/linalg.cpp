@@ -57,6 +57,8 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  require_defined("matmul", a, "lhs");
+  require_defined("matmul", b, "rhs");
   if (!a.is_floating_point() || a.dtype() != b.dtype()) {
     throw DTypeError(fmt::format("matmul: expected floating-point tensors of one dtype, got lhs {} and rhs {}",
                                  a.dtype(), b.dtype()));
@@ -81,6 +83,8 @@ const Op linear_op({.name = "linear",
                     .derivation = "linear.md",
                     .backend = kOneDnn});
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  require_defined("linear", x);
+  require_defined("linear", w, "weight");  // an undefined bias means no bias
   if (w.dim() != 2) {
     throw ShapeError(fmt::format("linear: weight must be 2-D [out, in], got shape {}", w.shape()));
   }
@@ -96,23 +100,26 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     throw DTypeError(fmt::format("linear: expected floating-point tensors of one dtype, got input {}, weight {}{}",
                                  x.dtype(), w.dtype(), b.defined() ? fmt::format(", bias {}", b.dtype()) : ""));
   }
-  // All leading dims become rows: [.., I] -> [N, I], one 2-D product.
+  // All leading dims become rows: [.., I] -> [N, I], one 2-D product. N is counted rather than left to
+  // reshape's -1, which cannot be inferred when I or O is 0 (then Y is the bias, or empty, as in PyTorch).
   const std::int64_t in = w.shape()[1], out = w.shape()[0];
-  const Tensor x2 = x.detach().reshape({-1, in});
+  std::int64_t rows = 1;
+  for (int d = 0; d + 1 < x.dim(); ++d) rows *= x.shape()[d];
+  const Tensor x2 = x.detach().reshape({rows, in});
   Shape shape = x.shape();
   shape[-1] = out;
   Tensor y = empty(shape, x.dtype());
-  Tensor y2 = y.detach().view({-1, out});
+  Tensor y2 = y.detach().view({rows, out});
   if (b.defined()) {
     backend::matmul_bias(x2, w.detach().mT(), b, y2);
   } else {
     backend::matmul(x2, w.detach().mT(), y2);
   }
   if (Node* node = record(linear_op, y, {x, w, b})) {
-    node->backward = [X = node->save(x), W = node->save(w), in, out](const Tensor& dY, Grads& d) {
-      const Tensor dY2 = dY.reshape({-1, out});
+    node->backward = [X = node->save(x), W = node->save(w), rows, in, out](const Tensor& dY, Grads& d) {
+      const Tensor dY2 = dY.reshape({rows, out});
       if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());
-      if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({-1, in}));
+      if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({rows, in}));
       if (d.wanted(2)) d[2] = sum(dY2, {0});
     };
   }

@@ -45,6 +45,8 @@ Tensor reduce(const Tensor& losses, Reduction reduction) {
 // flattened to [N].
 Tensor checked_targets(std::string_view op, std::string_view what, const Tensor& x, const Tensor& targets,
                        const ClassLossOptions& options) {
+  require_defined(op, x, what);
+  require_defined(op, targets, "targets");
   if (!x.is_floating_point()) {
     throw DTypeError(fmt::format("{}: expected floating-point {}, got {}", op, what, x.dtype()));
   }
@@ -128,6 +130,8 @@ const Op mse_loss_op({.name = "mse_loss",
                       .rule = "dA = 2 k (A - B) dL   dB = -dA   (k = 1/n for the mean, else 1)",
                       .derivation = "loss.md#mse_loss"});
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  require_defined("mse_loss", input);
+  require_defined("mse_loss", target, "target");
   if (!input.is_floating_point() || !target.is_floating_point()) {
     throw DTypeError(fmt::format("mse_loss: expected floating-point input and target, got {} and {}", input.dtype(),
                                  target.dtype()));
@@ -183,6 +187,8 @@ const Op bce_op({.name = "binary_cross_entropy_with_logits",
                  .rule = "dX = dL * (sigmoid(X) - T)   dT = -dL * X",
                  .derivation = "loss.md#binary_cross_entropy_with_logits"});
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+  require_defined("binary_cross_entropy_with_logits", logits, "logits");
+  require_defined("binary_cross_entropy_with_logits", targets, "targets");
   if (!logits.is_floating_point() || logits.dtype() != targets.dtype()) {
     throw DTypeError(fmt::format("binary_cross_entropy_with_logits: logits and targets must have one floating-point "
                                  "dtype, got {} and {}",

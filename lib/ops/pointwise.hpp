@@ -14,15 +14,7 @@
 
 namespace attograd::pointwise {
 
-// A default-constructed tensor, or x.grad() before any backward reached x, named by the op that got it.
-// `which` is "input", "lhs" or "rhs".
-inline void require_defined(std::string_view op, const Tensor& x, std::string_view which = "input") {
-  if (!x.defined()) {
-    throw ValueError(fmt::format("{}: {} is an undefined tensor (default-constructed, or a gradient not "
-                                 "computed yet)",
-                                 op, which));
-  }
-}
+using attograd::require_defined;  // core/tensor.hpp
 
 inline void require_floating(std::string_view op, const Tensor& x) {
   require_defined(op, x);

@@ -103,6 +103,7 @@ Tensor extreme_along(const Tensor& x, int dim, bool is_max) {
 }
 
 Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool keepdim, bool is_max) {
+  require_defined(op, x);
   if (x.dtype() == kBool) {
     throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
   }
@@ -119,6 +120,7 @@ Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool kee
 }
 
 Tensor arg_extreme(std::string_view op, const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {
+  require_defined(op, x);
   if (x.dtype() == kBool) throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
   if (x.dim() == 0) {
     normalize_dim(op, dim, 0);
@@ -138,6 +140,7 @@ Tensor arg_extreme(std::string_view op, const Tensor& x, std::int64_t dim, bool 
 
 // The index into x flattened. An empty x is refused here, where the message can name x's shape.
 Tensor arg_extreme_flat(std::string_view op, const Tensor& x, bool is_max) {
+  require_defined(op, x);
   for (int d = 0; d < x.dim(); ++d) {
     if (x.shape()[d] == 0) {
       throw ShapeError(fmt::format("{}: cannot reduce dim {} of size 0 (shape {})", op, d, x.shape()));
@@ -153,6 +156,7 @@ const Op sum_op({.name = "sum",
                  .rule = "dX = dY expanded back over the summed dims",
                  .derivation = "reduction.md#sum"});
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+  require_defined("sum", x);
   const Reduced r = reduced_dims("sum", x, dims);
   const Tensor input = x.dtype() == kBool ? to(x, kInt64) : x;  // counting trues, as PyTorch does
   Tensor y = empty(r.kept, input.dtype());
@@ -172,6 +176,7 @@ Tensor sum(const Tensor& x) { return sum(x, Shape{}, false); }
 const Op mean_op(
     {.name = "mean", .gradient = Gradient::Composite, .rule = "sum(X) / n", .derivation = "reduction.md#mean"});
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  require_defined("mean", x);
   if (!x.is_floating_point()) {
     throw DTypeError(fmt::format("mean: expected a floating-point tensor, got {}; convert with to(kFloat32)",
                                  x.dtype()));
@@ -206,6 +211,7 @@ const Op sum_to_op({.name = "sum_to",
                     .rule = "sum over the broadcast dims, then reshape",
                     .derivation = "elementwise.md#broadcasting-sum-back-over-the-broadcast-dims"});
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  require_defined("sum_to", x);
   if (x.shape() == shape) return x;
   const Shape& from = x.shape();
   bool ok = shape.rank() <= from.rank();

@@ -119,6 +119,7 @@ Tensor scatter_into_zeros(const Tensor& dY, const Shape& shape, MakeView make_vi
 // Y = X seen with another shape    dX = dY reshaped back
 const Op view_op({.name = "view", .rule = "dX = dY reshaped to X's shape", .derivation = kRearranging});
 Tensor view(const Tensor& x, const Shape& wanted) {
+  require_defined("view", x);
   const Shape shape = infer_shape("view", wanted, x.shape());
   auto strides = view_strides(x, shape);
   if (!strides) {
@@ -138,6 +139,7 @@ const Op reshape_op({.name = "reshape",
                      .rule = "view, after contiguous if the strides need it",
                      .derivation = kRearranging});
 Tensor reshape(const Tensor& x, const Shape& wanted) {
+  require_defined("reshape", x);
   const Shape shape = infer_shape("reshape", wanted, x.shape());
   if (view_strides(x, shape)) return view(x, shape);
   return view(contiguous(x), shape);
@@ -342,6 +344,7 @@ Tensor expand(const Tensor& x, const Shape& wanted) {
                                    x.shape(), wanted, d, have));
     }
   }
+  checked_numel("expand", shape);  // a view allocates nothing, but its element count must still be countable
   if (shape == x.shape()) return x;
   Tensor y = as_view(x, shape, strides, x.offset());
   if (Node* node = record(expand_op, y, {x})) {

@@ -16,6 +16,10 @@ namespace attograd::optim {
 
 namespace {
 
+// A loaded step count may not exceed 2^53: step() increments it and the bias corrections use it as a
+// double, which holds every whole number up to there exactly (and INT64_MAX + 1 overflows).
+constexpr std::int64_t kMaxStepCount = std::int64_t{1} << 53;
+
 bool valid_lr(double lr) { return lr >= 0 && std::isfinite(lr); }
 bool valid_weight_decay(double wd) { return wd >= 0 && std::isfinite(wd); }
 
@@ -230,7 +234,7 @@ std::vector<std::string> Optimizer::check_state(const NamedTensors& named) const
       if (t.dtype() != kInt64 || t.dim() != 0) {
         problems.push_back(
             fmt::format("'{}': expected an int64 rank-0 step count, got {} {}", name, t.dtype(), t.shape()));
-      } else if (t.item<std::int64_t>() < 0) {
+      } else if (t.item<std::int64_t>() < 0 || t.item<std::int64_t>() > kMaxStepCount) {
         problems.push_back(fmt::format("'{}': invalid step count: {}", name, t.item<std::int64_t>()));
       }
     } else if (t.shape() != p.shape() || t.dtype() != p.dtype()) {

@@ -16,6 +16,10 @@ namespace attograd::optim {
 
 namespace {
 
+// A loaded step count may not exceed 2^53: step() increments it and state_tensors() passes it through a
+// double, which holds every whole number up to there exactly (and INT64_MAX + 1 overflows).
+constexpr std::int64_t kMaxStepCount = std::int64_t{1} << 53;
+
 bool valid_lr(double lr) { return lr >= 0 && std::isfinite(lr); }
 
 // Half a cosine: 1 at progress 0, 0 at progress 1.
@@ -79,7 +83,7 @@ void LrSchedule::load_state_tensors(const NamedTensors& named) {
     if (name == "step") {
       if (t.dtype() != kInt64 || t.dim() != 0) {
         problems.push_back(fmt::format("'step': expected an int64 rank-0 tensor, got {} {}", t.dtype(), t.shape()));
-      } else if ((step = t.item<std::int64_t>()) < 0) {
+      } else if ((step = t.item<std::int64_t>()) < 0 || step > kMaxStepCount) {
         problems.push_back(fmt::format("'step': invalid step count: {}", step));
       }
       continue;

@@ -139,4 +139,20 @@ BOOST_AUTO_TEST_CASE(the_number_of_tensors_is_capped) {
                         has_message("parse_tensors: 'many': the header declares more than 19999 tensors (the limit)"));
 }
 
+BOOST_AUTO_TEST_CASE(a_header_declaring_a_million_tiny_tensors_is_refused_by_the_default_cap) {
+  // kMaxTensors + 1 empty tensors in a 50 MB header, under the header cap: the default limits refuse
+  // it at the name past the cap, before any tensor is allocated, so neither time nor memory grows with
+  // what the header claims beyond that.
+  fmt::memory_buffer header;
+  header.push_back('{');
+  for (std::size_t i = 0; i <= kMaxTensors; ++i) {
+    fmt::format_to(std::back_inserter(header), R"({}"t{}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})",
+                   i == 0 ? "" : ",", i);
+  }
+  header.push_back('}');
+  BOOST_TEST_REQUIRE(header.size() < kMaxHeaderBytes);
+  CHECK_REJECTED(file_with(fmt::to_string(header)),
+                 "parse_tensors: 'hostile': the header declares more than 1000000 tensors (the limit)");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -32,7 +32,8 @@ class Shape {
   std::size_t size() const { return static_cast<std::size_t>(rank_); }
   bool empty() const { return rank_ == 0; }
 
-  // Number of elements: the product of the sizes (1 for rank 0).
+  // Number of elements: the product of the sizes (1 for rank 0). Unchecked: a tensor's shape was
+  // checked when it was made (see checked_numel below).
   std::int64_t numel() const {
     std::int64_t n = 1;
     for (int i = 0; i < rank_; ++i) n *= dims_[i];
@@ -73,6 +74,11 @@ using Strides = Shape;
 
 // Row-major (C order) strides of a contiguous tensor of this shape.
 Strides contiguous_strides(const Shape& shape);
+
+// The product of non-negative sizes, or ShapeError naming the op and the shape when it does not fit in
+// int64 (Shape::numel would overflow, which is undefined behaviour):
+//   empty: shape [4294967296, 4294967296] has more elements than int64 can count
+std::int64_t checked_numel(std::string_view op, const Shape& shape);
 
 // Turns a possibly negative dim into 0..rank-1, or throws IndexError naming the op:
 //   sum: dim 3 is out of range for a tensor of rank 2 (expected -2..1)

@@ -185,6 +185,11 @@ class Tensor {
 // A new tensor with fresh, uninitialised, contiguous storage. For kernels and factories.
 Tensor empty(const Shape& shape, DType dtype = kFloat32);
 
+// The first check of an op: a default-constructed tensor, or x.grad() before any backward reached x,
+// is refused with a ValueError naming the op and which argument it is ("lhs", "weight", "tensor 1"):
+//   matmul: lhs is an undefined tensor (default-constructed, or a gradient not computed yet)
+void require_defined(std::string_view op, const Tensor& x, std::string_view which = "input");
+
 }  // namespace attograd
 
 namespace attograd {

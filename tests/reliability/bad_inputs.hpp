@@ -1,0 +1,71 @@
+// Bad-input tables: each row is one invalid call, the exception type it must throw and the pieces of
+// text its message must hold (the op's name and the values involved). A row fails when the call
+// returns, throws another type (a std::out_of_range from a container, a plain attograd::Error, ...)
+// or throws a message that lacks a piece; the failure names the row.
+//
+//   check_bad_inputs({
+//       bad<ShapeError>("matmul inner dims", [] { matmul(zeros({2, 3}), zeros({4, 5})); },
+//                       {"matmul", "[2, 3]", "[4, 5]"}),
+//   });
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <string>
+#include <typeindex>
+#include <typeinfo>
+#include <vector>
+
+#include <boost/core/demangle.hpp>
+#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
+
+#include <attograd/core/errors.hpp>
+
+namespace attograd::testing {
+
+struct BadInput {
+  std::string name;               // what the row tries; failures are reported under it
+  std::function<void()> call;     // the invalid call
+  std::type_index expected;       // the exact type it must throw
+  std::vector<std::string> says;  // every one of these must appear in the message
+};
+
+template <class E>
+BadInput bad(std::string name, std::function<void()> call, std::vector<std::string> says) {
+  static_assert(std::is_base_of_v<Error, E>, "a bad input must end in one of attograd's errors");
+  return {std::move(name), std::move(call), std::type_index(typeid(E)), std::move(says)};
+}
+
+inline std::string type_name(std::type_index t) {
+  std::string name = boost::core::demangle(t.name());
+  const std::string ns = "attograd::";
+  return name.starts_with(ns) ? name.substr(ns.size()) : name;
+}
+
+// Runs every row (one failing row does not stop the others) and fails once per broken row.
+inline void check_bad_inputs(const std::vector<BadInput>& rows) {
+  BOOST_TEST_REQUIRE(!rows.empty(), "an empty table checks nothing");
+  for (const BadInput& row : rows) {
+    BOOST_TEST_CONTEXT(fmt::format("row \"{}\"", row.name)) {
+      try {
+        row.call();
+        BOOST_ERROR(fmt::format("expected {}, but the call returned", type_name(row.expected)));
+      } catch (const std::exception& e) {
+        const std::type_index got(typeid(e));
+        BOOST_TEST((got == row.expected), fmt::format("expected {}, got {}: \"{}\"", type_name(row.expected),
+                                                    type_name(got), e.what()));
+        const std::string what = e.what();
+        for (const std::string& part : row.says) {
+          BOOST_TEST(what.find(part) != std::string::npos,
+                     fmt::format("message \"{}\" lacks \"{}\"", what, part));
+        }
+      } catch (...) {
+        BOOST_ERROR(fmt::format("expected {}, got something that is not a std::exception", type_name(row.expected)));
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE(fmt::format("{} bad inputs tried", rows.size()));
+}
+
+}  // namespace attograd::testing
