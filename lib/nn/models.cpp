@@ -30,6 +30,22 @@ void check_ids(const char* model, const Tensor& ids) {
   }
 }
 
+// Both models' stack: depth TransformerBlocks made from the model's options (Classifier's and
+// LanguageModel's options share these fields).
+template <class ModelOptions>
+void add_blocks(ModuleList& blocks, std::int64_t depth, std::int64_t emb, std::int64_t heads,
+                const ModelOptions& options, bool causal) {
+  for (std::int64_t i = 0; i < depth; ++i) {
+    blocks.add<TransformerBlock>(emb, heads,
+                                 TransformerBlockOptions{.order = options.order,
+                                                         .causal = causal,
+                                                         .hidden_mult = options.hidden_mult,
+                                                         .activation = options.activation,
+                                                         .dropout = options.dropout,
+                                                         .generator = options.generator});
+  }
+}
+
 }  // namespace
 
 std::string to_string(Pool pool) { return pool == Pool::Max ? "max" : "mean"; }
@@ -50,15 +66,7 @@ Classifier::Classifier(std::int64_t vocab, std::int64_t emb, std::int64_t heads,
     register_module("positions", *positions);
   }
   register_module("dropout", dropout);
-  for (std::int64_t i = 0; i < depth; ++i) {
-    blocks.add<TransformerBlock>(emb, heads,
-                                 TransformerBlockOptions{.order = options.order,
-                                                         .causal = options.causal,
-                                                         .hidden_mult = options.hidden_mult,
-                                                         .activation = options.activation,
-                                                         .dropout = options.dropout,
-                                                         .generator = options.generator});
-  }
+  add_blocks(blocks, depth, emb, heads, options, options.causal);
   register_module("blocks", blocks);
   if (options.order == NormOrder::PreNorm) register_module("norm", norm.emplace(emb));
   register_module("head", head);
@@ -98,15 +106,7 @@ LanguageModel::LanguageModel(std::int64_t vocab, std::int64_t emb, std::int64_t 
   register_module("tokens", tokens);
   register_module("positions", positions);
   register_module("dropout", dropout);
-  for (std::int64_t i = 0; i < depth; ++i) {
-    blocks.add<TransformerBlock>(emb, heads,
-                                 TransformerBlockOptions{.order = options.order,
-                                                         .causal = true,
-                                                         .hidden_mult = options.hidden_mult,
-                                                         .activation = options.activation,
-                                                         .dropout = options.dropout,
-                                                         .generator = options.generator});
-  }
+  add_blocks(blocks, depth, emb, heads, options, true);
   register_module("blocks", blocks);
   if (options.order == NormOrder::PreNorm) register_module("norm", norm.emplace(emb));
   register_module("head", head);
