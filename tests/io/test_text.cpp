@@ -48,10 +48,11 @@ BOOST_AUTO_TEST_CASE(rejects_malformed_utf8_at_the_first_bad_byte) {
 BOOST_AUTO_TEST_CASE(printable_escapes_control_characters_and_shortens_long_names) {
   BOOST_TEST(printable("layer.0.weight") == "layer.0.weight");
   BOOST_TEST(printable(std::string_view("a\nb\0c\x7f", 6)) == "a\\x0ab\\x00c\\x7f");
-  BOOST_TEST(printable(std::string(100, 'x')) == std::string(64, 'x') + "... (100 bytes)");
+  const std::string x64(64, 'x');  // expected texts through fmt: GCC 12 warns falsely on string + "..." at -O1
+  BOOST_TEST(printable(std::string(100, 'x')) == fmt::format("{}... (100 bytes)", x64));
   BOOST_TEST(printable(std::string(64, 'x')) == std::string(64, 'x'));
   // A 2-byte character straddling the cut is dropped whole, not cut in half.
-  BOOST_TEST(printable(std::string(63, 'x') + "\xc3\xa9" + "tail") == std::string(63, 'x') + "... (69 bytes)");
+  BOOST_TEST(printable(fmt::format("{}\xc3\xa9tail", std::string(63, 'x'))) == fmt::format("{}... (69 bytes)", std::string(63, 'x')));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
