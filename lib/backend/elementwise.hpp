@@ -1,6 +1,7 @@
 // Internal: elementwise kernels. Each walks the output's shape and reads its inputs through broadcast
 // strides, so one kernel serves contiguous tensors, views and broadcasting alike. The inner loop gets
-// unit strides in the common case, which the compiler vectorises.
+// unit strides in the common case, which the compiler vectorises. Large outputs are split over the
+// threads (backend/threads.hpp): f must not depend on the order elements are computed in.
 //
 //   Tensor out = empty(a.shape(), a.dtype());
 //   backend::map<float, float>(a, out, [](float x) { return std::exp(x); });
@@ -10,6 +11,7 @@
 #include <type_traits>
 
 #include "attograd/core/tensor.hpp"
+#include "backend/threads.hpp"
 #include "core/strided.hpp"
 
 namespace attograd::backend {
@@ -20,7 +22,7 @@ void map(const Tensor& a, Tensor& out, F f) {
   const A* pa = a.data<A>();
   Out* po = out.data<Out>();
   const Strides sa = broadcast_strides(a.shape(), a.strides(), out.shape());
-  for_each_run<2>(out.shape(), {out.strides(), sa}, [&](auto off, std::int64_t n, auto step) {
+  parallel_for_each_element_run<2>(out.shape(), {out.strides(), sa}, [&](auto off, std::int64_t n, auto step) {
     Out* o = po + off[0];
     const A* x = pa + off[1];
     if (step[0] == 1 && step[1] == 1) {
@@ -39,7 +41,7 @@ void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   Out* po = out.data<Out>();
   const Strides sa = broadcast_strides(a.shape(), a.strides(), out.shape());
   const Strides sb = broadcast_strides(b.shape(), b.strides(), out.shape());
-  for_each_run<3>(out.shape(), {out.strides(), sa, sb}, [&](auto off, std::int64_t n, auto step) {
+  parallel_for_each_element_run<3>(out.shape(), {out.strides(), sa, sb}, [&](auto off, std::int64_t n, auto step) {
     Out* o = po + off[0];
     const A* x = pa + off[1];
     const B* y = pb + off[2];
@@ -67,7 +69,7 @@ void map3(const Tensor& a, const Tensor& b, const Tensor& c, Tensor& out, F f) {
   const Strides sa = broadcast_strides(a.shape(), a.strides(), out.shape());
   const Strides sb = broadcast_strides(b.shape(), b.strides(), out.shape());
   const Strides sc = broadcast_strides(c.shape(), c.strides(), out.shape());
-  for_each_run<4>(out.shape(), {out.strides(), sa, sb, sc}, [&](auto off, std::int64_t n, auto step) {
+  parallel_for_each_element_run<4>(out.shape(), {out.strides(), sa, sb, sc}, [&](auto off, std::int64_t n, auto step) {
     Out* o = po + off[0];
     const A* x = pa + off[1];
     const B* y = pb + off[2];

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend/fast_math.hpp"
+#include "backend/threads.hpp"
 #include "core/dispatch.hpp"
 #include "core/strided.hpp"
 
@@ -51,7 +52,7 @@ void sum_into(const Tensor& x, Tensor& out) {
     const T* src = x.data<T>();
     // Read out's (contiguous) offsets through broadcast strides: 0 along the summed dims.
     const Strides so = broadcast_strides(out.shape(), contiguous_strides(out.shape()), x.shape());
-    for_each_run<2>(x.shape(), {so, x.strides()}, [&](auto off, std::int64_t n, auto step) {
+    auto add_run = [&](auto off, std::int64_t n, auto step) {
       if (step[0] == 0) {
         Acc s{0};
         for (std::int64_t i = 0; i < n; ++i) s += static_cast<Acc>(src[off[1] + i * step[1]]);
@@ -61,7 +62,17 @@ void sum_into(const Tensor& x, Tensor& out) {
           acc[static_cast<std::size_t>(off[0] + i * step[0])] += static_cast<Acc>(src[off[1] + i * step[1]]);
         }
       }
-    });
+    };
+    // Split along a kept dim: each output's terms are then all added by one thread, in the same order
+    // as on one thread. A sum to a single value stays on one thread.
+    const Loop<2> loop = coalesce<2>(x.shape(), {so, x.strides()});
+    int kept = 0;
+    while (kept < loop.shape.rank() && loop.strides[0][kept] == 0) ++kept;
+    if (kept < loop.shape.rank()) {
+      parallel_for_each_run<2>(loop, kept, add_run);
+    } else {
+      for_each_run<2>(loop, add_run);
+    }
     T* dst = out.data<T>();
     for (std::size_t i = 0; i < acc.size(); ++i) dst[i] = static_cast<T>(acc[i]);
   });
@@ -82,21 +93,23 @@ void arg_reduce(const Tensor& x_in, int dim, bool is_max, Tensor* values, Tensor
       }
       return is_max ? v > best : v < best;
     };
-    for (std::int64_t o = 0; o < g.outer; ++o) {
-      for (std::int64_t i = 0; i < g.inner; ++i) {
-        const T* p = src + o * g.n * g.inner + i;
-        std::int64_t best_r = 0;
-        T best = p[0];
-        for (std::int64_t r = 1; r < g.n; ++r) {
-          if (better(p[r * g.inner], best)) {
-            best = p[r * g.inner];
-            best_r = r;
+    parallel_for(g.outer, x.numel(), [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t o = first; o < last; ++o) {
+        for (std::int64_t i = 0; i < g.inner; ++i) {
+          const T* p = src + o * g.n * g.inner + i;
+          std::int64_t best_r = 0;
+          T best = p[0];
+          for (std::int64_t r = 1; r < g.n; ++r) {
+            if (better(p[r * g.inner], best)) {
+              best = p[r * g.inner];
+              best_r = r;
+            }
           }
+          idx[o * g.inner + i] = best_r;
+          if (val) val[o * g.inner + i] = best;
         }
-        idx[o * g.inner + i] = best_r;
-        if (val) val[o * g.inner + i] = best;
       }
-    }
+    });
   });
 }
 
@@ -119,13 +132,12 @@ double row_sum(const T* p, std::int64_t n) {
   return (a0 + a1) + (a2 + a3);
 }
 
-// The softmax of each row [outer, n, inner] of src into dst (which may be src). When `load` is given,
-// each row (inner == 1 only) is first written into dst as load(o, row_in, row_out), and the softmax
-// then reads it there.
+// The softmax of the rows [outer, n, inner] of src with o in [first, last) into dst (which may be src).
 template <class T, class Load>
-void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load) {
+void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load, std::int64_t first,
+                  std::int64_t last) {
   constexpr T kInf = std::numeric_limits<T>::infinity();
-  for (std::int64_t o = 0; o < g.outer; ++o) {
+  for (std::int64_t o = first; o < last; ++o) {
     for (std::int64_t i = 0; i < g.inner; ++i) {
       const T* p = src + o * g.n * g.inner + i;
       T* q = dst + o * g.n * g.inner + i;
@@ -180,6 +192,17 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load)
       }
     }
   }
+}
+
+// The softmax of each row [outer, n, inner] of src into dst (which may be src). When `load` is given,
+// each row (inner == 1 only) is first written into dst as load(o, row_in, row_out), and the softmax
+// then reads it there.
+// Rows are split over the threads when there are enough of them.
+template <class T, class Load>
+void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load) {
+  parallel_for(g.outer, g.outer * g.n * g.inner, [&](std::int64_t first, std::int64_t last) {
+    softmax_rows<T>(src, dst, g, log, load, first, last);
+  });
 }
 
 }  // namespace
@@ -240,24 +263,26 @@ void softmax_backward(const Tensor& y_in, const Tensor& dy_in, int dim, double s
     const T* pg = dy.data<T>();
     T* pd = dx.data<T>();
     const std::int64_t s = g.inner;
-    for (std::int64_t o = 0; o < g.outer; ++o) {
-      for (std::int64_t i = 0; i < g.inner; ++i) {
-        const std::int64_t base = o * g.n * g.inner + i;
-        double total = 0.0;
-        if (s == 1) {  // rows: four running sums (row_sum)
-          double a[4] = {0.0, 0.0, 0.0, 0.0};
-          for (std::int64_t r = 0; r < g.n; ++r) a[r & 3] += static_cast<double>(pg[base + r] * py[base + r]);
-          total = (a[0] + a[1]) + (a[2] + a[3]);
-        } else {
-          for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(pg[base + r * s] * py[base + r * s]);
-        }
-        const T t = static_cast<T>(total);
-        for (std::int64_t r = 0; r < g.n; ++r) {
-          const std::int64_t k = base + r * s;
-          pd[k] = py[k] * (pg[k] - t) * c;
+    parallel_for(g.outer, y.numel(), [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t o = first; o < last; ++o) {
+        for (std::int64_t i = 0; i < g.inner; ++i) {
+          const std::int64_t base = o * g.n * g.inner + i;
+          double total = 0.0;
+          if (s == 1) {  // rows: four running sums (row_sum)
+            double a[4] = {0.0, 0.0, 0.0, 0.0};
+            for (std::int64_t r = 0; r < g.n; ++r) a[r & 3] += static_cast<double>(pg[base + r] * py[base + r]);
+            total = (a[0] + a[1]) + (a[2] + a[3]);
+          } else {
+            for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(pg[base + r * s] * py[base + r * s]);
+          }
+          const T t = static_cast<T>(total);
+          for (std::int64_t r = 0; r < g.n; ++r) {
+            const std::int64_t k = base + r * s;
+            pd[k] = py[k] * (pg[k] - t) * c;
+          }
         }
       }
-    }
+    });
   });
 }
 

@@ -1,6 +1,7 @@
 #include "attograd/backend/settings.hpp"
 
 #include <atomic>
+#include <cstdint>
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -16,6 +17,8 @@ namespace {
 std::atomic<int> requested_threads{0};
 
 thread_local MatmulBackend current_matmul_backend = MatmulBackend::Auto;
+
+std::atomic<std::uint64_t> parallel_region_count{0};
 
 }  // namespace
 
@@ -41,6 +44,10 @@ int apply_num_threads() {
   if (n > 0 && omp_get_max_threads() != n) omp_set_num_threads(n);
   return omp_get_max_threads();
 }
+
+std::uint64_t parallel_regions() { return parallel_region_count.load(std::memory_order_relaxed); }
+
+void count_parallel_region() { parallel_region_count.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace backend
 

@@ -44,11 +44,11 @@ Loop<N> coalesce(const Shape& shape, const std::array<Strides, N>& strides) {
 
 // Calls run(offsets, count, steps) for every run along the last dim of loop.shape, in row-major
 // order. offsets[k] is operand k's offset (elements) of the run's first element, steps[k] its stride
-// along the run.
+// along the run. Offsets count from base (a part of a larger loop starts where the part does).
 template <int N, class Run>
-void for_each_run(const Loop<N>& loop, Run&& run) {
+void for_each_run(const Loop<N>& loop, Run&& run, const std::array<std::int64_t, N>& base = {}) {
   const int rank = loop.shape.rank();
-  std::array<std::int64_t, N> offsets{};
+  std::array<std::int64_t, N> offsets = base;
   std::array<std::int64_t, N> steps{};
   if (rank == 0) {  // a single element
     run(offsets, std::int64_t{1}, steps);

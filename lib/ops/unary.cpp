@@ -9,6 +9,7 @@
 #include "attograd/ops/compare.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "backend/fast_math.hpp"
+#include "backend/threads.hpp"
 #include "ops/pointwise.hpp"
 
 namespace attograd {
@@ -71,7 +72,11 @@ Tensor tanh(const Tensor& x) {
   Tensor y;
   if (x.dtype() == kFloat32 && x.is_contiguous()) {  // vectorised (backend/fast_math.hpp)
     y = empty(x.shape(), kFloat32);
-    backend::tanh_f32(x.data<float>(), y.data<float>(), x.numel());
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    backend::parallel_for(x.numel(), x.numel(), [&](std::int64_t begin, std::int64_t end) {
+      backend::tanh_f32(px + begin, py + begin, end - begin);
+    });
   } else {
     y = unary("tanh", x, [](auto v) { return std::tanh(v); });
   }
