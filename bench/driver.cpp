@@ -163,7 +163,8 @@ json bench_workload(const Config& c, const std::string& workload, int threads, j
     bf16_rows.push_back({{"workload", workload}, {"threads", threads}, {"steps", p.warmup + p.steps},
                          {"f32_ms", f32_ms}, {"bf16_ms", bf16_ms}, {"speedup", f32_ms / bf16_ms},
                          {"f32_cpu_ms", f32_cpu}, {"bf16_cpu_ms", bf16_cpu}, {"cpu_speedup", f32_cpu / bf16_cpu},
-                         {"libtorch_ms", lt_ms}, {"libtorch_cpu_ms", lt_cpu}, {"bf16_vs_libtorch_cpu", bf16_cpu / lt_cpu},
+                         {"libtorch_ms", lt_ms}, {"libtorch_cpu_ms", lt_cpu},
+                         {"bf16_vs_libtorch_cpu", bf16_cpu / lt_cpu},
                          {"f32_loss", a[0]["last_loss"]}, {"bf16_loss", b[0]["last_loss"]},
                          {"bf16_first_loss", b[0]["first_loss"]},
                          {"f32_matmul_ms", bench::median(field(a, "matmul_ms_per_step"))},
@@ -237,7 +238,8 @@ void print_bf16(const json& rows) {
   fmt::print("{:<7}{:>3} {:>9} {:>9} {:>6} {:>7}   {:>9} {:>9} {:>7} {:>9}   {:>7} {:>7}\n", "work", "thr", "f32",
              "bf16", "spread", "speedup", "f32 cpu", "bf16 cpu", "speedup", "bf16/lt", "f32 mm", "bf16 mm");
   for (const json& r : rows) {
-    fmt::print("{:<7}{:>3} {:>9.4f} {:>9.4f} {:>5.0f}% {:>7.3f}   {:>9.4f} {:>9.4f} {:>7.3f} {:>9.3f}   {:>7.2f} {:>7.2f}\n",
+    fmt::print("{:<7}{:>3} {:>9.4f} {:>9.4f} {:>5.0f}% {:>7.3f}   {:>9.4f} {:>9.4f} {:>7.3f} {:>9.3f}   "
+               "{:>7.2f} {:>7.2f}\n",
                r["workload"].get<std::string>(), r["threads"].get<int>(), number(r, "f32_ms"), number(r, "bf16_ms"),
                100 * std::max(spread(r["f32_ms_runs"]), spread(r["bf16_ms_runs"])), number(r, "speedup"),
                number(r, "f32_cpu_ms"), number(r, "bf16_cpu_ms"), number(r, "cpu_speedup"),

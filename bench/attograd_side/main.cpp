@@ -100,7 +100,8 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
   const auto products = attograd::backend::onednn::cache_stats().products - products_before;
   const double steps = static_cast<double>(o.steps);
   fmt::print(
-      "{{\"side\": \"attograd\", \"workload\": \"{}\", \"precision\": \"{}\", \"threads\": {}, \"warmup\": {}, \"steps\": {}, "
+      "{{\"side\": \"attograd\", \"workload\": \"{}\", \"precision\": \"{}\", \"threads\": {}, "
+      "\"warmup\": {}, \"steps\": {}, "
       "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
       "\"matmul_ms_per_step\": {}, \"matmul_share\": {}, \"matmul_calls_per_step\": {}, "
       "\"onednn_products_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",

@@ -35,7 +35,8 @@ struct StepOptions {
 inline StepOptions parse_step_options(int argc, char** argv) {
   StepOptions o;
   if (argc < 2) {
-    throw std::invalid_argument("usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N] [--precision f32|bf16]");
+    throw std::invalid_argument(
+        "usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N] [--precision f32|bf16]");
   }
   o.workload = argv[1];
   for (int i = 2; i < argc; ++i) {

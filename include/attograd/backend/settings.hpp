@@ -22,10 +22,11 @@
 // even, and multiplies and sums in float32; tensors, parameters, gradients and optimiser state stay
 // float32 ("float32 master weights"). bfloat16 keeps float32's range and 8 of its 24 significant
 // bits: each input moves by at most 2^-9 of itself, so each element of a product is within about
-// 2^-8·(|A|·|B|) of the float32 one (0.4% of the sum of its terms' sizes). On a CPU with avx512_bf16 oneDNN multiplies bf16 at about twice the
-// float32 rate (docs/performance.md). float64 is never affected. The choice is per thread, like the
-// backend's; backward() runs on the calling thread, so a guard around a training step covers its
-// gradients.
+// 2^-8·(|A|·|B|) of the float32 one (0.4% of the sum of its terms' sizes). (oneDNN's conversion also
+// flushes subnormal inputs, below 2^-126, to zero; the reference kernel keeps them.) On a CPU with
+// avx512_bf16 oneDNN multiplies bf16 at about twice the float32 rate (docs/performance.md). float64 is
+// never affected. The choice is per thread, like the backend's; backward() runs on the calling
+// thread, so a guard around a training step covers its gradients.
 #pragma once
 
 namespace attograd {
