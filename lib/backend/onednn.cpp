@@ -212,7 +212,9 @@ struct Context {
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
   std::uint64_t products = 0;
-  std::vector<std::uint16_t> lhs_bf16, rhs_bf16;  // the converted operands of the current product
+  // The converted operands of the current product, kept between calls: each grows to the largest
+  // operand converted so far (bf16 bits, two bytes per element).
+  std::vector<std::uint16_t> lhs_bf16, rhs_bf16;
 };
 
 // Created on first use and never destroyed: a matmul from another static object's destructor still
