@@ -9,8 +9,11 @@
 // OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS equal to the thread count,
 // OMP_WAIT_POLICY=PASSIVE (LibTorch's OpenMP workers otherwise spin and starve OpenBLAS's threads), and
 // LD_LIBRARY_PATH pointing at Debian's OpenBLAS, so that LibTorch's matmuls run on OpenBLAS whatever
-// the system's libblas.so.3 alternative says (attograd loads no BLAS). Then bench_matmul gives float32
-// matmul GFLOP/s through attograd and through bare oneDNN at each thread count.
+// the system's libblas.so.3 alternative says (attograd loads no BLAS). For the transformers a third
+// process joins the alternation, A B C A B C: bench_attograd in its bf16 mode (MatmulPrecision::BFloat16),
+// whose step time and loss after the same steps go in the "bf16" table beside attograd's float32 ones.
+// Then bench_matmul gives float32 matmul GFLOP/s through attograd and through bare oneDNN at each
+// thread count.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -130,6 +133,8 @@ std::vector<double> field(const std::vector<json>& runs, const char* key) {
 }
 
 // The targets for attograd time / LibTorch time.
+bool is_transformer(const std::string& workload) { return workload == "ctrans" || workload == "gpt"; }
+
 double time_target(const std::string& workload, int threads) {
   if (workload == "tiny") return 0.2;
   if (workload == "mlp") return 0.6;
@@ -138,15 +143,33 @@ double time_target(const std::string& workload, int threads) {
 
 std::string verdict(bool ok) { return ok ? "ok" : "MISS"; }
 
-json bench_workload(const Config& c, const std::string& workload, int threads) {
+// One row of "runs"; for the transformers also one row of "bf16", appended to bf16_rows.
+json bench_workload(const Config& c, const std::string& workload, int threads, json& bf16_rows) {
   const Plan p = plan_for(c, workload);
   const std::string args = fmt::format("{} --threads {} --warmup {} --steps {}", workload, threads, p.warmup, p.steps);
-  std::vector<json> a, t;
+  std::vector<json> a, t, b;
   for (int r = 0; r < c.reps; ++r) {
     a.push_back(run(c, threads, "bench_attograd", args).back());
     t.push_back(run(c, threads, "bench_libtorch", args).back());
-    fmt::print(stderr, "[bench] {:<6} {} thread(s), run {}/{}: attograd {:.4g} ms, libtorch {:.4g} ms\n", workload,
-               threads, r + 1, c.reps, number(a.back(), "median_ms"), number(t.back(), "median_ms"));
+    if (is_transformer(workload)) b.push_back(run(c, threads, "bench_attograd", args + " --precision bf16").back());
+    fmt::print(stderr, "[bench] {:<6} {} thread(s), run {}/{}: attograd {:.4g} ms, libtorch {:.4g} ms{}\n", workload,
+               threads, r + 1, c.reps, number(a.back(), "median_ms"), number(t.back(), "median_ms"),
+               b.empty() ? "" : fmt::format(", attograd bf16 {:.4g} ms", number(b.back(), "median_ms")));
+  }
+  if (!b.empty()) {
+    const double f32_ms = bench::median(field(a, "median_ms")), bf16_ms = bench::median(field(b, "median_ms"));
+    const double f32_cpu = bench::median(field(a, "cpu_ms")), bf16_cpu = bench::median(field(b, "cpu_ms"));
+    const double lt_ms = bench::median(field(t, "median_ms")), lt_cpu = bench::median(field(t, "cpu_ms"));
+    bf16_rows.push_back({{"workload", workload}, {"threads", threads}, {"steps", p.warmup + p.steps},
+                         {"f32_ms", f32_ms}, {"bf16_ms", bf16_ms}, {"speedup", f32_ms / bf16_ms},
+                         {"f32_cpu_ms", f32_cpu}, {"bf16_cpu_ms", bf16_cpu}, {"cpu_speedup", f32_cpu / bf16_cpu},
+                         {"libtorch_ms", lt_ms}, {"libtorch_cpu_ms", lt_cpu},
+                         {"bf16_vs_libtorch_cpu", bf16_cpu / lt_cpu},
+                         {"f32_loss", a[0]["last_loss"]}, {"bf16_loss", b[0]["last_loss"]},
+                         {"bf16_first_loss", b[0]["first_loss"]},
+                         {"f32_matmul_ms", bench::median(field(a, "matmul_ms_per_step"))},
+                         {"bf16_matmul_ms", bench::median(field(b, "matmul_ms_per_step"))},
+                         {"f32_ms_runs", field(a, "median_ms")}, {"bf16_ms_runs", field(b, "median_ms")}});
   }
   const double a_ms = bench::median(field(a, "median_ms")), t_ms = bench::median(field(t, "median_ms"));
   const double a_rss = bench::median(field(a, "rss_mb")), t_rss = bench::median(field(t, "rss_mb"));
@@ -198,12 +221,36 @@ void print_runs(const json& runs) {
     const std::string w = r["workload"];
     const double rss_ratio = number(r, "attograd_rss_mb") / number(r, "libtorch_rss_mb");
     const double share = r["attograd_matmul_share"];
-    const bool transformer = w == "ctrans" || w == "gpt";
+    const bool transformer = is_transformer(w);
     fmt::print("{:<7}{:>3} {:>8.1f} {:>8.1f} {:>7.3f} {:>5}   {:>7.1f}% {:>5} {:>8.1f}   N={}: {:.7g} / {:.7g}\n", w,
                r["threads"].get<int>(), number(r, "attograd_rss_mb"), number(r, "libtorch_rss_mb"), rss_ratio,
                verdict(rss_ratio <= 0.25), 100 * share, transformer ? verdict(share >= 0.75) : "",
                number(r, "attograd_matmul_gflops_in_step"), r["steps"].get<int>(), number(r, "attograd_last_loss"),
                number(r, "libtorch_last_loss"));
+  }
+}
+
+void print_bf16(const json& rows) {
+  if (rows.empty()) return;
+  fmt::print("\nattograd's bf16 mode (MatmulPrecision::BFloat16: bf16 matmul inputs, float32 sums and weights)\n"
+             "against its float32 and LibTorch's: ms per step as above (wall, then CPU), the time inside oneDNN\n"
+             "(the products, and in bf16 their conversions), the loss after the same N steps from the same weights\n");
+  fmt::print("{:<7}{:>3} {:>9} {:>9} {:>6} {:>7}   {:>9} {:>9} {:>7} {:>9}   {:>7} {:>7}\n", "work", "thr", "f32",
+             "bf16", "spread", "speedup", "f32 cpu", "bf16 cpu", "speedup", "bf16/lt", "f32 mm", "bf16 mm");
+  for (const json& r : rows) {
+    fmt::print("{:<7}{:>3} {:>9.4f} {:>9.4f} {:>5.0f}% {:>7.3f}   {:>9.4f} {:>9.4f} {:>7.3f} {:>9.3f}   "
+               "{:>7.2f} {:>7.2f}\n",
+               r["workload"].get<std::string>(), r["threads"].get<int>(), number(r, "f32_ms"), number(r, "bf16_ms"),
+               100 * std::max(spread(r["f32_ms_runs"]), spread(r["bf16_ms_runs"])), number(r, "speedup"),
+               number(r, "f32_cpu_ms"), number(r, "bf16_cpu_ms"), number(r, "cpu_speedup"),
+               number(r, "bf16_vs_libtorch_cpu"), number(r, "f32_matmul_ms"), number(r, "bf16_matmul_ms"));
+  }
+  fmt::print("{:<7}{:>3} {:>5} {:>12} {:>12} {:>9}\n", "work", "thr", "N", "f32 loss", "bf16 loss", "rel diff");
+  for (const json& r : rows) {
+    const double f32_loss = number(r, "f32_loss"), bf16_loss = number(r, "bf16_loss");
+    fmt::print("{:<7}{:>3} {:>5} {:>12.7g} {:>12.7g} {:>9.1e}\n", r["workload"].get<std::string>(),
+               r["threads"].get<int>(), r["steps"].get<int>(), f32_loss, bf16_loss,
+               relative_difference(bf16_loss, f32_loss));
   }
 }
 
@@ -227,7 +274,8 @@ std::string first_line_of(const char* path) {
 }
 
 // --check: one short run per workload at one thread; both sides must start from the same loss and
-// stay together. Returns the number of disagreements.
+// stay together, and for the transformers attograd's bf16 mode within 0.1% of its float32. Returns the
+// number of disagreements.
 int check(const Config& c) {
   int bad = 0;
   for (const std::string& w : c.workloads) {
@@ -241,6 +289,16 @@ int check(const Config& c) {
     fmt::print("{:<7} first loss {:.7g} vs {:.7g} (rel {:.1e}), after {} steps {:.7g} vs {:.7g} (rel {:.1e}): {}\n",
                w, number(a, "first_loss"), number(t, "first_loss"), first, p.warmup + p.steps,
                number(a, "last_loss"), number(t, "last_loss"), last, ok ? "agree" : "DIFFER");
+    if (is_transformer(w)) {  // the bf16 mode trains the same model, its losses within bf16's rounding
+      const json b = run(c, 1, "bench_attograd", args + " --precision bf16").back();
+      const double b_first = relative_difference(number(b, "first_loss"), number(a, "first_loss"));
+      const double b_last = relative_difference(number(b, "last_loss"), number(a, "last_loss"));
+      const bool b_ok = b_first < 1e-3 && b_last < 1e-3;
+      bad += !b_ok;
+      fmt::print("{:<7} bf16 mode: first loss {:.7g} (rel {:.1e} from f32), after {} steps {:.7g} (rel {:.1e}): {}\n",
+                 w, number(b, "first_loss"), b_first, p.warmup + p.steps, number(b, "last_loss"), b_last,
+                 b_ok ? "close" : "FAR");
+    }
   }
   return bad;
 }
@@ -253,18 +311,19 @@ int main(int argc, char** argv) {
     if (c.check) return check(c) == 0 ? 0 : 1;
 
     const std::string load_before = first_line_of("/proc/loadavg");
-    json runs = json::array(), matmul = json::array();
+    json runs = json::array(), bf16 = json::array(), matmul = json::array();
     for (int threads : c.threads) {
-      for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads));
+      for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads, bf16));
     }
     for (int threads : c.threads) {
       const std::string args = fmt::format("--threads {} --rounds {}", threads, c.quick ? 5 : 15);
       for (const json& row : run(c, threads, "bench_matmul", args)) matmul.push_back(row);
     }
     print_runs(runs);
+    print_bf16(bf16);
     print_matmul(matmul);
 
-    const json results{{"runs", runs}, {"matmul", matmul},
+    const json results{{"runs", runs}, {"bf16", bf16}, {"matmul", matmul},
                        {"config", {{"quick", c.quick}, {"reps", c.reps}, {"load_before", load_before},
                                    {"load_after", first_line_of("/proc/loadavg")}, {"omp_wait_policy", "PASSIVE"},
                                    {"libtorch_blas", runs.empty() ? json() : runs[0]["libtorch_blas"]}}}};

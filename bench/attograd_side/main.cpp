@@ -1,7 +1,10 @@
 // bench_attograd: trains one workload in attograd and prints one line of JSON (bench/common/
 // step_program.hpp). A training step is zero_grad + forward + loss + backward + SGD step.
 //
-//   build/bench/bench/bench_attograd ctrans --threads 1 --warmup 3 --steps 15
+//   build/bench/bench/bench_attograd ctrans --threads 1 --warmup 3 --steps 15 [--precision bf16]
+//
+// --precision bf16 trains with attograd's MatmulPrecision::BFloat16 (bf16 matmul inputs, float32 sums
+// and weights); the default is strict float32, like the LibTorch side.
 //
 // Besides the step times, it reports the time spent inside oneDNN's matmul kernels during the timed
 // steps (matmul_timer.hpp) and oneDNN's product count over the same steps, as a cross-check that the
@@ -97,11 +100,12 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
   const auto products = attograd::backend::onednn::cache_stats().products - products_before;
   const double steps = static_cast<double>(o.steps);
   fmt::print(
-      "{{\"side\": \"attograd\", \"workload\": \"{}\", \"threads\": {}, \"warmup\": {}, \"steps\": {}, "
+      "{{\"side\": \"attograd\", \"workload\": \"{}\", \"precision\": \"{}\", \"threads\": {}, "
+      "\"warmup\": {}, \"steps\": {}, "
       "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
       "\"matmul_ms_per_step\": {}, \"matmul_share\": {}, \"matmul_calls_per_step\": {}, "
       "\"onednn_products_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",
-      w.name, attograd::num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
+      w.name, o.precision, attograd::num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
       bench::json_number(*std::min_element(r.step_ms.begin(), r.step_ms.end())),
       bench::json_number(r.timed_ms / steps), bench::json_number(r.cpu_ms / steps),
       bench::json_number(bench::peak_rss_mb()),
@@ -118,6 +122,7 @@ int main(int argc, char** argv) {
     const bench::StepOptions o = bench::parse_step_options(argc, argv);
     const bench::Workload& w = bench::workload(o.workload);
     attograd::set_num_threads(o.threads);
+    if (o.precision == "bf16") attograd::set_matmul_precision(attograd::MatmulPrecision::BFloat16);
     const bench::ag::Params params(w);
     switch (w.kind) {
       case bench::Kind::Tiny: run(o, w, params, bench::ag::Tiny(params)); break;

@@ -10,7 +10,9 @@
 // forwards it to oneDNN's (found with dlsym(RTLD_NEXT)). attograd executes no oneDNN primitive other
 // than its matmuls (lib/backend/onednn.cpp), so the total is the time of every float32 product that
 // ran on oneDNN, forward and backward: the kernels alone, without attograd's dispatch, allocation or
-// copies around them. Products that oneDNN declines run on attograd's reference loops and are not
+// copies around them. In the bf16 mode (--precision bf16) each product is preceded by two reorders
+// that convert its operands to bf16: they are counted too (three calls per product), so the total is
+// then the products with their conversions. Products that oneDNN declines run on attograd's reference loops and are not
 // counted (none do in these workloads: the driver compares `calls` with the cache's product count).
 // The cost is two clock reads per product (about 20 ns each): BENCH_MATMUL_TIMER=off in the environment
 // leaves them out, to measure it (docs/performance.md gives the figure).

@@ -2,7 +2,7 @@
 // loop, and the figures they report. The driver (bench/driver.cpp) runs them as separate processes,
 // so that each process's peak RSS and thread settings are its own.
 //
-//   bench_attograd ctrans --threads 1 --warmup 3 --steps 15
+//   bench_attograd ctrans --threads 1 --warmup 3 --steps 15 [--precision bf16]
 //   -> {"side": "attograd", "workload": "ctrans", "threads": 1, "median_ms": ..., ...}   (one line)
 //
 // A process trains `warmup` steps untimed, then `steps` steps each timed on its own, always from the
@@ -29,15 +29,24 @@ struct StepOptions {
   int threads = 1;
   std::int64_t warmup = 10;
   std::int64_t steps = 100;
+  std::string precision = "f32";  // "bf16": attograd's MatmulPrecision::BFloat16 (bench_attograd only)
 };
 
 inline StepOptions parse_step_options(int argc, char** argv) {
   StepOptions o;
-  if (argc < 2) throw std::invalid_argument("usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N]");
+  if (argc < 2) {
+    throw std::invalid_argument(
+        "usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N] [--precision f32|bf16]");
+  }
   o.workload = argv[1];
   for (int i = 2; i < argc; ++i) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) throw std::invalid_argument("missing value after " + flag);
+    if (flag == "--precision") {
+      o.precision = argv[++i];
+      if (o.precision != "f32" && o.precision != "bf16") throw std::invalid_argument("--precision is f32 or bf16");
+      continue;
+    }
     const std::int64_t value = std::stoll(argv[++i]);
     if (flag == "--threads") {
       o.threads = static_cast<int>(value);

@@ -102,6 +102,7 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::lt:
 int main(int argc, char** argv) {
   try {
     const bench::StepOptions o = bench::parse_step_options(argc, argv);
+    if (o.precision != "f32") throw std::invalid_argument("the LibTorch side runs float32 only");
     const bench::Workload& w = bench::workload(o.workload);
     torch::set_num_threads(o.threads);
     torch::set_num_interop_threads(1);

@@ -5,6 +5,9 @@
 // view), so no operand is copied just to be transposed.
 #pragma once
 
+#include <bit>
+#include <cstdint>
+
 #include "attograd/core/tensor.hpp"
 
 namespace attograd::backend {
@@ -18,7 +21,18 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& c);
 // is fused into the product (one pass over c); elsewhere it follows the reference product.
 void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c);
 
-// attograd's own loops: float64 always, float32 when the reference path is forced.
+// attograd's own loops: float64 always, float32 when the reference path is forced. Under
+// MatmulPrecision::BFloat16 float32 operands are rounded to bfloat16 first, as oneDNN's bf16 path
+// rounds them: the sums stay float32 (a product of two bfloat16 is exact in float32).
 void matmul_reference(const Tensor& a, const Tensor& b, Tensor& c);
+
+// x rounded to the nearest bfloat16 (float32's upper 16 bits), ties to even, returned as a float32.
+// NaN stays NaN; values beyond bfloat16's largest round to infinity, as in hardware.
+inline float round_to_bfloat16(float x) {
+  const auto bits = std::bit_cast<std::uint32_t>(x);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return x;  // NaN: the rounding would carry into the sign
+  const std::uint32_t rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
+  return std::bit_cast<float>(rounded & 0xFFFF0000u);
+}
 
 }  // namespace attograd::backend

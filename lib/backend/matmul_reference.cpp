@@ -1,5 +1,7 @@
 #include <algorithm>
 
+#include "attograd/backend/settings.hpp"
+#include "backend/basic.hpp"
 #include "backend/matmul.hpp"
 #include "core/dispatch.hpp"
 #include "core/strided.hpp"
@@ -34,9 +36,22 @@ Shape leading(const Shape& s, int drop) {
   return out;
 }
 
+// A contiguous float32 copy of x with every element rounded to bfloat16.
+Tensor rounded_to_bfloat16(const Tensor& x) {
+  Tensor r = copy(x, kFloat32);
+  float* p = r.data<float>();
+  for (std::int64_t i = 0; i < r.numel(); ++i) p[i] = round_to_bfloat16(p[i]);
+  return r;
+}
+
 }  // namespace
 
 void matmul_reference(const Tensor& a, const Tensor& b, Tensor& c) {
+  if (c.dtype() == kFloat32 && matmul_precision() == MatmulPrecision::BFloat16) {
+    MatmulPrecisionGuard strict(MatmulPrecision::Strict);
+    matmul_reference(rounded_to_bfloat16(a), rounded_to_bfloat16(b), c);
+    return;
+  }
   const std::int64_t M = c.shape()[-2], N = c.shape()[-1], K = a.shape()[-1];
   const Shape batch = leading(c.shape(), 2);
   const Strides sa = broadcast_strides(leading(a.shape(), 2), leading(a.strides(), 2), batch);

@@ -7,7 +7,8 @@
 // own primitive cache ~1.2 us, a tiny execute 0.25 us):
 // - one engine and one stream for the process;
 // - a cache of primitives keyed by everything that defines them: both operands' shapes and strides
-//   (c's follow: it is contiguous) and the thread count, which a oneDNN primitive fixes when created;
+//   (c's follow: it is contiguous), the thread count, which a oneDNN primitive fixes when created, and
+//   the precision (MatmulPrecision, attograd/backend/settings.hpp);
 // - each cached primitive keeps its three dnnl::memory objects; a call only points them at the data.
 //
 // Layouts. Batch dims broadcast (size 1 or stride 0) are given to oneDNN as size 1, which it
@@ -18,6 +19,14 @@
 // (for example every other column of a matrix) would get oneDNN's reference implementation, hundreds
 // of times slower: such an operand is copied to a contiguous tensor first. Products with an empty dim
 // are left to the reference kernel (oneDNN 2.6 divides by zero creating them).
+//
+// bfloat16 (MatmulPrecision::BFloat16): two reorders convert the float32 operands, as laid out above,
+// to dense bfloat16 (round to nearest even, the unit-stride dim kept), then a bf16·bf16 -> f32
+// primitive (with the f32 bias) reads them. On this AVX-512 CPU with avx512_bf16 the bf16 kernel
+// (brg:avx512_core_bf16) runs at about twice the f32 one's GFLOP/s, and a conversion costs a few
+// percent of a product. fpmath_mode::bf16 on the f32 primitive would be the one-line alternative, but
+// oneDNN 2.6 ignores it without AMX (same kernel, bit-identical results), so the f32 primitive stays
+// strict.
 //
 // Thread safety: any thread may call matmul(); one mutex guards the cache and the reused memory
 // objects, so concurrent products run one after another, each on the whole OpenMP pool.
@@ -46,7 +55,9 @@ struct MatmulPlan {
   int rank = 0;                // the rank of the product oneDNN computes, after folding batch dims
   std::int64_t rows = 0;       // its M, after folding
   int threads = 0;             // the thread count the primitive was created for
-  bool strict_math = false;    // fpmath mode strict: no silent bf16/tf32 down-conversion
+  bool strict_math = false;    // float32 throughout: fpmath mode strict (no silent bf16/tf32
+                               // down-conversion) and no bf16 conversion of our own
+  bool bf16 = false;           // the operands are converted to bfloat16 (MatmulPrecision::BFloat16)
 };
 MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias = {});
 

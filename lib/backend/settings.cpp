@@ -17,6 +17,7 @@ namespace {
 std::atomic<int> requested_threads{0};
 
 thread_local MatmulBackend current_matmul_backend = MatmulBackend::Auto;
+thread_local MatmulPrecision current_matmul_precision = MatmulPrecision::Strict;
 
 std::atomic<std::uint64_t> parallel_region_count{0};
 
@@ -36,6 +37,16 @@ int num_threads() {
 void set_matmul_backend(MatmulBackend backend) { current_matmul_backend = backend; }
 
 MatmulBackend matmul_backend() { return current_matmul_backend; }
+
+void set_matmul_precision(MatmulPrecision precision) {
+  if (precision != MatmulPrecision::Strict && precision != MatmulPrecision::BFloat16) {
+    throw ValueError(fmt::format("set_matmul_precision: unknown precision {} (Strict is 0, BFloat16 is 1)",
+                                 static_cast<int>(precision)));
+  }
+  current_matmul_precision = precision;
+}
+
+MatmulPrecision matmul_precision() { return current_matmul_precision; }
 
 namespace backend {
 

@@ -1,5 +1,5 @@
-// attograd/backend/settings.hpp: how many threads the numeric kernels use, and which kernels compute
-// float32 matrix products.
+// attograd/backend/settings.hpp: how many threads the numeric kernels use, which kernels compute
+// float32 matrix products, and in what precision.
 //
 //   set_num_threads(1);                 // every kernel, oneDNN's included, runs on one thread
 //   fmt::print("{}\n", num_threads());  // 1
@@ -7,6 +7,7 @@
 //     MatmulBackendGuard reference(MatmulBackend::Reference);  // float32 matmuls on attograd's loops
 //     Tensor c = matmul(a, b);                                  // e.g. to compare with oneDNN's result
 //   }                                                           // back to oneDNN
+//   MatmulPrecisionGuard bf16(MatmulPrecision::BFloat16);      // float32 matmuls with bf16 inputs
 //
 // Threads: there is one pool, OpenMP's, shared by oneDNN and attograd's own kernels, so that two pools
 // never compete for the same cores. By default it has OMP_NUM_THREADS threads, or one per core when
@@ -15,6 +16,17 @@
 // Matmul backend: float32 products run on oneDNN (MatmulBackend::Auto) unless the reference path is
 // chosen. float64 always runs on the reference kernel: oneDNN has no float64 matmul on the CPU. The
 // choice is per thread, like NoGradGuard: a guard in one thread does not affect another.
+//
+// Matmul precision: MatmulPrecision::BFloat16 is an opt-in mixed-precision mode. Every float32 matmul
+// (forward and backward: the gradients' products too) rounds both operands to bfloat16, to nearest
+// even, and multiplies and sums in float32; tensors, parameters, gradients and optimiser state stay
+// float32 ("float32 master weights"). bfloat16 keeps float32's range and 8 of its 24 significant
+// bits: each input moves by at most 2^-9 of itself, so each element of a product is within about
+// 2^-8·(|A|·|B|) of the float32 one (0.4% of the sum of its terms' sizes). (oneDNN's conversion also
+// flushes subnormal inputs, below 2^-126, to zero; the reference kernel keeps them.) On a CPU with
+// avx512_bf16 oneDNN multiplies bf16 at about twice the float32 rate (docs/performance.md). float64 is
+// never affected. The choice is per thread, like the backend's; backward() runs on the calling
+// thread, so a guard around a training step covers its gradients.
 #pragma once
 
 namespace attograd {
@@ -44,6 +56,29 @@ class MatmulBackendGuard {
 
  private:
   MatmulBackend previous_;
+};
+
+enum class MatmulPrecision {
+  Strict,    // float32 in, float32 out (the default)
+  BFloat16,  // float32 operands rounded to bfloat16, products summed in float32
+};
+
+// The calling thread's choice. Throws ValueError for a value that is not a MatmulPrecision.
+void set_matmul_precision(MatmulPrecision precision);
+MatmulPrecision matmul_precision();
+
+// Chooses a precision for one scope of the calling thread, then restores the previous choice.
+class MatmulPrecisionGuard {
+ public:
+  explicit MatmulPrecisionGuard(MatmulPrecision precision) : previous_(matmul_precision()) {
+    set_matmul_precision(precision);
+  }
+  ~MatmulPrecisionGuard() { set_matmul_precision(previous_); }
+  MatmulPrecisionGuard(const MatmulPrecisionGuard&) = delete;
+  MatmulPrecisionGuard& operator=(const MatmulPrecisionGuard&) = delete;
+
+ private:
+  MatmulPrecision previous_;
 };
 
 }  // namespace attograd
