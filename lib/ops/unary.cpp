@@ -26,7 +26,18 @@ using pointwise::unary;
 // Y = e^X    dX = dY * Y
 const Op exp_op({.name = "exp", .rule = "dX = dY * Y", .derivation = kDerivation});
 Tensor exp(const Tensor& x) {
-  Tensor y = unary("exp", x, [](auto v) { return std::exp(v); });
+  pointwise::require_floating("exp", x);
+  Tensor y;
+  if (x.dtype() == kFloat32 && x.is_contiguous()) {  // vectorised (backend/fast_math.hpp)
+    y = empty(x.shape(), kFloat32);
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    backend::parallel_for(x.numel(), x.numel(), [&](std::int64_t begin, std::int64_t end) {
+      backend::exp_f32(px + begin, py + begin, end - begin);
+    });
+  } else {
+    y = unary("exp", x, [](auto v) { return std::exp(v); });
+  }
   if (Node* node = record(exp_op, y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * Y; };
   }
