@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/row_sum.hpp"
 #include "backend/threads.hpp"
 #include "core/dispatch.hpp"
 
@@ -21,14 +22,13 @@ void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, doubl
       for (std::int64_t r = first; r < last; ++r) {
         const T* xr = x.data<T>() + r * n;
         T* yr = y.data<T>() + r * n;
-        double s = 0.0;  // double sums, as mean() accumulates
-        for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(xr[i]);
+        // Double sums, as mean() accumulates.
+        const double s = row_sum(n, [xr](std::int64_t i) { return static_cast<double>(xr[i]); });
         const T mu = static_cast<T>(s / static_cast<double>(n));
-        double v = 0.0;
-        for (std::int64_t i = 0; i < n; ++i) {
+        const double v = row_sum(n, [xr, mu](std::int64_t i) {
           const T d = xr[i] - mu;
-          v += static_cast<double>(d * d);
-        }
+          return static_cast<double>(d * d);
+        });
         const T rs = static_cast<T>(1.0 / std::sqrt(static_cast<double>(static_cast<T>(v / static_cast<double>(n))) + eps));
         mean.data<T>()[r] = mu;
         rstd.data<T>()[r] = rs;
@@ -65,14 +65,15 @@ void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
           const T* dyr = pdy + r * n;
           const T mu = pmean[r];
           const T rs = prstd[r];
-          double sg = 0.0, sgx = 0.0;
           for (std::int64_t i = 0; i < n; ++i) {
             const auto k = static_cast<std::size_t>(i);
             xhat[k] = (xr[i] - mu) * rs;
             g[k] = pw ? dyr[i] * pw[i] : dyr[i];
-            sg += static_cast<double>(g[k]);
-            sgx += static_cast<double>(g[k] * xhat[k]);
           }
+          const T* pg = g.data();
+          const T* ph = xhat.data();
+          const double sg = row_sum(n, [pg](std::int64_t i) { return static_cast<double>(pg[i]); });
+          const double sgx = row_sum(n, [pg, ph](std::int64_t i) { return static_cast<double>(pg[i] * ph[i]); });
           const T mg = static_cast<T>(sg / static_cast<double>(n));
           const T mgx = static_cast<T>(sgx / static_cast<double>(n));
           T* dxr = dx->data<T>() + r * n;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend/fast_math.hpp"
+#include "backend/row_sum.hpp"
 #include "backend/threads.hpp"
 #include "core/dispatch.hpp"
 #include "core/strided.hpp"
@@ -115,21 +116,10 @@ void arg_reduce(const Tensor& x_in, int dim, bool is_max, Tensor* values, Tensor
 
 namespace {
 
-// sum_r p[r] in double, for a contiguous row. Four running sums rather than one: a single chain of
-// double additions waits on each one (4 cycles), which made this loop the hottest part of attention's
-// softmax.
+// sum_r p[r] in double, for a contiguous row (backend/row_sum.hpp).
 template <class T>
-double row_sum(const T* p, std::int64_t n) {
-  double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
-  std::int64_t r = 0;
-  for (; r + 4 <= n; r += 4) {
-    a0 += static_cast<double>(p[r]);
-    a1 += static_cast<double>(p[r + 1]);
-    a2 += static_cast<double>(p[r + 2]);
-    a3 += static_cast<double>(p[r + 3]);
-  }
-  for (; r < n; ++r) a0 += static_cast<double>(p[r]);
-  return (a0 + a1) + (a2 + a3);
+double sum_of_row(const T* p, std::int64_t n) {
+  return row_sum(n, [p](std::int64_t r) { return static_cast<double>(p[r]); });
 }
 
 // The softmax of the rows [outer, n, inner] of src with o in [first, last) into dst (which may be src).
@@ -174,7 +164,7 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load,
       if (log && std::is_same_v<T, float> && s == 1 && p != q) {  // float32 rows: exp vectorised in q
         for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m;
         exp_f32(reinterpret_cast<float*>(q), reinterpret_cast<float*>(q), g.n);
-        const T log_total = static_cast<T>(std::log(row_sum(q, g.n)));
+        const T log_total = static_cast<T>(std::log(sum_of_row(q, g.n)));
         for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m - log_total;
       } else if (log) {
         for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(std::exp(p[r * s] - m));
@@ -183,7 +173,7 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load,
       } else if (std::is_same_v<T, float> && s == 1) {  // rows of float32: exp vectorised (fast_math.hpp)
         for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m;
         exp_f32(reinterpret_cast<float*>(q), reinterpret_cast<float*>(q), g.n);
-        total = row_sum(q, g.n);
+        total = sum_of_row(q, g.n);
       } else {  // each exp once: kept in q, then scaled (q may be p: each entry is read before written)
         for (std::int64_t r = 0; r < g.n; ++r) {
           const T e = std::exp(p[r * s] - m);
@@ -273,10 +263,8 @@ void softmax_backward(const Tensor& y_in, const Tensor& dy_in, int dim, double s
         for (std::int64_t i = 0; i < g.inner; ++i) {
           const std::int64_t base = o * g.n * g.inner + i;
           double total = 0.0;
-          if (s == 1) {  // rows: four running sums (row_sum)
-            double a[4] = {0.0, 0.0, 0.0, 0.0};
-            for (std::int64_t r = 0; r < g.n; ++r) a[r & 3] += static_cast<double>(pg[base + r] * py[base + r]);
-            total = (a[0] + a[1]) + (a[2] + a[3]);
+          if (s == 1) {  // rows: four running sums
+            total = row_sum(g.n, [&](std::int64_t r) { return static_cast<double>(pg[base + r] * py[base + r]); });
           } else {
             for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(pg[base + r * s] * py[base + r * s]);
           }
