@@ -23,21 +23,29 @@ using autograd::record;
 constexpr std::string_view kDerivation = "elementwise.md#functions-of-one-tensor";
 using pointwise::unary;
 
+namespace {
+
+// Does x take a vectorised float32 loop of backend/fast_math.hpp?
+bool fast_f32(const Tensor& x) { return x.dtype() == kFloat32 && x.is_contiguous(); }
+
+// y = kernel(x) for such an x, the elements split over the threads when there are enough of them.
+Tensor map_f32(const Tensor& x, void (*kernel)(const float*, float*, std::int64_t)) {
+  Tensor y = empty(x.shape(), kFloat32);
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  backend::parallel_for(x.numel(), x.numel(), [&](std::int64_t begin, std::int64_t end) {
+    kernel(px + begin, py + begin, end - begin);
+  });
+  return y;
+}
+
+}  // namespace
+
 // Y = e^X    dX = dY * Y
 const Op exp_op({.name = "exp", .rule = "dX = dY * Y", .derivation = kDerivation});
 Tensor exp(const Tensor& x) {
   pointwise::require_floating("exp", x);
-  Tensor y;
-  if (x.dtype() == kFloat32 && x.is_contiguous()) {  // vectorised (backend/fast_math.hpp)
-    y = empty(x.shape(), kFloat32);
-    const float* px = x.data<float>();
-    float* py = y.data<float>();
-    backend::parallel_for(x.numel(), x.numel(), [&](std::int64_t begin, std::int64_t end) {
-      backend::exp_f32(px + begin, py + begin, end - begin);
-    });
-  } else {
-    y = unary("exp", x, [](auto v) { return std::exp(v); });
-  }
+  Tensor y = fast_f32(x) ? map_f32(x, backend::exp_f32) : unary("exp", x, [](auto v) { return std::exp(v); });
   if (Node* node = record(exp_op, y, {x})) {
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = dY * Y; };
   }
@@ -80,17 +88,7 @@ Tensor abs(const Tensor& x) {
 const Op tanh_op({.name = "tanh", .rule = "dX = dY * (1 - Y²)", .derivation = kDerivation});
 Tensor tanh(const Tensor& x) {
   pointwise::require_floating("tanh", x);
-  Tensor y;
-  if (x.dtype() == kFloat32 && x.is_contiguous()) {  // vectorised (backend/fast_math.hpp)
-    y = empty(x.shape(), kFloat32);
-    const float* px = x.data<float>();
-    float* py = y.data<float>();
-    backend::parallel_for(x.numel(), x.numel(), [&](std::int64_t begin, std::int64_t end) {
-      backend::tanh_f32(px + begin, py + begin, end - begin);
-    });
-  } else {
-    y = unary("tanh", x, [](auto v) { return std::tanh(v); });
-  }
+  Tensor y = fast_f32(x) ? map_f32(x, backend::tanh_f32) : unary("tanh", x, [](auto v) { return std::tanh(v); });
   if (Node* node = record(tanh_op, y, {x})) {
     // One pass (dY * (1.0 - Y * Y) would be three ops, each with its allocation).
     node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) {
