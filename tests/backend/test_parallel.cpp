@@ -16,16 +16,6 @@ using namespace attograd::testing;
 
 namespace {
 
-// Sets the thread count for one scope, then restores it.
-class Threads {
- public:
-  explicit Threads(int n) : previous_(num_threads()) { set_num_threads(n); }
-  ~Threads() { set_num_threads(previous_); }
-
- private:
-  int previous_;
-};
-
 // The values of a float32, float64 or int64 tensor, as raw bytes: "the same" below means bit for bit.
 std::vector<unsigned char> bytes(const Tensor& t) {
   const Tensor c = t.contiguous();
@@ -43,13 +33,13 @@ std::vector<unsigned char> bytes(const Tensor& t) {
 void check_same_on_two_threads(const std::function<std::vector<Tensor>()>& f, bool splits = true) {
   std::vector<Tensor> one, two;
   {
-    Threads t(1);
+    ThreadCount t(1);
     const std::uint64_t before = backend::parallel_regions();
     one = f();
     BOOST_TEST(backend::parallel_regions() == before);  // one thread: never a parallel region
   }
   {
-    Threads t(2);
+    ThreadCount t(2);
     const std::uint64_t before = backend::parallel_regions();
     two = f();
     if (splits) {
@@ -73,7 +63,7 @@ constexpr std::int64_t kRows = 64, kCols = 1024;
 BOOST_AUTO_TEST_SUITE(parallel)
 
 BOOST_AUTO_TEST_CASE(parallel_for_covers_every_index_once_in_contiguous_ranges) {
-  Threads t(2);
+  ThreadCount t(2);
   for (std::int64_t n : {2, 3, 7, 1000}) {
     std::mutex m;
     std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
@@ -95,7 +85,7 @@ BOOST_AUTO_TEST_CASE(parallel_for_covers_every_index_once_in_contiguous_ranges) 
 
 BOOST_AUTO_TEST_CASE(small_work_and_one_thread_stay_on_the_calling_thread) {
   for (auto [threads, work] : {std::pair{2, backend::kParallelGrain - 1}, std::pair{1, backend::kParallelGrain}}) {
-    Threads t(threads);
+    ThreadCount t(threads);
     int calls = 0;
     std::int64_t seen_begin = -1, seen_end = -1;
     const std::uint64_t before = backend::parallel_regions();
@@ -115,7 +105,7 @@ BOOST_AUTO_TEST_CASE(small_work_and_one_thread_stay_on_the_calling_thread) {
 }
 
 BOOST_AUTO_TEST_CASE(an_exception_in_a_range_reaches_the_caller) {
-  Threads t(2);
+  ThreadCount t(2);
   BOOST_CHECK_EXCEPTION(backend::parallel_for(100, backend::kParallelGrain,
                                               [](std::int64_t begin, std::int64_t) {
                                                 if (begin > 0) throw ValueError("kernel: the second range failed");

@@ -38,4 +38,16 @@ std::function<bool(const std::exception&)> has_message(std::string part);
 void check_close(const Tensor& actual, const Tensor& expected, double tolerance = 1e-6);
 void check_values(const Tensor& actual, const std::vector<double>& expected, double tolerance = 1e-6);
 
+// Sets the thread count (attograd::set_num_threads) for one scope, then restores the previous one.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : previous_(num_threads()) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(previous_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace attograd::testing

@@ -11,18 +11,6 @@ using namespace attograd::testing;
 
 namespace {
 
-// Restores the thread count a test changed.
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : old_(num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(old_); }
-  ThreadCount(const ThreadCount&) = delete;
-  ThreadCount& operator=(const ThreadCount&) = delete;
-
- private:
-  int old_;
-};
-
 std::vector<std::uint64_t> losses(OptimizerKind kind, SmallRunOptions options) {
   SmallRun run(kind, options);
   for (std::int64_t step = 1; step <= options.total_steps; ++step) run.step(step);
