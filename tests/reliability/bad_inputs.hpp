@@ -43,29 +43,38 @@ inline std::string type_name(std::type_index t) {
   return name.starts_with(ns) ? name.substr(ns.size()) : name;
 }
 
-// Runs every row (one failing row does not stop the others) and fails once per broken row.
-inline void check_bad_inputs(const std::vector<BadInput>& rows) {
+// Runs every row (one failing row does not stop the others) and fails once per broken row. Returns
+// whether every row threw as expected, for the table's own assertion:
+//   BOOST_TEST(check_bad_inputs({bad<ShapeError>(...), ...}));
+inline bool check_bad_inputs(const std::vector<BadInput>& rows) {
   BOOST_TEST_REQUIRE(!rows.empty(), "an empty table checks nothing");
+  std::size_t broken = 0;
   for (const BadInput& row : rows) {
     BOOST_TEST_CONTEXT(fmt::format("row \"{}\"", row.name)) {
+      bool ok = true;
       try {
         row.call();
         BOOST_ERROR(fmt::format("expected {}, but the call returned", type_name(row.expected)));
+        ok = false;
       } catch (const std::exception& e) {
         const std::type_index got(typeid(e));
-        BOOST_TEST((got == row.expected), fmt::format("expected {}, got {}: \"{}\"", type_name(row.expected),
-                                                    type_name(got), e.what()));
+        ok = got == row.expected;
+        BOOST_TEST(ok, fmt::format("expected {}, got {}: \"{}\"", type_name(row.expected), type_name(got), e.what()));
         const std::string what = e.what();
         for (const std::string& part : row.says) {
-          BOOST_TEST(what.find(part) != std::string::npos,
-                     fmt::format("message \"{}\" lacks \"{}\"", what, part));
+          const bool says = what.find(part) != std::string::npos;
+          BOOST_TEST(says, fmt::format("message \"{}\" lacks \"{}\"", what, part));
+          ok = ok && says;
         }
       } catch (...) {
         BOOST_ERROR(fmt::format("expected {}, got something that is not a std::exception", type_name(row.expected)));
+        ok = false;
       }
+      broken += ok ? 0 : 1;
     }
   }
-  BOOST_TEST_MESSAGE(fmt::format("{} bad inputs tried", rows.size()));
+  BOOST_TEST_MESSAGE(fmt::format("{} bad inputs tried, {} broken", rows.size(), broken));
+  return broken == 0;
 }
 
 }  // namespace attograd::testing

@@ -23,7 +23,7 @@ Tensor mask(const Shape& s) { return zeros(s, {.dtype = kBool}); }
 BOOST_AUTO_TEST_SUITE(bad_inputs_elementwise)
 
 BOOST_AUTO_TEST_CASE(arithmetic) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("add broadcast mismatch", [] { add(f32({2, 3}), f32({4})); },
                       {"add: shapes [2, 3] and [4] cannot be broadcast", "dim -1 is 3 vs 4"}),
       bad<ShapeError>("sub broadcast mismatch in a leading dim", [] { sub(f32({2, 1, 3}), f32({4, 2, 3})); },
@@ -37,11 +37,11 @@ BOOST_AUTO_TEST_CASE(arithmetic) {
       bad<ValueError>("add scalar to undefined", [] { kUndefined + 1.0; }, {"add", "undefined"}),
       bad<ValueError>("scalar minus undefined", [] { 1.0 - kUndefined; }, {"sub", "undefined"}),
       bad<ValueError>("neg undefined", [] { -kUndefined; }, {"neg", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(unary_functions) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<DTypeError>("exp of int64", [] { exp(i64({2})); }, {"exp: expected a floating-point tensor, got int64"}),
       bad<DTypeError>("log of bool", [] { log(mask({2})); }, {"log", "bool"}),
       bad<DTypeError>("sqrt of int64", [] { sqrt(i64({2})); }, {"sqrt", "int64"}),
@@ -61,11 +61,11 @@ BOOST_AUTO_TEST_CASE(unary_functions) {
       bad<ValueError>("gelu of undefined", [] { gelu(kUndefined); }, {"gelu", "undefined"}),
       bad<ValueError>("clamp of undefined", [] { clamp(kUndefined, 0.0, 1.0); }, {"clamp", "undefined"}),
       bad<ValueError>("pow of undefined", [] { pow(kUndefined, 2.0); }, {"pow", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(comparisons_where_and_masked_fill) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("eq broadcast mismatch", [] { eq(f32({2, 3}), f32({4})); }, {"eq: shapes [2, 3] and [4]"}),
       bad<ShapeError>("lt operator mismatch", [] { f32({3}) < f32({2}); }, {"lt: shapes [3] and [2]"}),
       bad<ShapeError>("ge mismatch", [] { ge(f32({3, 1}), f32({2, 4})); }, {"ge", "[3, 1]", "[2, 4]"}),
@@ -101,11 +101,11 @@ BOOST_AUTO_TEST_CASE(comparisons_where_and_masked_fill) {
                       {"masked_fill", "undefined"}),
       bad<ValueError>("isnan of undefined", [] { isnan(kUndefined); }, {"isnan", "undefined"}),
       bad<ValueError>("isinf of undefined", [] { isinf(kUndefined); }, {"isinf", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(reductions) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("sum dim past the rank", [] { sum(f32({2, 3}), {2}); },
                       {"sum: dim 2 is out of range for a tensor of rank 2 (expected -2..1)"}),
       bad<IndexError>("sum negative dim past the rank", [] { sum(f32({2, 3}), {-3}); }, {"sum", "dim -3", "rank 2"}),
@@ -131,11 +131,11 @@ BOOST_AUTO_TEST_CASE(reductions) {
       // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("sum of undefined", [] { sum(kUndefined); }, {"sum", "undefined"}),
       bad<ValueError>("argmax of undefined", [] { argmax(kUndefined, 0); }, {"argmax", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(softmax_and_log_softmax) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("softmax dim out of range", [] { softmax(f32({2, 3}), 2); },
                       {"softmax: dim 2 is out of range for a tensor of rank 2 (expected -2..1)"}),
       bad<IndexError>("softmax of a scalar", [] { softmax(f32({}), 1); }, {"softmax", "dim 1", "rank 0"}),
@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(softmax_and_log_softmax) {
       bad<DTypeError>("softmax of int64", [] { softmax(i64({3}), 0); }, {"softmax", "int64"}),
       bad<DTypeError>("log_softmax of bool", [] { log_softmax(mask({3}), 0); }, {"log_softmax", "bool"}),
       bad<ValueError>("softmax of undefined", [] { softmax(kUndefined, 0); }, {"softmax", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,7 +35,7 @@ Tensor sample_from(const Tensor& prompt, std::int64_t new_tokens, const SampleOp
 BOOST_AUTO_TEST_SUITE(bad_inputs_models)
 
 BOOST_AUTO_TEST_CASE(transformer_block) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("TransformerBlock emb % heads != 0", [] { TransformerBlock(6, 4); },
                       {"MultiHeadSelfAttention: emb 6 is not divisible by heads 4"}),
       bad<ValueError>("TransformerBlock heads 0", [] { TransformerBlock(4, 0); },
@@ -59,11 +59,11 @@ BOOST_AUTO_TEST_CASE(transformer_block) {
       bad<DTypeError>("TransformerBlock int64 input",
                       [] { TransformerBlock(4, 2)(zeros({3, 4}, {.dtype = kInt64})); },
                       {"MultiHeadSelfAttention", "int64"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(classifier_and_language_model_constructors) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("Classifier emb % heads != 0", [] { Classifier(5, 6, 4, 1, 3, 2); },
                       {"MultiHeadSelfAttention: emb 6 is not divisible by heads 4"}),
       bad<ValueError>("Classifier negative depth", [] { Classifier(5, 4, 2, -1, 3, 2); },
@@ -87,11 +87,11 @@ BOOST_AUTO_TEST_CASE(classifier_and_language_model_constructors) {
                       {"LanguageModel: dropout must be between 0 and 1, got nan"}),
       bad<ValueError>("LanguageModel vocabulary 0", [] { LanguageModel(0, 4, 2, 1, 3); },
                       {"Embedding", "must be at least 1", "=0"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(classifier_and_language_model_forward) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("Classifier ids of rank 1", [] { classifier()(ids({1, 2}, {2})); },
                       {"Classifier: expected token ids [B, T], got shape [2]"}),
       bad<ShapeError>("Classifier ids of rank 3", [] { classifier()(ids({1, 2}, {1, 1, 2})); },
@@ -116,11 +116,11 @@ BOOST_AUTO_TEST_CASE(classifier_and_language_model_forward) {
                       {"embedding: id 7 at position [1, 0] is out of range for a vocabulary of 5"}),
       bad<DTypeError>("LanguageModel float64 ids", [] { language_model()(f64({1, 2})); },
                       {"embedding: ids must be int64, got float64"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(sampling) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("next_token negative temperature",
                       [] { Generator g(1); next_token(f32({4}), g, {.temperature = -1.0}); },
                       {"next_token: temperature must be finite and >= 0 (0 takes the argmax), got -1"}),
@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(sampling) {
                       {"sample: prompt token 5 (element 1 of the prompt) is outside the vocabulary [0, 5)"}),
       bad<IndexError>("sample negative prompt id", [] { sample_from(ids({-3}, {1, 1}), 2); },
                       {"sample: prompt token -3"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

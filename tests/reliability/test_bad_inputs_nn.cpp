@@ -31,7 +31,7 @@ struct Registering : Module {
 BOOST_AUTO_TEST_SUITE(bad_inputs_nn)
 
 BOOST_AUTO_TEST_CASE(constructors) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("Linear with in 0", [] { Linear(0, 3); },
                       {"Linear: in and out must be at least 1, got in=0, out=3"}),
       bad<ValueError>("Linear with negative out", [] { Linear(2, -1); }, {"Linear", "out=-1"}),
@@ -72,11 +72,11 @@ BOOST_AUTO_TEST_CASE(constructors) {
                       {"FeedForward: hidden_mult", "1099511627776"}),
       bad<ValueError>("FeedForward dropout above 1", [] { FeedForward(4, {.dropout = 2.0}); },
                       {"FeedForward: dropout must be between 0 and 1, got 2"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(forward_inputs) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("Linear input of the wrong width", [] { Linear(4, 3)(f32({2, 5})); },
                       {"linear: input [2, 5] has 5 features but weight [3, 4] expects 4"}),
       bad<ShapeError>("Linear of a scalar", [] { Linear(4, 3)(f32({})); }, {"linear", "[3, 4]"}),
@@ -123,11 +123,11 @@ BOOST_AUTO_TEST_CASE(forward_inputs) {
       bad<ShapeError>("FeedForward of the wrong width", [] { FeedForward(4)(f32({2, 5})); }, {"linear", "[2, 5]"}),
       // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("Linear of undefined", [] { Linear(4, 3)(kUndefined); }, {"linear", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(containers_registration_and_init) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("Sequential index out of range",
                       [] {
                         Sequential net;
@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(containers_registration_and_init) {
                       {"normal", "std -0.02"}),
       bad<ValueError>("init::constant_ of int64 with NaN", [] { init::constant_(i64({2}), std::nan("")); },
                       {"fill_: value nan does not fit in int64"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -26,7 +26,7 @@ Tensor ids(const std::vector<std::int64_t>& v, const Shape& s) { return tensor_o
 BOOST_AUTO_TEST_SUITE(bad_inputs_ops)
 
 BOOST_AUTO_TEST_CASE(matmul_and_linear) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("matmul inner dims differ", [] { matmul(f32({2, 3}), f32({4, 5})); },
                       {"matmul: inner dimensions differ: lhs [2, 3] vs rhs [4, 5]"}),
       bad<ShapeError>("matmul vector by vector of other length", [] { matmul(f32({3}), f32({4})); },
@@ -58,11 +58,11 @@ BOOST_AUTO_TEST_CASE(matmul_and_linear) {
       // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("matmul of undefined", [] { matmul(kUndefined, f32({2, 2})); }, {"matmul", "undefined"}),
       bad<ValueError>("linear with undefined weight", [] { linear(f32({2, 2}), kUndefined); }, {"linear", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(embedding_and_index_select) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("embedding id too large", [] { embedding(f32({5, 3}), ids({0, 5}, {2})); },
                       {"embedding: id 5 at position [1] is out of range for a vocabulary of 5 (expected 0..4)"}),
       bad<IndexError>("embedding negative id", [] { embedding(f32({5, 3}), ids({1, 2, 3, -1}, {2, 2})); },
@@ -93,11 +93,11 @@ BOOST_AUTO_TEST_CASE(embedding_and_index_select) {
       // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("embedding of undefined ids", [] { embedding(f32({5, 3}), kUndefined); },
                       {"embedding", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(losses) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("cross_entropy target too large", [] { cross_entropy(f32({2, 3}), ids({0, 3}, {2})); },
                       {"cross_entropy: target 3 at position [1] is out of range for 3 classes (expected 0..2, or "
                        "ignore_index -100)"}),
@@ -135,11 +135,11 @@ BOOST_AUTO_TEST_CASE(losses) {
       // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("cross_entropy undefined targets", [] { cross_entropy(f32({2, 3}), kUndefined); },
                       {"cross_entropy", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(layer_norm_op) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("layer_norm last dim differs", [] { layer_norm(f32({2, 3}), {4}); },
                       {"layer_norm: normalized_shape [4] expects an input of shape", "got [2, 3]"}),
       bad<ShapeError>("layer_norm more dims than the input", [] { layer_norm(f32({3}), {2, 3}); },
@@ -160,11 +160,11 @@ BOOST_AUTO_TEST_CASE(layer_norm_op) {
                       {"layer_norm: eps", "nan"}),
       bad<ValueError>("layer_norm infinite eps", [] { layer_norm(f32({2, 3}), {3}, {}, {}, kInf); },
                       {"layer_norm: eps", "inf"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(attention) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("sdpa q and k of rank 1", [] { scaled_dot_product_attention(f32({4}), f32({4}), f32({4})); },
                       {"scaled_dot_product_attention: q and k need at least 2 dims [.., T, D], got q [4] and k [4]"}),
       bad<ShapeError>("sdpa key size differs",
@@ -204,11 +204,11 @@ BOOST_AUTO_TEST_CASE(attention) {
                       {"scaled_dot_product_attention: the key size D (last dim of q [3, 0]) is 0"}),
       bad<ValueError>("causal_mask negative length", [] { causal_mask(-1); },
                       {"causal_mask: the sequence length must be >= 0, got -1"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(dropout_op) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("dropout p above 1", [] { dropout(f32({3}), 1.5); },
                       {"dropout: probability p must be between 0 and 1, got 1.5"}),
       bad<ValueError>("dropout negative p", [] { dropout(f32({3}), -0.1); }, {"dropout", "-0.1"}),
@@ -216,7 +216,7 @@ BOOST_AUTO_TEST_CASE(dropout_op) {
       bad<ValueError>("dropout bad p in evaluation", [] { dropout(f32({3}), 2.0, false); }, {"dropout", "got 2"}),
       bad<DTypeError>("dropout of int64", [] { dropout(i64({3}), 0.5); },
                       {"dropout: expected a floating-point tensor, got int64"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -23,7 +23,7 @@ Tensor param(const Shape& s = {2}) { return zeros(s, {.requires_grad = true}); }
 BOOST_AUTO_TEST_SUITE(bad_inputs_optim)
 
 BOOST_AUTO_TEST_CASE(optimiser_options) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("SGD negative lr", [] { SGD({param()}, {.lr = -0.1}); }, {"SGD: invalid learning rate: -0.1"}),
       bad<ValueError>("SGD NaN lr", [] { SGD({param()}, {.lr = std::nan("")}); }, {"SGD: invalid learning rate: nan"}),
       bad<ValueError>("SGD infinite lr", [] { SGD({param()}, {.lr = kInf}); }, {"SGD: invalid learning rate: inf"}),
@@ -53,11 +53,11 @@ BOOST_AUTO_TEST_CASE(optimiser_options) {
                       {"AdamW: invalid epsilon value: inf"}),
       bad<ValueError>("AdamW NaN beta", [] { AdamW({param()}, {.betas = {std::nan(""), 0.999}}); },
                       {"AdamW: invalid beta parameter at index 0: nan"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(parameters_and_groups) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("SGD of no parameters", [] { SGD(std::vector<Tensor>{}, {.lr = 0.1}); },
                       {"SGD: got an empty parameter list"}),
       bad<ValueError>("Adam of an undefined parameter", [] { Adam({param(), kUndefined}, {}); },
@@ -102,11 +102,11 @@ BOOST_AUTO_TEST_CASE(parameters_and_groups) {
                         opt.lr(1);
                       },
                       {"Adam: there is no group 1 (it has 1)"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(state_loading) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("load a state with an unknown name",
                       [] {
                         SGD opt({param()}, {.lr = 0.1, .momentum = 0.9});
@@ -145,11 +145,11 @@ BOOST_AUTO_TEST_CASE(state_loading) {
                                                 {"0.0.exp_avg_sq", zeros({2})}});
                       },
                       {"Adam: cannot load the state", "0.0.step", "9223372036854775807"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(schedules_and_clipping) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("StepLR step_size 0",
                       [] {
                         SGD opt({param()}, {.lr = 0.1});
@@ -237,7 +237,7 @@ BOOST_AUTO_TEST_CASE(schedules_and_clipping) {
                         clip_grad_norm({p}, 1.0, 2.0, true);
                       },
                       {"clip_grad_norm: the total 2-norm of the gradients is inf"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,7 +21,7 @@ Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
 BOOST_AUTO_TEST_SUITE(bad_inputs_shape)
 
 BOOST_AUTO_TEST_CASE(reshape_view_and_flatten) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("reshape to another element count", [] { reshape(f32({2, 3}), {4, 2}); },
                       {"reshape: shape [4, 2] is invalid for input of shape [2, 3] (6 elements)"}),
       bad<ShapeError>("reshape -1 that does not divide", [] { reshape(f32({2, 3}), {4, -1}); },
@@ -45,11 +45,11 @@ BOOST_AUTO_TEST_CASE(reshape_view_and_flatten) {
                       {"flatten: start_dim 2 comes after end_dim 1"}),
       bad<IndexError>("flatten dim out of range", [] { flatten(f32({2, 3}), 0, 2); },
                       {"flatten: dim 2 is out of range for a tensor of rank 2"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(transpose_permute_and_mT) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("transpose dim out of range", [] { transpose(f32({2, 3}), 0, 2); },
                       {"transpose: dim 2 is out of range for a tensor of rank 2 (expected -2..1)"}),
       bad<IndexError>("transpose negative dim out of range", [] { f32({2, 3}).transpose(-3, 0); },
@@ -61,11 +61,11 @@ BOOST_AUTO_TEST_CASE(transpose_permute_and_mT) {
       bad<IndexError>("permute dim out of range", [] { permute(f32({2, 3}), {0, 5}); },
                       {"permute: dim 5 is out of range for a tensor of rank 2"}),
       bad<ShapeError>("mT of a vector", [] { f32({3}).mT(); }, {"mT: needs a tensor of rank >= 2, got shape [3]"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(narrow_slice_select_squeeze_unsqueeze_expand) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("narrow past the end", [] { narrow(f32({4, 2}), 0, 3, 2); },
                       {"narrow: start 3 and length 2 do not fit in dim 0 of size 4 (shape [4, 2])"}),
       bad<IndexError>("narrow negative length", [] { narrow(f32({4}), 0, 1, -1); }, {"narrow", "length -1"}),
@@ -99,11 +99,11 @@ BOOST_AUTO_TEST_CASE(narrow_slice_select_squeeze_unsqueeze_expand) {
       bad<ShapeError>("expand with -2", [] { expand(f32({1}), {-2}); }, {"expand: invalid size -2 in [-2]"}),
       bad<ShapeError>("expand -1 for a new leading dim", [] { f32({3}).expand({-1, 3}); },
                       {"expand: -1 is not allowed for the new leading dim 0 in [-1, 3]"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(cat_and_stack) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("cat of nothing", [] { cat({}, 0); }, {"cat: needs at least one tensor"}),
       bad<ShapeError>("cat of scalars", [] { cat({f32({}), f32({})}, 0); }, {"cat: rank-0 tensors cannot be joined"}),
       bad<ShapeError>("cat other size off the dim", [] { cat({f32({2, 3}), f32({2, 4})}, 0); },
@@ -124,11 +124,11 @@ BOOST_AUTO_TEST_CASE(cat_and_stack) {
       bad<ValueError>("reshape of undefined", [] { reshape(kUndefined, {2}); }, {"reshape", "undefined"}),
       bad<ValueError>("clone of undefined", [] { clone(kUndefined); }, {"clone", "undefined"}),
       bad<ValueError>("contiguous of undefined", [] { contiguous(kUndefined); }, {"contiguous", "undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(conversions) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("to int64 from NaN", [] { to(full({2}, std::nan("")), kInt64); },
                       {"conversion to int64: nan does not fit in int64"}),
       bad<ValueError>("to int64 from 1e30", [] { full({2}, 1e30, {.dtype = kFloat64}).to(kInt64); },
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(conversions) {
       bad<ValueError>("copy_ of -inf into int64",
                       [] { i64({2}).copy_(full({2}, -std::numeric_limits<double>::infinity())); },
                       {"int64", "-inf"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

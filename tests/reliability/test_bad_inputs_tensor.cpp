@@ -24,7 +24,7 @@ Tensor leaf(const Shape& s) { return ones(s, {.requires_grad = true}); }
 BOOST_AUTO_TEST_SUITE(bad_inputs_tensor)
 
 BOOST_AUTO_TEST_CASE(element_access) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<IndexError>("at index out of range", [] { f32({2, 3}).at({1, 3}); },
                       {"at: index 3 is out of range for dim 1 of size 3 (shape [2, 3])"}),
       bad<IndexError>("at too negative", [] { f32({2}).at({-3}); }, {"at: index -3", "size 2"}),
@@ -45,11 +45,11 @@ BOOST_AUTO_TEST_CASE(element_access) {
       bad<ValueError>("item<int64> of 1e30", [] { full({}, 1e30).item<std::int64_t>(); }, {"item", "1e+30", "int64"}),
       bad<ValueError>("to_vector<int64> of inf", [] { full({1}, kInf).to_vector<std::int64_t>(); },
                       {"to_vector", "inf", "int64"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(in_place_updates) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<AutogradError>("fill_ of a leaf that requires grad", [] { leaf({2}).fill_(1.0); },
                          {"fill_: in-place update of a tensor that requires grad (shape [2])", "NoGradGuard"}),
       bad<AutogradError>("add_ of a leaf that requires grad", [] { leaf({2}).add_(f32({2})); }, {"add_", "[2]"}),
@@ -67,11 +67,11 @@ BOOST_AUTO_TEST_CASE(in_place_updates) {
       bad<ValueError>("fill_ int64 with NaN", [] { i64({2}).fill_(std::nan("")); },
                       {"fill_: value nan does not fit in int64"}),
       bad<ValueError>("zero_ of undefined", [] { Tensor t; t.zero_(); }, {"undefined"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(autograd_state_and_backward) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<DTypeError>("requires_grad_ on int64", [] { i64({2}).requires_grad_(); },
                       {"requires_grad_: only floating-point tensors can require gradients, got int64"}),
       bad<AutogradError>("requires_grad_ on a non-leaf", [] { (leaf({2}) * 2.0).requires_grad_(false); },
@@ -117,11 +117,11 @@ BOOST_AUTO_TEST_CASE(autograd_state_and_backward) {
                            y.backward();
                          },
                          {"backward: tensor 0 saved by 'mul'", "modified in place", "version 1 now, 0 when saved"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(factories) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ShapeError>("zeros with a negative size", [] { zeros({2, -1}); }, {"negative size in shape [2, -1]"}),
       bad<ShapeError>("tensor values that do not fill the shape", [] { tensor({1.0, 2.0, 3.0}, {2, 2}); },
                       {"tensor: 3 values cannot fill shape [2, 2] (4 elements)"}),
@@ -159,12 +159,12 @@ BOOST_AUTO_TEST_CASE(factories) {
                       {"full", "nan", "int64"}),
       bad<ValueError>("tensor int64 with 1e30", [] { tensor({1e30}, {.dtype = kInt64}); },
                       {"tensor", "1e+30", "int64"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(gradcheck_inputs) {
   const GradcheckFn square = [](const std::vector<Tensor>& in) { return (in[0] * in[0]).sum(); };
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<DTypeError>("gradcheck of float32", [square] { gradcheck(square, {leaf({2})}); },
                       {"gradcheck: input 0 is float32; finite differences need float64"}),
       bad<ValueError>("gradcheck of undefined", [square] { gradcheck(square, {kUndefined}); },
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(gradcheck_inputs) {
                                   {ones({2}, {.dtype = kFloat64, .requires_grad = true})});
                       },
                       {"gradcheck: the function must return a float64 tensor, got float32"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -32,7 +32,7 @@ struct Tiny : nn::Module {
 BOOST_AUTO_TEST_SUITE(bad_inputs_train_io)
 
 BOOST_AUTO_TEST_CASE(training_helpers) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("Batches of nothing", [] { Generator g(1); train::Batches({}, 2, g); },
                       {"Batches: needs at least one tensor"}),
       bad<ValueError>("Batches of size 0", [] { Generator g(1); train::Batches({f32({4, 2})}, 0, g); },
@@ -74,11 +74,11 @@ BOOST_AUTO_TEST_CASE(training_helpers) {
                       {"training: the loss is nan at step 17", "anomaly mode"}),
       bad<ValueError>("an infinite loss", [] { train::check_loss(INFINITY, 3); },
                       {"training: the loss is inf at step 3"}),
-  });
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(saving_arguments) {
-  check_bad_inputs({
+  BOOST_TEST(check_bad_inputs({
       bad<ValueError>("save a tensor named __metadata__",
                       [] { io::save_tensors(never_written(), {{"__metadata__", f32({1})}}); },
                       {"'__metadata__' is reserved and cannot name a tensor"}),
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(saving_arguments) {
       bad<IoError>("at() a name the file does not have",
                    [] { io::parse_tensors(io::serialize_tensors({{"w", f32({1})}})).at("b"); },
                    {"SafetensorsFile::at: no tensor 'b'; the file has 1 tensor", "w"}),
-  });
+  }));
   BOOST_TEST(!std::filesystem::exists(never_written()));
 }
 
