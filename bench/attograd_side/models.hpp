@@ -99,7 +99,8 @@ struct Block {
     const Tensor heads = attograd::scaled_dot_product_attention(split(query(x)), split(key(x)), split(value(x)), mask);
     const Tensor joined = heads.transpose(1, 2).reshape({B, T, C});
     const Tensor a = norm1(x + out(joined));
-    return norm2(a + ff2(attograd::relu(ff0(a))));
+    // ff0 and ReLU as one op, as nn::FeedForward does (ops/linalg.hpp: linear_relu).
+    return norm2(a + ff2(attograd::linear_relu(a, ff0.weight, ff0.bias)));
   }
 
   Linear query, key, value, out;

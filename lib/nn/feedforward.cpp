@@ -6,6 +6,7 @@
 
 #include "attograd/core/errors.hpp"
 #include "attograd/ops/elementwise.hpp"
+#include "attograd/ops/linalg.hpp"
 
 namespace attograd::nn {
 
@@ -43,8 +44,10 @@ FeedForward::FeedForward(std::int64_t emb, FeedForwardOptions options)
 }
 
 Tensor FeedForward::forward(const Tensor& x) const {
-  const Tensor h = hidden(x);  // [.., h·C]
-  const Tensor a = activation_ == FeedForwardActivation::GELU ? gelu(h) : relu(h);
+  // [.., h·C]; ReLU as one op with the product (ops/linalg.hpp): the same values, one [.., h·C] tensor
+  // fewer.
+  const Tensor a = activation_ == FeedForwardActivation::GELU ? gelu(hidden(x))
+                                                             : linear_relu(x, hidden.weight, hidden.bias);
   return dropout(output(a));
 }
 

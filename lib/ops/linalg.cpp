@@ -7,7 +7,10 @@
 #include "attograd/core/errors.hpp"
 #include "attograd/ops/reduction.hpp"
 #include "attograd/ops/shape_ops.hpp"
+#include "backend/elementwise.hpp"
 #include "backend/matmul.hpp"
+#include "core/dispatch.hpp"
+#include "ops/pointwise.hpp"
 
 namespace attograd {
 
@@ -78,52 +81,96 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 // Y = X·Wᵀ + b    X [.., I]  W [O, I]  b [O]  Y [.., O]    (the leading dims of X become rows)
 // dX = dY·W    dW = dYᵀ·X    db = dY summed over the rows
-const Op linear_op({.name = "linear",
-                    .rule = "dX = dY·W   dW = dYᵀ·X   db = dY summed over the rows",
-                    .derivation = "linear.md",
-                    .backend = kOneDnn});
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
-  require_defined("linear", x);
-  require_defined("linear", w, "weight");  // an undefined bias means no bias
+namespace {
+
+// Y = X·Wᵀ + b for linear and linear_relu, after checking the operands in `op`'s name. rows and in
+// give X's shape as the one 2-D product it is computed as.
+struct LinearForward {
+  Tensor y;
+  std::int64_t rows = 1, in = 0, out = 0;
+};
+LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor& w, const Tensor& b) {
+  require_defined(op, x);
+  require_defined(op, w, "weight");  // an undefined bias means no bias
   if (w.dim() != 2) {
-    throw ShapeError(fmt::format("linear: weight must be 2-D [out, in], got shape {}", w.shape()));
+    throw ShapeError(fmt::format("{}: weight must be 2-D [out, in], got shape {}", op, w.shape()));
   }
   if (x.dim() == 0 || x.shape()[-1] != w.shape()[1]) {
-    throw ShapeError(fmt::format("linear: input {} has {} features but weight {} expects {}", x.shape(),
+    throw ShapeError(fmt::format("{}: input {} has {} features but weight {} expects {}", op, x.shape(),
                                  x.dim() == 0 ? 0 : x.shape()[-1], w.shape(), w.shape()[1]));
   }
   if (b.defined() && (b.dim() != 1 || b.shape()[0] != w.shape()[0])) {
-    throw ShapeError(fmt::format("linear: bias must have shape [{}] to match weight {}, got {}", w.shape()[0],
+    throw ShapeError(fmt::format("{}: bias must have shape [{}] to match weight {}, got {}", op, w.shape()[0],
                                  w.shape(), b.shape()));
   }
   if (!x.is_floating_point() || x.dtype() != w.dtype() || (b.defined() && b.dtype() != w.dtype())) {
-    throw DTypeError(fmt::format("linear: expected floating-point tensors of one dtype, got input {}, weight {}{}",
+    throw DTypeError(fmt::format("{}: expected floating-point tensors of one dtype, got input {}, weight {}{}", op,
                                  x.dtype(), w.dtype(), b.defined() ? fmt::format(", bias {}", b.dtype()) : ""));
   }
   // All leading dims become rows: [.., I] -> [N, I], one 2-D product. N is counted rather than left to
   // reshape's -1, which cannot be inferred when I or O is 0 (then Y is the bias, or empty, as in PyTorch).
-  const std::int64_t in = w.shape()[1], out = w.shape()[0];
-  std::int64_t rows = 1;
-  for (int d = 0; d + 1 < x.dim(); ++d) rows *= x.shape()[d];
-  const Tensor x2 = x.detach().reshape({rows, in});
+  LinearForward f;
+  f.in = w.shape()[1];
+  f.out = w.shape()[0];
+  for (int d = 0; d + 1 < x.dim(); ++d) f.rows *= x.shape()[d];
+  const Tensor x2 = x.detach().reshape({f.rows, f.in});
   Shape shape = x.shape();
-  shape[-1] = out;
-  Tensor y = empty(shape, x.dtype());
-  Tensor y2 = y.detach().view({rows, out});
+  shape[-1] = f.out;
+  f.y = empty(shape, x.dtype());
+  Tensor y2 = f.y.detach().view({f.rows, f.out});
   if (b.defined()) {
     backend::matmul_bias(x2, w.detach().mT(), b, y2);
   } else {
     backend::matmul(x2, w.detach().mT(), y2);
   }
-  if (Node* node = record(linear_op, y, {x, w, b})) {
-    node->backward = [X = node->save(x), W = node->save(w), rows, in, out](const Tensor& dY, Grads& d) {
-      const Tensor dY2 = dY.reshape({rows, out});
-      if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());
-      if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({rows, in}));
-      if (d.wanted(2)) d[2] = sum(dY2, {0});
+  return f;
+}
+
+// dX, dW and db of Y = X·Wᵀ + b from dY (any shape with dY2's elements).
+void linear_backward(const Tensor& dY2, const Tensor& X, const Tensor& W, std::int64_t rows, std::int64_t in,
+                     Grads& d) {
+  if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());
+  if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({rows, in}));
+  if (d.wanted(2)) d[2] = sum(dY2, {0});
+}
+
+}  // namespace
+
+const Op linear_op({.name = "linear",
+                    .rule = "dX = dY·W   dW = dYᵀ·X   db = dY summed over the rows",
+                    .derivation = "linear.md",
+                    .backend = kOneDnn});
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  LinearForward f = linear_forward("linear", x, w, b);
+  if (Node* node = record(linear_op, f.y, {x, w, b})) {
+    node->backward = [X = node->save(x), W = node->save(w), rows = f.rows, in = f.in, out = f.out](const Tensor& dY,
+                                                                                                Grads& d) {
+      linear_backward(dY.reshape({rows, out}), X, W, rows, in, d);
     };
   }
-  return y;
+  return f.y;
+}
+
+const Op linear_relu_op({.name = "linear_relu",
+                         .rule = "dZ = dY where Y > 0, else 0   dX = dZ·W   dW = dZᵀ·X   db = dZ summed over the rows",
+                         .derivation = "linear.md#linear-then-relu-as-one-op",
+                         .backend = kOneDnn});
+Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& b) {
+  LinearForward f = linear_forward("linear_relu", x, w, b);
+  // ReLU in place over the product: v < 0 rather than v > 0 as the test, so that NaN stays NaN (relu()).
+  dispatch_float("linear_relu", f.y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    backend::map<T, T>(f.y, f.y, [](T v) { return v < 0 ? T(0) : v; });
+  });
+  if (Node* node = record(linear_relu_op, f.y, {x, w, b})) {
+    node->backward = [X = node->save(x), W = node->save(w), Y = node->save(f.y), rows = f.rows, in = f.in,
+                      out = f.out](const Tensor& dY, Grads& d) {
+      // relu's backward (one pass over dY and Y), then linear's.
+      const Tensor dZ = pointwise::binary("linear_relu", dY, Y, [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); });
+      linear_backward(dZ.reshape({rows, out}), X, W, rows, in, d);
+    };
+  }
+  return f.y;
 }
 
 Tensor Tensor::matmul(const Tensor& other) const { return attograd::matmul(*this, other); }

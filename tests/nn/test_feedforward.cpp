@@ -120,7 +120,8 @@ BOOST_AUTO_TEST_CASE(errors) {
   BOOST_CHECK_EXCEPTION(FeedForward(4, {.dtype = kInt64}), DTypeError,
                         has_message("Linear: parameters must be floating"));
   FeedForward ff{4};
-  BOOST_CHECK_EXCEPTION(ff(zeros({2, 5})), ShapeError, has_message("linear: input [2, 5] has 5 features"));
+  // The hidden layer and its ReLU run as one op, linear_relu, which names itself.
+  BOOST_CHECK_EXCEPTION(ff(zeros({2, 5})), ShapeError, has_message("linear_relu: input [2, 5] has 5 features"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -22,4 +22,10 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // dX = dY·W    dW = dYᵀ·X    db = dY    (dW and db summed over all leading dims)
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
+// relu(linear(x, weight, bias)) as one op: the same values and gradients, bit for bit, with ReLU
+// applied in place on the product, so that the [.., O] tensor between the two (a feed-forward block's
+// widest) is never allocated, and one node instead of two.
+// Y = max(X·Wᵀ + b, 0)    dZ = dY where Y > 0, else 0    dX = dZ·W    dW = dZᵀ·X    db = dZ
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+
 }  // namespace attograd
