@@ -176,6 +176,12 @@ void backward(const Tensor& root, const Tensor& grad, BackwardOptions options) {
     std::vector<bool> wanted(node.inputs().size());
     for (std::size_t i = 0; i < wanted.size(); ++i) wanted[i] = node.inputs()[i] != nullptr;
     Grads d(std::move(wanted));
+    // Nothing but g holds this gradient, no hook will look at it after the step, and each of its
+    // elements has its own memory (contiguous: not an expand() view): the backward may reuse its
+    // memory (Grads::take_output_grad).
+    if (hooks.empty() && g.is_contiguous() && g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1) {
+      d.offer_output_grad(&g);
+    }
     node.backward(g, d);
 
     accumulated.assign(d.size(), false);

@@ -165,8 +165,8 @@ Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& b) {
   if (Node* node = record(linear_relu_op, f.y, {x, w, b})) {
     node->backward = [X = node->save(x), W = node->save(w), Y = node->save(f.y), rows = f.rows, in = f.in,
                       out = f.out](const Tensor& dY, Grads& d) {
-      // relu's backward (one pass over dY and Y), then linear's.
-      const Tensor dZ = pointwise::binary("linear_relu", dY, Y, [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); });
+      // relu's backward (one pass over dY and Y, in dY's memory when it is free), then linear's.
+      const Tensor dZ = pointwise::relu_mask("linear_relu", dY, Y, d);
       linear_backward(dZ.reshape({rows, out}), X, W, rows, in, d);
     };
   }

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "attograd/autograd/node.hpp"
 #include "attograd/core/errors.hpp"
 #include "attograd/core/tensor.hpp"
 #include "attograd/ops/shape_ops.hpp"
@@ -61,6 +62,19 @@ Tensor with_scalar(std::string_view op, const Tensor& x, double s, F f) {
     backend::map<T, T>(x, y, [&](T v) { return static_cast<T>(f(v, sv)); });
   });
   return y;
+}
+
+// ReLU's backward, dY where Y > 0, else 0, in one pass over dY and Y (dY has Y's shape and dtype:
+// the engine checks). NaN in Y gives 0. Written into dY's own memory when the engine offers it
+// (Grads::take_output_grad; dY, the engine's reference, is then empty: `in` holds the values).
+inline Tensor relu_mask(std::string_view op, const Tensor& dY, const Tensor& Y, autograd::Grads& d) {
+  const Tensor in = d.output_grad_offered() ? d.take_output_grad() : dY;
+  Tensor out = in.is_same(dY) ? empty(dY.shape(), dY.dtype()) : in;
+  dispatch_float(op, in.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    backend::map2<T, T, T>(in, Y, out, [](T g, T v) { return v > 0 ? g : T(0); });
+  });
+  return out;
 }
 
 }  // namespace attograd::pointwise

@@ -121,11 +121,9 @@ Tensor relu(const Tensor& x) {
   Tensor y = unary("relu", x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
   if (Node* node = record(relu_op, y, {x})) {
     // One pass over dY and Y: where(Y > 0, dY, 0) would first build a bool mask of Y > 0 and then walk
-    // three tensors (about 10% of a transformer step, docs/performance.md). dY has Y's dtype (the
-    // engine checks), and NaN in Y gives 0, as where() did.
-    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) {
-      d[0] = pointwise::binary("relu", dY, Y, [](auto g, auto v) { return v > 0 ? g : decltype(g)(0); });
-    };
+    // three tensors (about 10% of a transformer step, docs/performance.md). NaN in Y gives 0, as
+    // where() did.
+    node->backward = [Y = node->save(y)](const Tensor& dY, Grads& d) { d[0] = pointwise::relu_mask("relu", dY, Y, d); };
   }
   return y;
 }

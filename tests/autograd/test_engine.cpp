@@ -144,4 +144,76 @@ BOOST_AUTO_TEST_CASE(a_deep_chain_does_not_overflow_the_stack) {
   BOOST_TEST(x.grad().item() == 1.0);
 }
 
+namespace {
+
+// y = x, whose backward notes whether the engine offered it the incoming gradient's memory.
+Tensor offer_probe(const Tensor& x, bool& offered) {
+  static const autograd::Op probe_op({.name = "offer_probe_test", .rule = "dX = dY"});
+  Tensor y = x.detach().clone();
+  if (autograd::Node* node = autograd::record(probe_op, y, {x})) {
+    node->backward = [&offered](const Tensor& dY, autograd::Grads& d) {
+      offered = d.output_grad_offered();
+      d[0] = dY.clone();
+    };
+  }
+  return y;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_gradient_nothing_else_holds_is_offered_for_reuse) {
+  Tensor x = ones({4, 3}, {.requires_grad = true});
+  bool offered = false;
+  (offer_probe(x, offered) * 2.0).sum().backward();  // mul's backward makes a fresh gradient
+  BOOST_TEST(offered);
+}
+
+BOOST_AUTO_TEST_CASE(a_gradient_someone_can_see_is_not_offered) {
+  Tensor x = ones({4, 3}, {.requires_grad = true});
+  bool offered = true;
+  // A hook is shown each step's incoming gradient after the step.
+  {
+    autograd::StepHookGuard hook([](const autograd::BackwardStep&) {});
+    (offer_probe(x, offered) * 2.0).sum().backward();
+    BOOST_TEST(!offered);
+  }
+  // The caller's own seed.
+  offered = true;
+  const Tensor up = full({4, 3}, 3.0);
+  offer_probe(x, offered).backward(up);
+  BOOST_TEST(!offered);
+  // An expand() view (sum's backward): its elements share memory.
+  offered = true;
+  offer_probe(x, offered).sum().backward();
+  BOOST_TEST(!offered);
+}
+
+BOOST_AUTO_TEST_CASE(reusing_a_gradient_changes_no_value_anyone_sees) {
+  // relu takes the gradient's memory when offered: the caller's seed, a retained gradient and the
+  // values a hook sees stay what they were.
+  Tensor x = tensor({{-1.0, 2.0}, {3.0, -4.0}}, {.requires_grad = true});
+  const Tensor up = tensor({{1.0, 1.0}, {1.0, 1.0}});
+  relu(x).backward(up);
+  check_values(up, {1.0, 1.0, 1.0, 1.0});
+  check_values(x.grad(), {0.0, 1.0, 1.0, 0.0});
+
+  x.zero_grad();
+  Tensor h = relu(x * 1.0);
+  h.retain_grad();
+  (h * 3.0).sum().backward();
+  check_values(h.grad(), {3.0, 3.0, 3.0, 3.0});  // the gradient h received, not relu's result
+  check_values(x.grad(), {0.0, 3.0, 3.0, 0.0});
+
+  x.zero_grad();
+  std::vector<double> seen;
+  {
+    autograd::StepHookGuard hook([&seen](const autograd::BackwardStep& s) {
+      if (s.node.op() == "relu") seen = s.grad_output.to_vector();
+    });
+    (relu(x) * 3.0).sum().backward();
+  }
+  BOOST_TEST(seen == (std::vector<double>{3.0, 3.0, 3.0, 3.0}));
+  check_values(x.grad(), {0.0, 3.0, 3.0, 0.0});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -47,9 +47,22 @@ class Grads {
   const Tensor& operator[](std::size_t i) const { return slots_[i]; }
   std::span<const Tensor> all() const { return slots_; }
 
+  // The gradient the node received, when nothing else can see it: a backward may then take it and
+  // write its result into that memory instead of allocating (relu's mask does). The engine offers it
+  // only when no step hook is installed (hooks are shown the gradient after the step) and no other
+  // tensor, view or saved value shares its storage.
+  bool output_grad_offered() const { return offered_ != nullptr; }
+  Tensor take_output_grad() {
+    Tensor t = std::move(*offered_);
+    offered_ = nullptr;
+    return t;
+  }
+  void offer_output_grad(Tensor* grad) { offered_ = grad; }
+
  private:
   std::vector<bool> wanted_;
   std::vector<Tensor> slots_;
+  Tensor* offered_ = nullptr;
 };
 
 // What a node keeps for the teaching tools. Made only while one of them asks (see `recording` below),
