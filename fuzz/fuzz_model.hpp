@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,13 @@ struct FuzzParams {
     c.set_grad(full({2}, 0.3, {.dtype = kFloat64}));
   }
 };
+
+// The optimiser a state belongs to: SGD with Nesterov momentum, or AdamW with AMSGrad (every kind of
+// per-parameter state the library saves). The fuzz target and the seed generator both build it here.
+inline std::unique_ptr<optim::Optimizer> make_optimizer(const FuzzParams& params, bool sgd) {
+  if (sgd) return std::make_unique<optim::SGD>(params.groups(), optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  return std::make_unique<optim::AdamW>(params.groups(), optim::AdamWOptions{.lr = 0.01, .amsgrad = true});
+}
 
 inline constexpr std::string_view kOptimPrefix = "optim.";
 inline constexpr std::string_view kSchedulePrefix = "sched.";

@@ -94,12 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool sgd = kind != file.metadata.end() && kind->second == "sgd";
 
   FuzzParams params;
-  std::unique_ptr<Optimizer> opt;
-  if (sgd) {
-    opt = std::make_unique<SGD>(params.groups(), SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
-  } else {
-    opt = std::make_unique<AdamW>(params.groups(), AdamWOptions{.lr = 0.01, .amsgrad = true});
-  }
+  const std::unique_ptr<Optimizer> opt = fuzzing::make_optimizer(params, sgd);
   WarmupCosine schedule(*opt, 2, 10);
 
   if (load(*opt, under(file.tensors, fuzzing::kOptimPrefix), "optimiser")) {

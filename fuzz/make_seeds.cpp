@@ -39,12 +39,7 @@ void add_all(io::NamedTensors& to, const io::NamedTensors& from, const std::stri
 // An optimiser and schedule after three steps, as a training run would save them.
 io::NamedTensors trained_state(bool sgd) {
   FuzzParams params;
-  std::unique_ptr<Optimizer> opt;
-  if (sgd) {
-    opt = std::make_unique<SGD>(params.groups(), SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
-  } else {
-    opt = std::make_unique<AdamW>(params.groups(), AdamWOptions{.lr = 0.01, .amsgrad = true});
-  }
+  const std::unique_ptr<Optimizer> opt = fuzzing::make_optimizer(params, sgd);
   WarmupCosine schedule(*opt, 2, 10);
   for (int i = 0; i < 3; ++i) {
     params.set_grads();
