@@ -11,6 +11,7 @@
 
 #include <exception>
 #include <functional>
+#include <limits>
 #include <string>
 #include <typeindex>
 #include <typeinfo>
@@ -20,6 +21,7 @@
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 
+#include <attograd/attograd.hpp>
 #include <attograd/core/errors.hpp>
 
 namespace attograd::testing {
@@ -36,6 +38,15 @@ BadInput bad(std::string name, std::function<void()> call, std::vector<std::stri
   static_assert(std::is_base_of_v<Error, E>, "a bad input must end in one of attograd's errors");
   return {std::move(name), std::move(call), std::type_index(typeid(E)), std::move(says)};
 }
+
+// Inputs the tables are written with: an undefined tensor, infinity, and zeros of each dtype.
+inline const Tensor kUndefined;
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline Tensor f32(const Shape& s) { return zeros(s); }
+inline Tensor f64(const Shape& s) { return zeros(s, {.dtype = kFloat64}); }
+inline Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
+inline Tensor mask(const Shape& s) { return zeros(s, {.dtype = kBool}); }
+inline Tensor ids(const std::vector<std::int64_t>& v, const Shape& s) { return tensor_of<std::int64_t>(v, s); }
 
 inline std::string type_name(std::type_index t) {
   std::string name = boost::core::demangle(t.name());

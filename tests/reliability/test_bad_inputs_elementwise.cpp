@@ -11,15 +11,6 @@
 using namespace attograd;
 using namespace attograd::testing;
 
-namespace {
-
-const Tensor kUndefined;
-Tensor f32(const Shape& s) { return zeros(s); }
-Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
-Tensor mask(const Shape& s) { return zeros(s, {.dtype = kBool}); }
-
-}  // namespace
-
 BOOST_AUTO_TEST_SUITE(bad_inputs_elementwise)
 
 BOOST_AUTO_TEST_CASE(arithmetic) {

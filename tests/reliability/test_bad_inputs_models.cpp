@@ -14,11 +14,6 @@ using namespace attograd::testing;
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-Tensor f32(const Shape& s) { return zeros(s); }
-Tensor f64(const Shape& s) { return zeros(s, {.dtype = kFloat64}); }
-Tensor ids(const std::vector<std::int64_t>& v, const Shape& s) { return tensor_of<std::int64_t>(v, s); }
-
 // Small models: vocabulary 5, width 4, 2 heads, 1 block, at most 3 positions.
 Classifier classifier(ClassifierOptions options = {}) { return Classifier(5, 4, 2, 1, 3, 2, options); }
 LanguageModel language_model() { return LanguageModel(5, 4, 2, 1, 3); }

@@ -12,12 +12,6 @@ using namespace attograd::testing;
 
 namespace {
 
-const Tensor kUndefined;
-Tensor f32(const Shape& s) { return zeros(s); }
-Tensor f64(const Shape& s) { return zeros(s, {.dtype = kFloat64}); }
-Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
-Tensor ids(const std::vector<std::int64_t>& v, const Shape& s) { return tensor_of<std::int64_t>(v, s); }
-
 // A module that registers whatever it is told to, to reach Module's protected registration checks.
 struct Registering : Module {
   Registering() : Module("Registering") {}

@@ -11,18 +11,6 @@
 using namespace attograd;
 using namespace attograd::testing;
 
-namespace {
-
-const Tensor kUndefined;
-constexpr double kInf = std::numeric_limits<double>::infinity();
-Tensor f32(const Shape& s) { return zeros(s); }
-Tensor f64(const Shape& s) { return zeros(s, {.dtype = kFloat64}); }
-Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
-Tensor mask(const Shape& s) { return zeros(s, {.dtype = kBool}); }
-Tensor ids(const std::vector<std::int64_t>& v, const Shape& s) { return tensor_of<std::int64_t>(v, s); }
-
-}  // namespace
-
 BOOST_AUTO_TEST_SUITE(bad_inputs_ops)
 
 BOOST_AUTO_TEST_CASE(matmul_and_linear) {

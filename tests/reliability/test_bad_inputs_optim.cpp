@@ -13,8 +13,6 @@ using namespace attograd::testing;
 
 namespace {
 
-const Tensor kUndefined;
-constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 Tensor param(const Shape& s = {2}) { return zeros(s, {.requires_grad = true}); }
 

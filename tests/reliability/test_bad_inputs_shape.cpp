@@ -11,10 +11,7 @@ using namespace attograd::testing;
 
 namespace {
 
-const Tensor kUndefined;
 constexpr std::int64_t kBig = std::numeric_limits<std::int64_t>::max();
-Tensor f32(const Shape& s) { return zeros(s); }
-Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
 
 }  // namespace
 

@@ -13,10 +13,6 @@ using namespace attograd::testing;
 
 namespace {
 
-const Tensor kUndefined;
-constexpr double kInf = std::numeric_limits<double>::infinity();
-Tensor f32(const Shape& s) { return zeros(s); }
-Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
 Tensor leaf(const Shape& s) { return ones(s, {.requires_grad = true}); }
 
 }  // namespace

@@ -13,10 +13,6 @@ using namespace attograd::testing;
 
 namespace {
 
-const Tensor kUndefined;
-Tensor f32(const Shape& s) { return zeros(s); }
-Tensor i64(const Shape& s) { return zeros(s, {.dtype = kInt64}); }
-
 // A path that save_* must not reach: every case here fails before writing.
 std::filesystem::path never_written() {
   return std::filesystem::temp_directory_path() / "attograd-bad-inputs-never-written.safetensors";
