@@ -109,7 +109,7 @@ class Tensor {
   // All elements in row-major order, converted to T.
   template <class T = double> std::vector<T> to_vector() const;
 
-  // --- copies, conversions and views (lib/ops/copy.cpp, lib/ops/shape_ops.cpp) ----------------------
+  // --- copies, conversions and views (lib/ops/join.cpp, lib/ops/shape_ops.cpp; detach: lib/core/tensor.cpp)
   Tensor clone() const;
   Tensor contiguous() const;
   Tensor to(DType dtype) const;
