@@ -61,8 +61,12 @@ namespace {
 
 // Each loop is compiled three times, for AVX-512, AVX2 and the baseline x86-64 (SSE2) the library is
 // built for, and the loader picks the widest the CPU has (the functions above are forced inline: a
-// call out of the AVX-512 loop into baseline code made tanh 4 times slower instead of 5 times faster). Results are the same bits on each: the
-// code is the same float32 arithmetic, and ISO C++ mode contracts nothing into FMAs.
+// call out of the AVX-512 loop into baseline code made tanh 4 times slower instead of 5 times faster).
+// Results are the same bits on each clone and at each position in the array (vector body or scalar
+// tail) because the library is built with -ffp-contract=off (lib/CMakeLists.txt): without it g++
+// fuses a multiply and an add into one FMA, rounded once, wherever the target has FMA: the AVX-512
+// clone held 69, fusing other pairs in its 16-lane body than in its scalar tail, and the AVX2 and
+// baseline clones none, so an element's bits depended on where a thread's range began and on the CPU.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ATTOGRAD_WIDEST_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
 #else

@@ -1,5 +1,6 @@
 // The vectorised float32 exp and tanh (lib/backend/fast_math.cpp) against libm in double precision,
 // rounded to float: at most 1 ulp apart on a dense sample of each range, exact at the special values,
+// the same bits wherever an element sits in the array, no fused multiply-add anywhere in the library,
 // and what softmax and tanh compute with them.
 #include "support/test.hpp"
 
@@ -7,8 +8,14 @@
 #include <cmath>
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
+
+#include <dlfcn.h>
 
 #include "backend/fast_math.hpp"
 
@@ -114,6 +121,62 @@ BOOST_AUTO_TEST_CASE(tanh_special_values) {
   BOOST_TEST(std::isnan(y[5]));
   BOOST_TEST(y[6] == 1e-20f);
 }
+
+// An element's bits may not depend on where it sits: in the vector body of the loop or in its scalar
+// tail (a thread's range can start anywhere). Each start offset 0..16 is checked against the element
+// computed alone, which the scalar tail does.
+BOOST_AUTO_TEST_CASE(every_position_gives_the_same_bits) {
+  Generator gen(3);
+  const Tensor values = randn({307}, gen) * 6.0;
+  const std::vector<float> x(values.data<float>(), values.data<float>() + values.numel());
+  const auto n = static_cast<std::int64_t>(x.size());
+  for (auto [name, kernel] : {std::pair{"exp_f32", &backend::exp_f32}, std::pair{"tanh_f32", &backend::tanh_f32}}) {
+    std::vector<float> alone(x.size());
+    for (std::int64_t i = 0; i < n; ++i) kernel(&x[i], &alone[i], 1);
+    for (std::int64_t start = 0; start <= 16; ++start) {
+      std::vector<float> y(x.size());
+      kernel(x.data() + start, y.data() + start, n - start);
+      std::int64_t differ = 0, first = -1;
+      for (std::int64_t i = start; i < n; ++i) {
+        if (std::bit_cast<std::uint32_t>(y[i]) != std::bit_cast<std::uint32_t>(alone[i])) {
+          ++differ;
+          if (first < 0) first = i;
+        }
+      }
+      BOOST_TEST(differ == 0, name << " from offset " << start << ": " << differ << " elements differ, first at "
+                                   << first << " (x = " << (first < 0 ? 0.0f : x[first]) << ")");
+    }
+  }
+}
+
+#if defined(__x86_64__)
+// The reason positions and clones agree: no multiply-add in the library is fused into one FMA
+// instruction, which rounds once where a multiply and an add round twice (lib/CMakeLists.txt,
+// -ffp-contract=off). The AVX-512 clone cannot run on every machine, but its code can be read on any.
+BOOST_AUTO_TEST_CASE(the_library_holds_no_fused_multiply_add) {
+  Dl_info info{};
+  BOOST_TEST_REQUIRE(dladdr(reinterpret_cast<void*>(&backend::tanh_f32), &info) != 0);
+  const std::string command = fmt::format("objdump -d --no-show-raw-insn '{}' 2>&1", info.dli_fname);
+  const std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  BOOST_TEST_REQUIRE(pipe != nullptr);
+  std::map<std::string, int> fused;  // function -> FMA instructions in it
+  std::string function, line;
+  std::int64_t lines = 0;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe.get()) != nullptr) {
+    line = buffer;
+    ++lines;
+    if (line.ends_with(">:\n")) function = line.substr(line.find('<'));
+    for (const char* op : {"\tvfmadd", "\tvfmsub", "\tvfnmadd", "\tvfnmsub"}) {
+      if (line.find(op) != std::string::npos) ++fused[function];
+    }
+  }
+  BOOST_TEST_REQUIRE(lines > 1000, "objdump (binutils) did not disassemble " << info.dli_fname << ": " << line);
+  std::string found;
+  for (const auto& [where, count] : fused) found += fmt::format("{} in {}; ", count, where);
+  BOOST_TEST(fused.empty(), "FMA instructions in " << info.dli_fname << ": " << found);
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(the_float32_ops_that_use_them_agree_with_float64) {
   Generator gen(2);

@@ -126,6 +126,25 @@ BOOST_AUTO_TEST_CASE(elementwise_kernels_give_the_same_bits) {
   }
 }
 
+// 65 x 1027 elements: split by elements (exp, tanh) or by rows (the other elementwise loops), the
+// second thread's range starts at element 33378 or 33891, off any 4-, 8- or 16-lane vector boundary,
+// so that an element computed in one run's vector body falls in a scalar tail in the other (where a
+// fused multiply-add once made 1 float32 tanh in 90 differ by an ulp).
+BOOST_AUTO_TEST_CASE(elementwise_forward_and_backward_give_the_same_bits_at_any_split) {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    check_same_on_two_threads([&] {
+      Generator gen(17);
+      const Tensor x = randn({kRows + 1, kCols + 3}, gen, {.dtype = dtype, .requires_grad = true});
+      const Tensor b = randn({kCols + 3}, gen, {.dtype = dtype, .requires_grad = true});
+      const Tensor w = randn({kRows + 1, kCols + 3}, gen, {.dtype = dtype});
+      const Tensor y = exp(x) + tanh(x) * b + sigmoid(x) - gelu(x) + relu(x) / (abs(x) + 1.0) + sqrt(x * x + 1.0);
+      sum(y * w).backward();
+      const Tensor t = tanh(x.detach() * 3.0);
+      return std::vector<Tensor>{exp(x.detach()), t, y, x.grad(), b.grad()};
+    });
+  }
+}
+
 BOOST_AUTO_TEST_CASE(broadcast_outputs_and_small_tensors_are_not_split) {
   Generator gen(12);
   const Tensor small = randn({16, 16}, gen);
