@@ -8,21 +8,48 @@
 //   void* p = storage_cache::allocate(4096);   // 64-byte aligned
 //   storage_cache::release(p, 4096);           // the same size it was allocated with
 //
-// The cache holds at most kLimitBytes per thread; beyond that, freed blocks go back to the system.
-// Under AddressSanitizer it is off, so that a use after free is still reported.
+// The rules (docs/architecture.md, "Data"):
+// - Each thread's cache holds at most kLimitBytes of blocks, in at most kMaxSizes bins of one size
+//   each. A block that would pass either limit makes room by freeing whole bins of the least recently
+//   used sizes (a size is used when a block of it is taken or given back), so a run whose shapes keep
+//   changing keeps only its recent sizes. A block larger than kLimitBytes is never kept.
+// - A block joins the cache of the thread that releases it, whichever thread allocated it.
+// - A thread's cache is freed when the thread ends; trim() frees it earlier.
+// - release() never throws: if the cache cannot record a block, the block goes back to the system.
+// - Under any sanitizer the cache is off and every block is exactly the size asked for, so that a read
+//   past a tensor's end or after its storage is freed is reported.
 #pragma once
 
 #include <cstddef>
 
 namespace attograd::storage_cache {
 
+// Is this build sanitized (AddressSanitizer, MemorySanitizer, ThreadSanitizer, HWASan)? g++ says so
+// with __SANITIZE_*__ macros; clang (the fuzz build) only through __has_feature.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(__SANITIZE_HWADDRESS__)
+#define ATTOGRAD_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(hwaddress_sanitizer)
+#define ATTOGRAD_SANITIZED 1
+#endif
+#endif
+
+#if defined(ATTOGRAD_SANITIZED)
+inline constexpr bool kEnabled = false;
+#else
+inline constexpr bool kEnabled = true;
+#endif
+
 inline constexpr std::size_t kAlign = 64;  // a cache line, and the widest vector load
 inline constexpr std::size_t kLimitBytes = std::size_t{256} << 20;
+inline constexpr std::size_t kMaxSizes = 4096;
 
-// A block of at least `bytes` (> 0), aligned to kAlign. Throws std::bad_alloc.
+// A block of at least `bytes` (> 0), aligned to kAlign: rounded up to whole kAlign lines when the
+// cache is on, exactly `bytes` when it is off. Throws std::bad_alloc.
 void* allocate(std::size_t bytes);
 // Gives back a block from allocate(bytes), with the same bytes.
-void release(void* block, std::size_t bytes);
+void release(void* block, std::size_t bytes) noexcept;
 
 // What the calling thread's cache holds now (tests).
 std::size_t cached_bytes();

@@ -1,10 +1,18 @@
 // The per-thread cache of freed storage blocks (lib/core/storage_cache.cpp): a freed block comes back
-// for the next request of its size, never for another size, the cache stays under its limit, and
-// tensors built on reused blocks compute as on fresh ones.
+// for the next request of its size, never for another size; the cache stays under its limit by
+// freeing its least recently used sizes, so a run whose shapes keep changing stays within a bounded
+// memory; giving a block back never throws; and tensors built on reused blocks compute as on fresh
+// ones. Under the sanitizers the cache is off (storage_cache::kEnabled): every case checks that then.
 #include "support/test.hpp"
 
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <new>
 #include <thread>
+
+#include <unistd.h>
 
 #include "core/storage_cache.hpp"
 
@@ -15,22 +23,42 @@ namespace {
 
 bool aligned(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % storage_cache::kAlign == 0; }
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kCacheOn = false;
-#else
-constexpr bool kCacheOn = true;
-#endif
+constexpr bool kCacheOn = storage_cache::kEnabled;
+
+// While set, every operator new of the program fails: the cache's own bookkeeping then cannot grow.
+std::atomic<bool> fail_new{false};
+
+// The process's resident memory, in bytes (Linux).
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
 
 }  // namespace
+
+// The program's operator new and delete (replacing the standard ones for the library too), so that a
+// test can make the cache's bookkeeping run out of memory.
+void* operator new(std::size_t bytes) {
+  if (fail_new.load(std::memory_order_relaxed)) throw std::bad_alloc();
+  if (void* p = std::malloc(bytes == 0 ? 1 : bytes)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 BOOST_AUTO_TEST_SUITE(storage_cache_tests)
 
 BOOST_AUTO_TEST_CASE(a_freed_block_is_reused_for_the_same_size_only) {
-  if (!kCacheOn) return;  // off under AddressSanitizer, by design
   storage_cache::trim();
   void* a = storage_cache::allocate(1000);
   BOOST_TEST(aligned(a));
   storage_cache::release(a, 1000);
+  if (!kCacheOn) {  // under the sanitizers every block goes straight back to the system
+    BOOST_TEST(storage_cache::cached_bytes() == 0u);
+    return;
+  }
   BOOST_TEST(storage_cache::cached_bytes() == 1024u);  // 1000 rounded up to whole 64-byte lines
   void* other = storage_cache::allocate(5000);  // another size: not the cached block
   BOOST_TEST(other != a);
@@ -57,21 +85,112 @@ BOOST_AUTO_TEST_CASE(the_cache_stays_under_its_limit) {
   BOOST_TEST(aligned(a));
   BOOST_TEST(aligned(b));
   storage_cache::release(a, big);
-  storage_cache::release(b, big);  // over the limit: goes back to the system
+  storage_cache::release(b, big);  // over the limit, and only its own size to make room: freed
   BOOST_TEST(storage_cache::cached_bytes() == (kCacheOn ? big : 0u));
-  BOOST_TEST(storage_cache::cached_bytes() <= storage_cache::kLimitBytes);
+  void* huge = storage_cache::allocate(storage_cache::kLimitBytes + 64);
+  storage_cache::release(huge, storage_cache::kLimitBytes + 64);  // larger than the whole cache: freed
+  BOOST_TEST(storage_cache::cached_bytes() == (kCacheOn ? big : 0u));
+  storage_cache::trim();
+}
+
+// The blocks are allocated and never written, so the system maps no memory for them.
+BOOST_AUTO_TEST_CASE(a_full_cache_frees_its_least_recently_used_sizes) {
+  storage_cache::trim();
+  const std::size_t quarter = storage_cache::kLimitBytes / 4;
+  const std::size_t sizes[4] = {quarter, quarter - 64, quarter - 128, quarter - 192};
+  for (std::size_t s : sizes) storage_cache::release(storage_cache::allocate(s), s);
+  const std::size_t full = 4 * quarter - 384;
+  BOOST_TEST(storage_cache::cached_bytes() == (kCacheOn ? full : 0u));
+  // Use sizes[0] again: sizes[1] is now the least recently used.
+  storage_cache::release(storage_cache::allocate(sizes[0]), sizes[0]);
+  // A new size does not fit: sizes[1]'s bin is freed to make room, and the new block is kept.
+  const std::size_t fresh = quarter - 256;
+  storage_cache::release(storage_cache::allocate(fresh), fresh);
+  BOOST_TEST(storage_cache::cached_bytes() == (kCacheOn ? full - sizes[1] + fresh : 0u));
+  // What is left is found again: taking a cached block lowers cached_bytes by its size.
+  for (std::size_t s : {fresh, sizes[0], sizes[2], sizes[3]}) {
+    const std::size_t before = storage_cache::cached_bytes();
+    void* block = storage_cache::allocate(s);
+    BOOST_TEST_INFO("size " << s);
+    BOOST_TEST(before - storage_cache::cached_bytes() == (kCacheOn ? s : 0u));
+    storage_cache::release(block, s);
+  }
+  const std::size_t before = storage_cache::cached_bytes();
+  void* block = storage_cache::allocate(sizes[1]);  // evicted: comes from the system
+  BOOST_TEST(storage_cache::cached_bytes() == before);
+  storage_cache::release(block, sizes[1]);
+  storage_cache::trim();
+}
+
+BOOST_AUTO_TEST_CASE(ever_changing_shapes_stay_within_the_limit) {
+  ThreadCount one(1);  // one cache, this thread's, sees every block
+  storage_cache::trim();
+  const std::size_t start = resident_bytes();
+  std::size_t peak = start;
+  // 400 steps of three 1 MB tensors, every step a new shape: 1.2 GB allocated, written and freed.
+  for (std::int64_t step = 0; step < 400; ++step) {
+    const Tensor a = full({(1 << 18) + 16 * step}, 1.0);
+    const Tensor b = a * 2.0;
+    const Tensor c = a + b;
+    BOOST_TEST_REQUIRE(c.data<float>()[16 * step] == 3.0f);
+    peak = std::max(peak, resident_bytes());
+    BOOST_TEST_REQUIRE(storage_cache::cached_bytes() <= storage_cache::kLimitBytes);
+  }
+  // The bound of docs/architecture.md: live tensors (3 MB here) plus kLimitBytes per thread, plus
+  // what malloc itself keeps (its arenas, 64 MB at most on the calling thread). Under AddressSanitizer
+  // the freed memory sits in its quarantine instead (256 MB), with shadow memory on top: only the
+  // cache's part is checked there.
+  if (kCacheOn) {
+    BOOST_TEST(peak - start <= storage_cache::kLimitBytes + (std::size_t{64} << 20),
+               "resident memory grew by " << (peak - start) / 1024 / 1024 << " MB");
+  }
+  // The cache holds the recent sizes, not the first ones: the last step's size is taken from it.
+  const std::size_t last = ((1 << 18) + 16 * 399) * sizeof(float);
+  const std::size_t cached = storage_cache::cached_bytes();
+  void* block = storage_cache::allocate(last);
+  BOOST_TEST(cached - storage_cache::cached_bytes() == (kCacheOn ? last : 0u));
+  storage_cache::release(block, last);
+  storage_cache::trim();
+}
+
+BOOST_AUTO_TEST_CASE(giving_a_block_back_never_throws) {
+  BOOST_TEST(noexcept(storage_cache::release(nullptr, 0)));
+  storage_cache::trim();
+  void* block = storage_cache::allocate(3 << 12);
+  // A new size needs a new bin, and the bin cannot be made: the block goes back to the system.
+  bool threw = false;
+  fail_new = true;
+  try {
+    storage_cache::release(block, 3 << 12);
+  } catch (...) {
+    threw = true;
+  }
+  fail_new = false;  // before any assertion: Boost.Test allocates
+  BOOST_TEST(!threw);
+  BOOST_TEST(storage_cache::cached_bytes() == 0u);
+  // And with memory, the same size is cached as usual.
+  storage_cache::release(storage_cache::allocate(3 << 12), 3 << 12);
+  BOOST_TEST(storage_cache::cached_bytes() == (kCacheOn ? std::size_t{3 << 12} : 0u));
   storage_cache::trim();
 }
 
 BOOST_AUTO_TEST_CASE(each_thread_has_its_own_cache) {
-  if (!kCacheOn) return;
   storage_cache::trim();
   void* a = storage_cache::allocate(4096);
   storage_cache::release(a, 4096);
   std::size_t seen_by_other = 1;
   std::thread([&] { seen_by_other = storage_cache::cached_bytes(); }).join();
   BOOST_TEST(seen_by_other == 0u);
-  BOOST_TEST(storage_cache::cached_bytes() == 4096u);
+  BOOST_TEST(storage_cache::cached_bytes() == (kCacheOn ? 4096u : 0u));
+  // A block allocated here and freed on another thread joins that thread's cache, not this one's.
+  void* b = storage_cache::allocate(8192);
+  std::size_t other_after_release = 0;
+  std::thread([&] {
+    storage_cache::release(b, 8192);
+    other_after_release = storage_cache::cached_bytes();
+  }).join();
+  BOOST_TEST(other_after_release == (kCacheOn ? 8192u : 0u));
+  BOOST_TEST(storage_cache::cached_bytes() == (kCacheOn ? 4096u : 0u));
   storage_cache::trim();
 }
 
