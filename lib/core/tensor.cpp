@@ -11,6 +11,7 @@
 #include "core/storage_cache.hpp"
 #include "core/strided.hpp"
 #include "core/dispatch.hpp"
+#include "core/element_offset.hpp"
 
 namespace attograd {
 
@@ -89,26 +90,6 @@ bool Tensor::is_contiguous() const {
 
 namespace {
 
-// The offset (elements, from storage start) of one element, with the index checked.
-std::int64_t element_offset(const TensorImpl& t, std::string_view op, std::initializer_list<std::int64_t> index) {
-  if (static_cast<int>(index.size()) != t.shape.rank()) {
-    throw IndexError(fmt::format("{}: index has {} entries for a tensor of rank {} (shape {})", op,
-                                 index.size(), t.shape.rank(), t.shape));
-  }
-  std::int64_t offset = t.offset;
-  int d = 0;
-  for (std::int64_t i : index) {
-    const std::int64_t n = t.shape[d];
-    if (i < -n || i >= n) {
-      throw IndexError(fmt::format("{}: index {} is out of range for dim {} of size {} (shape {})", op, i,
-                                   d, n, t.shape));
-    }
-    offset += (i < 0 ? i + n : i) * t.strides[d];
-    ++d;
-  }
-  return offset;
-}
-
 template <class To>
 To read_as(std::string_view op, const TensorImpl& t, std::int64_t offset) {
   return dispatch_all(t.dtype, [&](auto tag) {
@@ -137,15 +118,7 @@ T Tensor::at(std::initializer_list<std::int64_t> index) const {
   return read_as<T>("at", t, element_offset(t, "at", index));
 }
 
-void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
-  TensorImpl& t = checked();
-  const std::int64_t offset = element_offset(t, "set", index);
-  dispatch_all(t.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    static_cast<T*>(t.storage->data())[offset] = checked_cast<T>("set", value);
-  });
-  t.storage->bump_version();
-}
+// Tensor::set is an in-place update: it lives with the others, in lib/ops/inplace.cpp.
 
 template <class To>
 std::vector<To> Tensor::to_vector() const {

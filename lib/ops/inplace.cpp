@@ -1,6 +1,6 @@
-// In-place updates: zero_, fill_, copy_, add_, mul_. autograd does not record them; instead they bump
-// the storage's version, so that a graph which saved the old value refuses to run backward, and they
-// refuse to touch a tensor that requires grad while grad mode is on.
+// In-place updates: zero_, fill_, copy_, add_, mul_ and set. autograd does not record them; instead they
+// bump the storage's version, so that a graph which saved the old value refuses to run backward, and
+// they refuse to touch a tensor that requires grad while grad mode is on (check_writable).
 #include <cmath>
 
 #include <fmt/format.h>
@@ -9,6 +9,8 @@
 #include "attograd/autograd/op_registry.hpp"
 #include "attograd/core/errors.hpp"
 #include "backend/basic.hpp"
+#include "core/dispatch.hpp"
+#include "core/element_offset.hpp"
 
 namespace attograd {
 
@@ -17,12 +19,25 @@ using autograd::Op;
 
 namespace {
 
+// Refuses a write autograd could not account for. While grad mode is on: into a leaf that requires
+// grad (an optimiser's update belongs in a NoGradGuard), or into a value a graph was computed from,
+// whose gradient would then silently be that of the old value. At any time: into an expand() view,
+// whose elements share one memory location.
 void check_writable(std::string_view op, const Tensor& t) {
   if (t.requires_grad() && GradMode::is_enabled()) {
-    throw AutogradError(fmt::format("{}: in-place update of a tensor that requires grad (shape {}); autograd "
-                                    "cannot record it. Wrap the update in a NoGradGuard (as optimisers do) or "
-                                    "use the out-of-place op",
-                                    op, t.shape()));
+    if (t.is_leaf()) {
+      throw AutogradError(fmt::format("{}: in-place update of {} that requires grad (shape {}); autograd does not "
+                                      "record in-place updates. Wrap the update in a NoGradGuard (as optimisers "
+                                      "do), or update a copy: x.detach().clone()",
+                                      op, t.name().empty() ? "a leaf" : fmt::format("leaf '{}'", t.name()),
+                                      t.shape()));
+    }
+    throw AutogradError(fmt::format("{}: in-place update of the output of '{}' (shape {}), which is part of a graph "
+                                    "that requires grad; autograd does not record in-place updates, so the "
+                                    "gradient would be wrong. Compute the new value out of place (where, "
+                                    "masked_fill), or update a copy cut from the graph, x.detach().clone(), if no "
+                                    "gradient should flow through it",
+                                    op, t.grad_fn_name(), t.shape()));
   }
   for (int d = 0; d < t.dim(); ++d) {
     if (t.strides()[d] == 0 && t.shape()[d] > 1) {
@@ -80,6 +95,7 @@ const Op fill_op({.name = "fill_", .gradient = Gradient::None, .rule = kInPlace}
 const Op copy_op({.name = "copy_", .gradient = Gradient::None, .rule = kInPlace});
 const Op add_in_place_op({.name = "add_", .gradient = Gradient::None, .rule = kInPlace});
 const Op mul_in_place_op({.name = "mul_", .gradient = Gradient::None, .rule = kInPlace});
+const Op set_op({.name = "set", .gradient = Gradient::None, .rule = kInPlace});
 
 Tensor& Tensor::zero_() {
   fill_checked("zero_", *this, 0.0);
@@ -117,6 +133,18 @@ Tensor& Tensor::mul_(double factor) {
   backend::scale_into(*this, factor);
   impl()->storage->bump_version();
   return *this;
+}
+
+// One element, by index (negative counts from the end). A float that int64 cannot hold is refused.
+void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
+  check_writable("set", *this);
+  TensorImpl& t = *impl();
+  const std::int64_t offset = element_offset(t, "set", index);
+  dispatch_all(t.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    static_cast<T*>(t.storage->data())[offset] = checked_cast<T>("set", value);
+  });
+  t.storage->bump_version();
 }
 
 }  // namespace attograd

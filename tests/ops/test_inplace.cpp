@@ -1,7 +1,7 @@
-// In-place updates: zero_, fill_, copy_, add_, mul_. Values (through views too), broadcasting and dtype
-// conversion in copy_, overlapping source and destination, the version counter that makes a graph refuse
-// backward after a saved tensor changed, and the refusals: tensors that require grad under grad mode,
-// expanded views.
+// In-place updates: zero_, fill_, copy_, add_, mul_ and set. Values (through views too), broadcasting and
+// dtype conversion in copy_, overlapping source and destination, the version counter that makes a graph
+// refuse backward after a saved tensor changed, and the refusals: tensors that require grad under grad
+// mode, expanded views.
 #include "support/test.hpp"
 
 #include <cmath>
@@ -198,9 +198,11 @@ BOOST_AUTO_TEST_CASE(every_update_bumps_the_storage_version) {
   BOOST_TEST(version(x) == v + 4);
   x.mul_(2.0);
   BOOST_TEST(version(x) == v + 5);
+  x.set({1, 0}, 7.0);
+  BOOST_TEST(version(x) == v + 6);
   // A write through a view bumps the one storage the base shares.
   x.mT().select(0, 1).fill_(0.0);
-  BOOST_TEST(version(x) == v + 6);
+  BOOST_TEST(version(x) == v + 7);
   BOOST_TEST(version(src) == 0);  // the source is only read
 }
 
@@ -213,6 +215,7 @@ BOOST_AUTO_TEST_CASE(a_graph_refuses_backward_after_a_saved_tensor_changed) {
       [](Tensor& x) { x.add_(ones({2}), 0.5); },
       [](Tensor& x) { x.mul_(3.0); },
       [](Tensor& x) { x.slice(0, 1, 2).fill_(0.0); },
+      [](Tensor& x) { x.set({1}, 0.0); },
   };
   for (const auto& update : updates) {
     Tensor w = tensor({1.0, 2.0}, {.requires_grad = true});
@@ -248,17 +251,33 @@ BOOST_AUTO_TEST_CASE(a_graph_refuses_backward_after_a_saved_tensor_changed) {
 BOOST_AUTO_TEST_CASE(tensors_requiring_grad_are_refused_under_grad_mode) {
   Tensor w = tensor({1.0, 2.0}, {.requires_grad = true});
   BOOST_CHECK_EXCEPTION(w.zero_(), AutogradError,
-                        has_message("zero_: in-place update of a tensor that requires grad (shape [2])"));
+                        has_message("zero_: in-place update of a leaf that requires grad (shape [2]); autograd "
+                                    "does not record in-place updates. Wrap the update in a NoGradGuard (as "
+                                    "optimisers do), or update a copy: x.detach().clone()"));
   BOOST_CHECK_EXCEPTION(w.fill_(1.0), AutogradError, has_message("fill_: in-place update"));
   BOOST_CHECK_EXCEPTION(w.copy_(ones({2})), AutogradError, has_message("copy_: in-place update"));
   BOOST_CHECK_EXCEPTION(w.add_(ones({2})), AutogradError, has_message("add_: in-place update"));
   BOOST_CHECK_EXCEPTION(w.mul_(2.0), AutogradError, has_message("mul_: in-place update"));
-  BOOST_CHECK_EXCEPTION(w.mul_(2.0), AutogradError, has_message("Wrap the update in a NoGradGuard"));
-  // A view of it requires grad too, and so does an op's output.
-  BOOST_CHECK_EXCEPTION(w.slice(0, 0, 1).fill_(0.0), AutogradError, has_message("fill_: in-place update"));
+  BOOST_CHECK_EXCEPTION(w.set({0}, 5.0), AutogradError, has_message("set: in-place update of a leaf"));
+  // A named parameter is named.
+  Tensor named = tensor({1.0}, {.requires_grad = true});
+  named.set_name("fc.bias");
+  BOOST_CHECK_EXCEPTION(named.set({0}, 5.0), AutogradError,
+                        has_message("set: in-place update of leaf 'fc.bias' that requires grad (shape [1])"));
+  // A view of it requires grad too, and so does an op's output: part of a graph.
+  BOOST_CHECK_EXCEPTION(w.slice(0, 0, 1).fill_(0.0), AutogradError,
+                        has_message("fill_: in-place update of the output of 'slice' (shape [1]), which is part of "
+                                    "a graph that requires grad"));
   Tensor h = w * 2.0;
-  BOOST_CHECK_EXCEPTION(h.mul_(2.0), AutogradError, has_message("mul_: in-place update"));
+  BOOST_CHECK_EXCEPTION(h.mul_(2.0), AutogradError, has_message("mul_: in-place update of the output of 'mul'"));
+  BOOST_CHECK_EXCEPTION(h.set({1}, 0.0), AutogradError,
+                        has_message("set: in-place update of the output of 'mul' (shape [2]), which is part of a "
+                                    "graph that requires grad; autograd does not record in-place updates, so the "
+                                    "gradient would be wrong. Compute the new value out of place (where, "
+                                    "masked_fill), or update a copy cut from the graph, x.detach().clone(), if no "
+                                    "gradient should flow through it"));
   check_values(w, {1, 2});  // nothing was written
+  check_values(h, {2, 4});
 
   // Inside NoGradGuard: allowed, and w stays a leaf that requires grad.
   {
@@ -266,13 +285,25 @@ BOOST_AUTO_TEST_CASE(tensors_requiring_grad_are_refused_under_grad_mode) {
     w.mul_(2.0);
     w.add_(ones({2}), -1.0);
     w.slice(0, 1, 2).fill_(10.0);
+    w.set({0}, 1.5);
   }
-  check_values(w, {1, 10});
+  check_values(w, {1.5, 10});
   BOOST_TEST(w.requires_grad());
   BOOST_TEST(w.is_leaf());
   // Its detached alias carries no grad, so it may be written to, and the write shows in w.
   w.detach().zero_();
   check_values(w, {0, 0});
+}
+
+BOOST_AUTO_TEST_CASE(set_cannot_change_a_value_the_graph_used) {
+  // The write would make h[0] = 7 while the graph still computes with h[0] = 2: x.grad would come out
+  // [6, 6, 6] where the true gradient of the result is [0, 6, 6]. It is refused; nothing is written.
+  Tensor x = tensor({1.0, 2.0, 3.0}, {.dtype = kFloat64}).requires_grad_();
+  Tensor h = x * 2.0;
+  BOOST_CHECK_EXCEPTION(h.set({0}, 7.0), AutogradError, has_message("set: in-place update of the output of 'mul'"));
+  (h * 3.0).sum().backward();
+  check_values(h, {2, 4, 6});
+  check_values(x.grad(), {6, 6, 6});  // d(sum(3 * 2x))/dx, for the h that was computed
 }
 
 BOOST_AUTO_TEST_CASE(expanded_views_are_refused) {
@@ -285,6 +316,7 @@ BOOST_AUTO_TEST_CASE(expanded_views_are_refused) {
   BOOST_CHECK_EXCEPTION(e.copy_(ones({2, 3})), ValueError, has_message("copy_: the tensor"));
   BOOST_CHECK_EXCEPTION(e.add_(ones({3})), ValueError, has_message("add_: the tensor"));
   BOOST_CHECK_EXCEPTION(e.mul_(2.0), ValueError, has_message("mul_: the tensor"));
+  BOOST_CHECK_EXCEPTION(e.set({1, 0}, 9.0), ValueError, has_message("set: the tensor (shape [2, 3], strides [0, 1])"));
   check_values(base, {1, 2, 3});
   // A size-1 dim with stride 0 repeats nothing: fine. So is a clone of the expanded view.
   Tensor s = scalar_tensor(5.0).expand({1, 1});

@@ -47,10 +47,16 @@ BOOST_AUTO_TEST_CASE(element_access) {
 BOOST_AUTO_TEST_CASE(in_place_updates) {
   BOOST_TEST(check_bad_inputs({
       bad<AutogradError>("fill_ of a leaf that requires grad", [] { leaf({2}).fill_(1.0); },
-                         {"fill_: in-place update of a tensor that requires grad (shape [2])", "NoGradGuard"}),
+                         {"fill_: in-place update of a leaf that requires grad (shape [2])", "NoGradGuard"}),
       bad<AutogradError>("add_ of a leaf that requires grad", [] { leaf({2}).add_(f32({2})); }, {"add_", "[2]"}),
+      bad<AutogradError>("set of a leaf that requires grad", [] { leaf({2}).set({0}, 1.0); },
+                         {"set: in-place update of a leaf that requires grad (shape [2])", "NoGradGuard"}),
+      bad<AutogradError>("set of an op's output", [] { (leaf({2}) * 2.0).set({0}, 1.0); },
+                         {"set: in-place update of the output of 'mul' (shape [2])", "detach().clone()"}),
       bad<ValueError>("fill_ of an expanded view", [] { f32({1}).expand({3}).fill_(1.0); },
                       {"fill_: the tensor (shape [3], strides [0]) has several elements sharing one memory location"}),
+      bad<ValueError>("set of an expanded view", [] { f32({1}).expand({3}).set({2}, 1.0); },
+                      {"set: the tensor (shape [3], strides [0]) has several elements sharing one memory location"}),
       bad<ShapeError>("copy_ of a bigger source", [] { f32({2}).copy_(f32({3})); },
                       {"copy_: shapes [3] and [2] cannot be broadcast"}),
       bad<ShapeError>("copy_ of a source that only broadcasts the other way", [] { f32({1}).copy_(f32({2})); },

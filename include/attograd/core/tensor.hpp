@@ -104,8 +104,6 @@ class Tensor {
   template <class T = double> T item() const;
   // One element by index (negative indices count from the end), converted to T.
   template <class T = double> T at(std::initializer_list<std::int64_t> index) const;
-  // Writes one element (counts as an in-place write). Not recorded by autograd.
-  void set(std::initializer_list<std::int64_t> index, double value);
   // All elements in row-major order, converted to T.
   template <class T = double> std::vector<T> to_vector() const;
 
@@ -148,8 +146,10 @@ class Tensor {
   Tensor log_softmax(std::int64_t dim) const;
   Tensor matmul(const Tensor& other) const;
 
-  // --- in-place updates (optimisers, initialisers). Not recorded by autograd: a tensor that
-  // requires grad may only be updated inside a NoGradGuard. Each bumps the version counter. --------
+  // --- in-place updates (optimisers, initialisers; lib/ops/inplace.cpp). Not recorded by autograd: a
+  // tensor that requires grad may only be updated inside a NoGradGuard, and an expand() view never.
+  // Each bumps the version counter. ---------------------------------------------------------------
+  void set(std::initializer_list<std::int64_t> index, double value);  // one element, by index
   Tensor& zero_();
   Tensor& fill_(double value);
   Tensor& copy_(const Tensor& src);        // src broadcast to this shape
