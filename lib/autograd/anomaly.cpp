@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "attograd/core/errors.hpp"
+#include "backend/gather.hpp"  // unravel_index
 
 namespace attograd::autograd {
 
@@ -57,16 +58,6 @@ Bad non_finite(const Tensor& t) {
   return bad;
 }
 
-// The multi-index of flat element i of a row-major shape: [0, 2].
-std::string index_text(std::int64_t i, const Shape& shape) {
-  Shape index = shape;
-  for (int d = shape.rank() - 1; d >= 0; --d) {
-    index[d] = shape[d] == 0 ? 0 : i % shape[d];
-    i = shape[d] == 0 ? 0 : i / shape[d];
-  }
-  return fmt::format("{}", index);
-}
-
 std::string count_text(const Bad& bad) {
   std::vector<std::string> parts;
   if (bad.nan > 0) parts.push_back(fmt::format("{} NaN", bad.nan));
@@ -99,7 +90,7 @@ struct AnomalyMode::State {
     }
     if (!value || value->shape.numel() <= at) return {};
     const Tensor t(value);
-    return fmt::format(", where {}{} = {:g}", letter, index_text(at, t.shape()), t.reshape({-1}).at({at}));
+    return fmt::format(", where {}{} = {:g}", letter, backend::unravel_index(at, t.shape()), t.reshape({-1}).at({at}));
   }
 
   void check(const BackwardStep& s, const std::source_location& anomaly_site) {
@@ -118,7 +109,8 @@ struct AnomalyMode::State {
           "anomaly: the backward of '{}' produced {} in the gradient for its input {} (shape {}): {}{} = {}{}. "
           "'{}' was op {} of {} in forward order, applied to {}",
           node.op(), count_text(bad), letter, s.grad_inputs[i].shape(), gradient,
-          index_text(bad.first, s.grad_inputs[i].shape()), std::isnan(bad.value) ? "nan" : fmt::format("{}", bad.value),
+          backend::unravel_index(bad.first, s.grad_inputs[i].shape()),
+          std::isnan(bad.value) ? "nan" : fmt::format("{}", bad.value),
           input_value(node, i, bad.first, letter), node.op(), pos == position.end() ? 0 : pos->second, position.size(),
           fmt::join(inputs, ", "));
       if (const NodeNotes* notes = node.notes(); notes != nullptr && notes->has_where) {

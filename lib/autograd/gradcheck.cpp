@@ -9,20 +9,11 @@
 #include "attograd/core/errors.hpp"
 #include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
+#include "backend/gather.hpp"  // unravel_index
 
 namespace attograd {
 
 namespace {
-
-// The index of flat element i of a row-major tensor of this shape, as text: [0, 2].
-std::string unravel(std::int64_t i, const Shape& shape) {
-  Shape index = shape;
-  for (int d = shape.rank() - 1; d >= 0; --d) {
-    index[d] = shape[d] == 0 ? 0 : i % shape[d];
-    i = shape[d] == 0 ? 0 : i / shape[d];
-  }
-  return fmt::format("{}", index);
-}
 
 double dot(const Tensor& a, const std::vector<double>& v) {
   const std::vector<double> x = a.to_vector<double>();
@@ -111,7 +102,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       for (std::size_t j = 0; j < grads[i].size(); ++j) {
         if (grads[i][j] != again[i][j] && !(std::isnan(grads[i][j]) && std::isnan(again[i][j]))) {
           fail(fmt::format("gradcheck: backward is not repeatable: input {}, element {}: {} then {}", i,
-                           unravel(static_cast<std::int64_t>(j), work[i].shape()), grads[i][j], again[i][j]));
+                           backend::unravel_index(static_cast<std::int64_t>(j), work[i].shape()), grads[i][j],
+                           again[i][j]));
           break;
         }
       }
@@ -123,7 +115,7 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       for (std::size_t j = 0; j < zero[i].size(); ++j) {
         if (zero[i][j] != 0.0) {
           fail(fmt::format("gradcheck: a zero upstream gradient gave a non-zero gradient: input {}, element {}: {}",
-                           i, unravel(static_cast<std::int64_t>(j), work[i].shape()), zero[i][j]));
+                           i, backend::unravel_index(static_cast<std::int64_t>(j), work[i].shape()), zero[i][j]));
           break;
         }
       }
@@ -155,7 +147,7 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
         ++result.failed;
         fail(fmt::format("gradcheck: input {} (shape {}), element {}: analytic {:.10g} vs numeric {:.10g} "
                          "(|diff| {:.3g} > atol {:g} + rtol {:g} * |numeric|)",
-                         i, work[i].shape(), unravel(j, work[i].shape()), a, numeric, diff, options.atol,
+                         i, work[i].shape(), backend::unravel_index(j, work[i].shape()), a, numeric, diff, options.atol,
                          options.rtol));
       }
     }
