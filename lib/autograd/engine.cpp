@@ -65,6 +65,7 @@ bool accumulate(Tensor& slot, Tensor g) {
   }
   if (exclusively_owned(slot)) {
     backend::add_into(slot, g);
+    slot.impl()->storage->bump_version();  // every in-place write counts, as in PyTorch
   } else {
     slot = backend::add(slot, g);
   }
@@ -72,7 +73,9 @@ bool accumulate(Tensor& slot, Tensor g) {
 }
 
 // A leaf's (or retain_grad tensor's) .grad += g. The first gradient is copied unless the engine holds
-// the only reference, so that later in-place accumulation cannot write into another tensor.
+// the only reference, so that later in-place accumulation cannot write into another tensor. Adding
+// into an existing .grad bumps its version, so that a graph that saved that .grad refuses to run
+// backward with the new values (as PyTorch's AccumulateGrad does).
 bool accumulate_into_grad(TensorImpl& t, const Tensor& g) {
   if (!t.grad) {
     t.grad = (exclusively_owned(g) ? g : backend::copy(g, g.dtype())).impl_ptr();
@@ -80,6 +83,7 @@ bool accumulate_into_grad(TensorImpl& t, const Tensor& g) {
   }
   Tensor existing(t.grad);
   backend::add_into(existing, g);
+  existing.impl()->storage->bump_version();
   return true;
 }
 

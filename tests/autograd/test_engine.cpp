@@ -1,4 +1,5 @@
-// The engine: topological order, accumulation, freeing, retain_graph, errors, hooks.
+// The engine: topological order, accumulation (and the version of .grad it bumps), freeing, retain_graph,
+// errors, hooks.
 #include "support/test.hpp"
 
 using namespace attograd;
@@ -115,6 +116,33 @@ BOOST_AUTO_TEST_CASE(in_place_update_of_a_grad_tensor_needs_no_grad) {
     w.add_(ones({2}), -0.5);
   }
   check_values(w, {0.5, 0.5});
+}
+
+BOOST_AUTO_TEST_CASE(accumulating_into_grad_bumps_its_version) {
+  // y = sum(w * x.grad) saves x.grad. A second backward adds into x.grad in place, so y's graph would
+  // compute dw from the new x.grad: it must refuse, as for any other in-place write (PyTorch too).
+  Tensor x = tensor({1.0, 2.0}, {.dtype = kFloat64, .requires_grad = true});
+  (x * x).sum().backward();  // x.grad = 2x = [2, 4]
+  Tensor w = tensor({1.0, 1.0}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = (w * x.grad()).sum();
+  const std::uint64_t before = x.grad().impl()->storage->version();
+  (x * x).sum().backward();  // x.grad += [2, 4]
+  check_values(x.grad(), {4, 8});
+  BOOST_TEST(x.grad().impl()->storage->version() == before + 1);
+  BOOST_CHECK_EXCEPTION(y.backward(), AutogradError, has_message("saved by 'mul' (node"));
+  BOOST_TEST(!w.grad().defined());
+
+  // The same for the .grad of an intermediate that retains its gradient: h = 3x, L = sum(h * h),
+  // h.grad = 2h = [6, 12], then [12, 24] after the second backward.
+  Tensor h = x * 3.0;
+  h.retain_grad();
+  Tensor L = (h * h).sum();
+  L.backward({}, {.retain_graph = true});
+  check_values(h.grad(), {6, 12});
+  Tensor z = (w * h.grad()).sum();
+  L.backward();
+  check_values(h.grad(), {12, 24});
+  BOOST_CHECK_EXCEPTION(z.backward(), AutogradError, has_message("modified in place after it was saved"));
 }
 
 BOOST_AUTO_TEST_CASE(hooks_see_every_step_in_topological_order) {
