@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,8 +21,42 @@ namespace autograd {
 
 namespace {
 
-thread_local std::vector<const StepHook*> hooks;
+thread_local std::vector<const StepHookGuard*> hooks;
 std::atomic<std::uint64_t> next_visit_mark{1};
+
+// --- the seed and the order -----------------------------------------------------------------------
+
+// dy/dy: ones for a y of one element, else the caller's upstream gradient, checked against y.
+Tensor seed_gradient(const Tensor& root, const Tensor& grad, const BackwardOptions& options) {
+  if (options.create_graph) {
+    throw AutogradError("backward: create_graph (differentiating the backward pass, double backward) is not "
+                        "supported by attograd");
+  }
+  if (!root.requires_grad()) {
+    throw AutogradError(fmt::format("backward: the tensor (shape {}) does not require grad and has no grad_fn; "
+                                    "call requires_grad_() on the leaves you want gradients for",
+                                    root.shape()));
+  }
+  if (!grad.defined()) {
+    if (root.numel() != 1) {
+      throw AutogradError(fmt::format("backward: a gradient can be created implicitly only for a tensor with "
+                                      "one element, this one has shape {}; pass the upstream gradient: "
+                                      "y.backward(ones_like(y))",
+                                      root.shape()));
+    }
+    Tensor ones = empty(root.shape(), root.dtype());
+    backend::fill(ones, 1.0);
+    return ones;
+  }
+  if (grad.shape() != root.shape() || grad.dtype() != root.dtype()) {
+    // A shape mismatch is a ShapeError; only the dtype differing is a DTypeError (as in set_grad).
+    const std::string message = fmt::format("backward: the gradient is {} {} but the tensor is {} {}", grad.shape(),
+                                            grad.dtype(), root.shape(), root.dtype());
+    if (grad.shape() != root.shape()) throw ShapeError(message);
+    throw DTypeError(message);
+  }
+  return grad;
+}
 
 // Nodes reachable from `start`, every node before the nodes of its inputs (reverse post-order of a
 // depth-first search). Iterative, so that a graph thousands of ops deep cannot overflow the stack.
@@ -47,6 +82,16 @@ std::vector<Node*> topological_order(Node* start) {
   std::reverse(post_order.begin(), post_order.end());
   return post_order;
 }
+
+// If anything throws midway, no gradient is left behind in the graph for a later pass to pick up.
+struct ClearBuffersOnExit {
+  const std::vector<Node*>& nodes;
+  ~ClearBuffersOnExit() {
+    for (Node* n : nodes) n->grad_buffer = Tensor();
+  }
+};
+
+// --- adding gradients up --------------------------------------------------------------------------
 
 // True when nobody but the engine can see g's memory and it is laid out plainly, so adding into it in
 // place is safe. A gradient passed through unchanged by an op (add's dA = dC) is shared and fails this.
@@ -87,6 +132,41 @@ bool accumulate_into_grad(TensorImpl& t, const Tensor& g) {
   return true;
 }
 
+// --- one op node ------------------------------------------------------------------------------------
+
+// Refuses to run a node whose backward is gone or whose saved values changed since the forward.
+void check_can_run(const Node& node) {
+  if (node.released()) {
+    throw AutogradError(fmt::format(
+        "backward: the graph through '{}' (node {}) was already freed by an earlier backward; pass "
+        "{{.retain_graph = true}} to the first backward to run backward through it again",
+        node.op(), node.sequence_nr()));
+  }
+  if (!node.backward) {
+    throw AutogradError(fmt::format("backward: op '{}' (node {}) recorded no backward function", node.op(),
+                                    node.sequence_nr()));
+  }
+  node.check_saved_versions();
+}
+
+bool a_hook_reads_grad_output() {
+  return std::any_of(hooks.begin(), hooks.end(), [](const StepHookGuard* h) { return h->options().reads_grad_output; });
+}
+
+// The slots for a node's backward, one per input, and the offer of g's memory when nothing but g holds
+// it, no hook will read it after the step, and each of its elements has its own memory (contiguous:
+// not an expand() view). The backward may then write its result there (Grads::take_output_grad).
+Grads grads_for(const Node& node, Tensor& g) {
+  std::vector<bool> wanted(node.inputs().size());
+  for (std::size_t i = 0; i < wanted.size(); ++i) wanted[i] = node.inputs()[i] != nullptr;
+  Grads d(std::move(wanted), node.op());
+  if (!a_hook_reads_grad_output() && g.is_contiguous() && g.impl_ptr().use_count() == 1 &&
+      g.impl()->storage.use_count() == 1) {
+    d.offer_output_grad(&g);
+  }
+  return d;
+}
+
 void check_gradient(const Node& node, std::size_t i, const Tensor& g) {
   const Node& input = *node.inputs()[i];
   if (g.shape() != input.shape() || g.dtype() != input.dtype()) {
@@ -96,107 +176,63 @@ void check_gradient(const Node& node, std::size_t i, const Tensor& g) {
   }
 }
 
+// input i's gradient buffer += d[i] for each input that wants one; added[i] says whether the buffer
+// already held a gradient.
+void add_into_inputs(const Node& node, const Grads& d, bool* added) {
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    added[i] = false;
+    if (!d.wanted(i) || !d[i].defined()) continue;
+    check_gradient(node, i, d[i]);
+    added[i] = accumulate(node.inputs()[i]->grad_buffer, d[i]);
+  }
+}
+
 void run_hooks(const BackwardStep& step) {
-  for (const StepHook* hook : hooks) (*hook)(step);
+  for (const StepHookGuard* guard : hooks) guard->hook()(step);
 }
 
 }  // namespace
 
-StepHookGuard::StepHookGuard(StepHook hook) : hook_(std::move(hook)) { hooks.push_back(&hook_); }
+StepHookGuard::StepHookGuard(StepHook hook, StepHookOptions options) : hook_(std::move(hook)), options_(options) {
+  hooks.push_back(this);
+}
 
-StepHookGuard::~StepHookGuard() { std::erase(hooks, &hook_); }
+StepHookGuard::~StepHookGuard() { std::erase(hooks, this); }
 
+// micrograd's loop: order the nodes, then for each node, with the sum of the gradients its consumers
+// sent it, call its backward and add what it returns into its inputs.
 void backward(const Tensor& root, const Tensor& grad, BackwardOptions options) {
-  if (options.create_graph) {
-    throw AutogradError("backward: create_graph (differentiating the backward pass, double backward) is not "
-                        "supported by attograd");
-  }
-  if (!root.requires_grad()) {
-    throw AutogradError(fmt::format("backward: the tensor (shape {}) does not require grad and has no grad_fn; "
-                                    "call requires_grad_() on the leaves you want gradients for",
-                                    root.shape()));
-  }
-  Tensor seed = grad;
-  if (!seed.defined()) {
-    if (root.numel() != 1) {
-      throw AutogradError(fmt::format("backward: a gradient can be created implicitly only for a tensor with "
-                                      "one element, this one has shape {}; pass the upstream gradient: "
-                                      "y.backward(ones_like(y))",
-                                      root.shape()));
-    }
-    seed = empty(root.shape(), root.dtype());
-    backend::fill(seed, 1.0);
-  } else if (seed.shape() != root.shape() || seed.dtype() != root.dtype()) {
-    // A shape mismatch is a ShapeError; only the dtype differing is a DTypeError (as in set_grad).
-    const std::string message = fmt::format("backward: the gradient is {} {} but the tensor is {} {}", seed.shape(),
-                                            seed.dtype(), root.shape(), root.dtype());
-    if (seed.shape() != root.shape()) throw ShapeError(message);
-    throw DTypeError(message);
-  }
-
+  const Tensor seed = seed_gradient(root, grad, options);
   NoGradGuard no_grad;  // backward functions compute with plain tensors
-  std::shared_ptr<Node> start = root.grad_fn();
+  const std::shared_ptr<Node> start = root.grad_fn();
   if (!start) {  // backward on a leaf: its gradient is the seed
     accumulate_into_grad(*root.impl(), seed);
     return;
   }
 
   const std::vector<Node*> order = topological_order(start.get());
-  // If anything throws midway, no gradient is left behind in the graph for a later pass to pick up.
-  struct ClearBuffers {
-    const std::vector<Node*>& nodes;
-    ~ClearBuffers() {
-      for (Node* n : nodes) n->grad_buffer = Tensor();
-    }
-  } clear{order};
-
+  ClearBuffersOnExit clear{order};
   start->grad_buffer = seed;
-  std::vector<bool> accumulated;
   for (std::size_t step = 0; step < order.size(); ++step) {
     Node& node = *order[step];
-    Tensor g = std::move(node.grad_buffer);
-    node.grad_buffer = Tensor();
+    // Every consumer of this node came earlier in the order, so its buffer holds the complete sum.
+    Tensor g = std::exchange(node.grad_buffer, Tensor());
     if (!g.defined()) continue;  // no gradient reached this node: nothing flows on from it
 
     if (node.kind() == Node::Kind::Leaf) {
-      const bool acc = accumulate_into_grad(*node.tensor(), g);
-      const bool flags[1] = {acc};
-      run_hooks({node, g, {}, flags, step});
+      const bool added[1] = {accumulate_into_grad(*node.tensor(), g)};  // leaf.grad += g
+      run_hooks({node, g, {}, added, step});
       continue;
     }
-    if (node.released()) {
-      throw AutogradError(fmt::format(
-          "backward: the graph through '{}' (node {}) was already freed by an earlier backward; pass "
-          "{{.retain_graph = true}} to the first backward to run backward through it again",
-          node.op(), node.sequence_nr()));
-    }
-    if (!node.backward) {
-      throw AutogradError(fmt::format("backward: op '{}' (node {}) recorded no backward function", node.op(),
-                                      node.sequence_nr()));
-    }
-    node.check_saved_versions();
+    check_can_run(node);
     if (auto out = node.tensor(); out && out->retains_grad) accumulate_into_grad(*out, g);
 
-    std::vector<bool> wanted(node.inputs().size());
-    for (std::size_t i = 0; i < wanted.size(); ++i) wanted[i] = node.inputs()[i] != nullptr;
-    Grads d(std::move(wanted));
-    // Nothing but g holds this gradient, no hook will look at it after the step, and each of its
-    // elements has its own memory (contiguous: not an expand() view): the backward may reuse its
-    // memory (Grads::take_output_grad).
-    if (hooks.empty() && g.is_contiguous() && g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1) {
-      d.offer_output_grad(&g);
-    }
-    node.backward(g, d);
+    Grads d = grads_for(node, g);
+    node.backward(g, d);  // d[i] = g · d(output)/d(input i)
+    const std::unique_ptr<bool[]> added(new bool[d.size()]);
+    add_into_inputs(node, d, added.get());  // input i's buffer += d[i]
 
-    accumulated.assign(d.size(), false);
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      if (!d.wanted(i) || !d[i].defined()) continue;
-      check_gradient(node, i, d[i]);
-      accumulated[i] = accumulate(node.inputs()[i]->grad_buffer, d[i]);
-    }
-    std::unique_ptr<bool[]> flags(new bool[d.size()]);
-    std::copy(accumulated.begin(), accumulated.end(), flags.get());
-    run_hooks({node, g, d.all(), std::span<const bool>(flags.get(), d.size()), step});
+    run_hooks({node, g, d.all(), std::span<const bool>(added.get(), d.size()), step});
     if (!options.retain_graph) node.release();
   }
 }

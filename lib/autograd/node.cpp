@@ -89,6 +89,23 @@ std::shared_ptr<Node> node_of(const Tensor& t) {
 
 }  // namespace
 
+Tensor Grads::take_output_grad() {
+  if (offered_ == nullptr) {
+    throw AutogradError(
+        taken_ ? fmt::format("backward of '{}': take_output_grad() was called a second time; the gradient's memory "
+                             "was already taken",
+                             op_)
+               : fmt::format("backward of '{}': take_output_grad() was called, but the engine offered this backward "
+                             "no gradient memory; call it only when output_grad_offered() is true, and read the "
+                             "gradient argument otherwise",
+                             op_));
+  }
+  Tensor t = std::move(*offered_);
+  offered_ = nullptr;
+  taken_ = true;
+  return t;
+}
+
 Node::Node(std::string op, std::vector<std::shared_ptr<Node>> inputs, const Shape& shape, DType dtype)
     : op_(std::move(op)), inputs_(std::move(inputs)), shape_(shape), dtype_(dtype), sequence_nr_(next_sequence_nr++) {}
 

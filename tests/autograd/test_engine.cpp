@@ -1,5 +1,5 @@
 // The engine: topological order, accumulation (and the version of .grad it bumps), freeing, retain_graph,
-// errors, hooks.
+// errors, hooks, and the reuse of a gradient's memory (offered, taken, and kept from those who read it).
 #include "support/test.hpp"
 
 using namespace attograd;
@@ -214,6 +214,84 @@ BOOST_AUTO_TEST_CASE(a_gradient_someone_can_see_is_not_offered) {
   offered = true;
   offer_probe(x, offered).sum().backward();
   BOOST_TEST(!offered);
+}
+
+BOOST_AUTO_TEST_CASE(taking_a_gradient_that_was_not_offered_is_an_error) {
+  // A student's op whose backward takes the incoming gradient's memory without asking whether it was
+  // offered: an error that names the op and says what to do, not a null dereference.
+  static const autograd::Op greedy_op({.name = "greedy_take_test", .rule = "dX = dY"});
+  const auto greedy = [](const Tensor& x, int takes) {
+    Tensor y = x.detach().clone();
+    if (autograd::Node* node = autograd::record(greedy_op, y, {x})) {
+      node->backward = [takes](const Tensor&, autograd::Grads& d) {
+        for (int i = 0; i < takes; ++i) d[0] = d.take_output_grad();
+      };
+    }
+    return y;
+  };
+  Tensor x = ones({2, 2}, {.requires_grad = true});
+  // The caller's seed is the caller's: never offered.
+  BOOST_CHECK_EXCEPTION(greedy(x, 1).backward(ones({2, 2})), AutogradError,
+                        has_message("backward of 'greedy_take_test': take_output_grad() was called, but the engine "
+                                    "offered this backward no gradient memory; call it only when "
+                                    "output_grad_offered() is true, and read the gradient argument otherwise"));
+  BOOST_TEST(!x.grad().defined());
+  // Offered (mul's backward made it, nothing else holds it), and taken once: fine. dX = dY = 2.
+  (greedy(x, 1) * 2.0).sum().backward();
+  check_values(x.grad(), {2, 2, 2, 2});
+  // Taken twice: the second take has nothing left to take.
+  x.zero_grad();
+  BOOST_CHECK_EXCEPTION((greedy(x, 2) * 2.0).sum().backward(), AutogradError,
+                        has_message("backward of 'greedy_take_test': take_output_grad() was called a second time"));
+}
+
+BOOST_AUTO_TEST_CASE(a_hook_that_does_not_read_the_gradient_leaves_the_offer_open) {
+  // L = sum(relu(x) * 3). mul's backward makes dY = [3, 3, 3, 3], held by nothing else, and relu writes
+  // dX = dY where x > 0 into that memory. By hand, dL/dx = [0, 3, 3, 0].
+  Tensor x = tensor({{-1.0, 2.0}, {3.0, -4.0}}, {.dtype = kFloat64, .requires_grad = true});
+  std::vector<std::string> taken;  // the steps whose grad_output the backward took
+  std::vector<std::string> steps;
+  {
+    autograd::StepHookGuard watch(
+        [&](const autograd::BackwardStep& s) {
+          steps.push_back(s.node.op());
+          if (!s.grad_output.defined()) taken.push_back(s.node.op());
+        },
+        {.reads_grad_output = false});
+    (relu(x) * 3.0).sum().backward();
+  }
+  BOOST_TEST(steps == (std::vector<std::string>{"sum", "mul", "relu", "leaf"}), boost::test_tools::per_element());
+  BOOST_TEST(taken == std::vector<std::string>{"relu"}, boost::test_tools::per_element());
+  check_values(x.grad(), {0, 3, 3, 0});
+
+  // Beside a hook that reads the gradient, the offer is closed again: that hook sees relu's dY intact.
+  x.zero_grad();
+  taken.clear();
+  std::vector<double> seen;
+  {
+    autograd::StepHookGuard watch(
+        [&](const autograd::BackwardStep& s) {
+          if (!s.grad_output.defined()) taken.push_back(s.node.op());
+        },
+        {.reads_grad_output = false});
+    autograd::StepHookGuard reader([&](const autograd::BackwardStep& s) {
+      if (s.node.op() == "relu") seen = s.grad_output.to_vector();
+    });
+    (relu(x) * 3.0).sum().backward();
+  }
+  BOOST_TEST(taken.empty());
+  BOOST_TEST(seen == (std::vector<double>{3, 3, 3, 3}), boost::test_tools::per_element());
+  check_values(x.grad(), {0, 3, 3, 0});
+}
+
+BOOST_AUTO_TEST_CASE(gradient_checks_run_the_reuse_path) {
+  // check_gradients records the ops it covers with a step hook; that hook must not close the offer,
+  // or no gradient check would ever run a backward that reuses memory (relu's, and the probe's here).
+  Generator gen(3);
+  bool offered = false;
+  check_gradients([&offered](const std::vector<Tensor>& in) { return offer_probe(relu(in[0]), offered) * 3.0; },
+                  {rand64_away_from_zero({3, 4}, gen)});
+  BOOST_TEST(offered);
 }
 
 BOOST_AUTO_TEST_CASE(reusing_a_gradient_changes_no_value_anyone_sees) {

@@ -13,13 +13,16 @@ namespace attograd::testing {
 
 namespace {
 
-// The registered ops whose backward a gradient check ran through, seen by the engine's step hook.
+// The registered ops whose backward a gradient check ran through, seen by the engine's step hook. It
+// reads no gradient, and says so, so that the engine still lets backwards reuse the memory of the
+// gradient they receive (Grads::take_output_grad): the checks cover that path too.
 class OpsSeen {
  public:
   OpsSeen()
       : hook_([this](const autograd::BackwardStep& s) {
-          if (const autograd::OpInfo* op = s.node.op_info()) keys_.insert(op->key());
-        }) {}
+                if (const autograd::OpInfo* op = s.node.op_info()) keys_.insert(op->key());
+              },
+              {.reads_grad_output = false}) {}
   const std::set<std::string>& keys() const { return keys_; }
 
  private:

@@ -4,7 +4,8 @@
 //   y.backward(upstream);                           // any y: upstream has y's shape
 //   y.backward({}, {.retain_graph = true});         // keep the graph for a second backward
 //
-//   StepHookGuard trace([](const BackwardStep& s) { fmt::print("{}\n", s.node.op()); });
+//   StepHookGuard trace([](const BackwardStep& s) { fmt::print("{}\n", s.node.op()); },
+//                       {.reads_grad_output = false});  // only watches: backwards may still reuse memory
 //
 // The engine visits the nodes in topological order (every consumer before what it consumes), calls
 // each node's backward once with the sum of the gradients its output received, adds the results into
@@ -24,7 +25,9 @@ void backward(const Tensor& root, const Tensor& grad = {}, BackwardOptions optio
 // What a hook sees after each backward step. For an op node, grad_inputs[i] is the gradient it sent
 // to input i (undefined if none) and accumulated[i] says whether that gradient was added to one the
 // input had already received (the value was used more than once). For a leaf node, grad_inputs is
-// empty and accumulated[0] says whether the leaf's .grad already held a gradient.
+// empty and accumulated[0] says whether the leaf's .grad already held a gradient. grad_output is the
+// gradient the node received; it is undefined when the node's backward took its memory
+// (Grads::take_output_grad), which the engine allows only while no installed hook reads it.
 struct BackwardStep {
   const Node& node;
   const Tensor& grad_output;
@@ -35,17 +38,30 @@ struct BackwardStep {
 
 using StepHook = std::function<void(const BackwardStep&)>;
 
+struct StepHookOptions {
+  // Does the hook read step.grad_output? A hook that shows or keeps the gradients (viz::Explain,
+  // viz::GraphCapture, AnomalyMode) does, and while one is installed the engine lets no backward
+  // write into that memory. A hook that only watches which nodes run, or reads only grad_inputs and
+  // the leaves' .grad (coverage, data-parallel gradient exchange), says false and keeps the memory
+  // saving; it is then shown an undefined grad_output on the steps whose backward took it.
+  bool reads_grad_output = true;
+};
+
 // Installs a hook for this thread for the guard's lifetime. Hooks run in the order installed; a hook
 // may throw, which ends the backward pass with that exception (anomaly mode uses this).
 class StepHookGuard {
  public:
-  explicit StepHookGuard(StepHook hook);
+  explicit StepHookGuard(StepHook hook, StepHookOptions options = {});
   ~StepHookGuard();
   StepHookGuard(const StepHookGuard&) = delete;
   StepHookGuard& operator=(const StepHookGuard&) = delete;
 
+  const StepHook& hook() const { return hook_; }
+  const StepHookOptions& options() const { return options_; }
+
  private:
   StepHook hook_;
+  StepHookOptions options_;
 };
 
 }  // namespace attograd::autograd

@@ -38,7 +38,9 @@ namespace attograd::autograd {
 // dtype: an op that broadcast an input sums the gradient back to that input's shape (sum_to).
 class Grads {
  public:
-  explicit Grads(std::vector<bool> wanted) : wanted_(std::move(wanted)), slots_(wanted_.size()) {}
+  // `op` names the node in errors (the engine passes the node's op).
+  explicit Grads(std::vector<bool> wanted, std::string_view op = {})
+      : wanted_(std::move(wanted)), slots_(wanted_.size()), op_(op) {}
 
   std::size_t size() const { return slots_.size(); }
   // Does input i need a gradient? Computing one that is not wanted is wasted work.
@@ -49,20 +51,19 @@ class Grads {
 
   // The gradient the node received, when nothing else can see it: a backward may then take it and
   // write its result into that memory instead of allocating (relu's mask does). The engine offers it
-  // only when no step hook is installed (hooks are shown the gradient after the step) and no other
-  // tensor, view or saved value shares its storage.
+  // only when no installed step hook reads it (StepHookOptions), no other tensor, view or saved value
+  // shares its storage, and it is contiguous. After the take, the backward's gradient argument is
+  // empty. Taking what was not offered (or taking twice) is an AutogradError naming the op.
   bool output_grad_offered() const { return offered_ != nullptr; }
-  Tensor take_output_grad() {
-    Tensor t = std::move(*offered_);
-    offered_ = nullptr;
-    return t;
-  }
+  Tensor take_output_grad();
   void offer_output_grad(Tensor* grad) { offered_ = grad; }
 
  private:
   std::vector<bool> wanted_;
   std::vector<Tensor> slots_;
+  std::string_view op_;
   Tensor* offered_ = nullptr;
+  bool taken_ = false;
 };
 
 // What a node keeps for the teaching tools. Made only while one of them asks (see `recording` below),
