@@ -1,5 +1,6 @@
 // A run killed with SIGKILL in the middle of saving its training state leaves the previous checkpoint
-// whole, and resuming from it continues exactly as a run that was never killed.
+// whole, resuming from it continues exactly as a run that was never killed, and the next save removes
+// the killed save's temporary file.
 //
 // The kill must land mid-write every time, without timings. The child lowers its file-size limit below
 // the checkpoint's size, so its save stops at that limit: the kernel then sends SIGXFSZ, whose handler
@@ -98,6 +99,10 @@ BOOST_AUTO_TEST_CASE(sigkill_during_a_save_keeps_the_previous_checkpoint) {
   for (std::int64_t step = kSaved + 1; step <= kSteps; ++step) resumed.step(step);
   BOOST_TEST(loss_bits(resumed.curve) == loss_bits(reference.curve), boost::test_tools::per_element());
   BOOST_TEST(resumed.parameter_bits() == reference.parameter_bits(), boost::test_tools::per_element());
+
+  // The next save of the checkpoint removes the temporary file the killed save left behind.
+  train::save_training_state(path, resumed.state(), kSteps);
+  BOOST_TEST(dir.names() == std::vector<std::string>{"ckpt.safetensors"}, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,17 +11,27 @@
 // the same file system, so rename() is atomic). commit() flushes and fsyncs it, renames it over the
 // target (POSIX guarantees the target name then points to the old or the new file, nothing between),
 // and fsyncs the directory so the rename itself survives a power cut. A symlink at the target is
-// replaced, not followed. A process killed mid-write leaves its temporary file behind (the target is
-// intact); nothing removes it, since another live writer could own it. POSIX only.
+// replaced, not followed. POSIX only.
 //
-// Every failure (cannot create, disk full, short write, rename refused) is an IoError naming the target,
-// the temporary file and the OS error; the temporary file is removed and the target is untouched.
+// A process killed mid-write leaves its temporary file behind (the target is intact). The next
+// AtomicFile for the same target removes such files, and only those a killed writer left: a file is
+// removed when its name is exactly one this class makes for the target, the pid in the name is not this
+// process's and names no live process, and no process holds a lock on it. Each writer holds an exclusive
+// flock() on its temporary file from creation until commit() closes it (the kernel drops the lock when
+// the process dies), so a live writer in another pid namespace sharing the directory (a container) keeps
+// its file even though its pid means nothing here. Other files, and what cannot be removed, are left.
+//
+// Every failure (cannot create, disk full, short write, rename refused) is a FileAccessError
+// (io/errors.hpp) naming the target, the temporary file and the OS error; the temporary file is removed
+// and the target is untouched. Writing after commit() is a plain IoError.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
 #include <string_view>
 #include <vector>
+
+#include "attograd/io/errors.hpp"
 
 namespace attograd::io {
 
