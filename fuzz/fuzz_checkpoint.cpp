@@ -1,6 +1,6 @@
 // libFuzzer target: the checkpoint loader on arbitrary bytes.
 //
-//   bytes -> parse_tensors           a SafetensorsFile or an IoError, nothing else
+//   bytes -> parse_tensors           a SafetensorsFile or an IoError of one of the kinds of io/errors.hpp
 //         -> serialize_tensors       a parsed file written back and parsed again is the same file
 //         -> load_checkpoint         into FuzzModel, strict and not: either every tensor named in the
 //                                    file holds the file's bytes, or an IoError and the model unchanged
@@ -52,6 +52,16 @@ Snapshot snapshot(const nn::Module& m) {
   return s;
 }
 
+// Every refusal has a kind (io/errors.hpp): a bare IoError would leave a program matching message text.
+void check_kind(const IoError& e) {
+  const bool kind = dynamic_cast<const io::FileAccessError*>(&e) != nullptr ||
+                    dynamic_cast<const io::MalformedFileError*>(&e) != nullptr ||
+                    dynamic_cast<const io::UnsupportedFileError*>(&e) != nullptr ||
+                    dynamic_cast<const io::LimitExceededError*>(&e) != nullptr ||
+                    dynamic_cast<const io::MismatchError*>(&e) != nullptr;
+  if (!kind) fail(fmt::format("a refusal without a kind: {}", e.what()));
+}
+
 // The parsed file is self-consistent: contiguous tensors that need no grad, and written back by
 // serialize_tensors it parses to the same names, shapes, dtypes, bytes and metadata.
 void check_round_trip(const io::SafetensorsFile& file) {
@@ -61,6 +71,7 @@ void check_round_trip(const io::SafetensorsFile& file) {
       fail(fmt::format("tensor '{}' is not a plain contiguous tensor", name));
     }
     if (!by_name.emplace(name, t).second) fail(fmt::format("tensor '{}' parsed twice", name));
+    if (&file.at(name) != &t) fail(fmt::format("at('{}') does not find the tensor of that name", name));
   }
   const io::SafetensorsFile again = io::parse_tensors(io::serialize_tensors(file.tensors, file.metadata), "round trip");
   if (again.metadata != file.metadata) fail("the metadata changed in a round trip");
@@ -88,7 +99,8 @@ void check_load(const std::string& path, const io::SafetensorsFile* parsed, bool
   const Snapshot before = snapshot(model);
   try {
     io::load_checkpoint(path, model, {.strict = strict});
-  } catch (const IoError&) {
+  } catch (const IoError& e) {
+    check_kind(e);
     if (snapshot(model) != before) fail("a failed load changed the model");
     return;
   }
@@ -121,7 +133,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::optional<io::SafetensorsFile> parsed;
   try {
     parsed = io::parse_tensors(bytes, "fuzz input");
-  } catch (const IoError&) {
+  } catch (const IoError& e) {
+    check_kind(e);
   }
   if (parsed) check_round_trip(*parsed);
 

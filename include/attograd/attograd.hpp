@@ -45,6 +45,7 @@
 
 #include "attograd/io/atomic_file.hpp"
 #include "attograd/io/checkpoint.hpp"
+#include "attograd/io/errors.hpp"
 #include "attograd/io/safetensors.hpp"
 
 #include "attograd/nn/attention.hpp"

@@ -6,6 +6,7 @@
 
 #include "attograd/autograd/grad_mode.hpp"
 #include "attograd/core/errors.hpp"
+#include "attograd/io/errors.hpp"
 #include "io/safetensors_header.hpp"
 #include "io/text.hpp"
 
@@ -123,7 +124,7 @@ CheckpointExtras load_checkpoint(const std::filesystem::path& path, nn::Module& 
     missing.append_to(message);
     unexpected.append_to(message);
     mismatched.append_to(message);
-    throw IoError(message);
+    throw MismatchError(message);
   }
 
   // Into the existing tensors, so that every handle (members, an optimiser) sees the loaded values.

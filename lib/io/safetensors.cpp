@@ -6,6 +6,7 @@
 #include <cstring>
 #include <numeric>
 #include <system_error>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "attograd/autograd/grad_mode.hpp"
 #include "attograd/core/errors.hpp"
 #include "attograd/io/atomic_file.hpp"
+#include "attograd/io/errors.hpp"
 #include "io/safetensors_header.hpp"
 #include "io/text.hpp"
 
@@ -26,19 +28,50 @@ static_assert(std::endian::native == std::endian::little, "attograd's safetensor
 
 namespace attograd::io {
 
-bool SafetensorsFile::contains(std::string_view name) const {
-  return std::any_of(tensors.begin(), tensors.end(), [&](const auto& entry) { return entry.first == name; });
+// The loader hands over the name index that parse_header built while it looked for duplicate names.
+struct detail::FileIndex {
+  static void set(SafetensorsFile& file, std::vector<std::size_t> by_name) { file.by_name_ = std::move(by_name); }
+};
+
+const Tensor* SafetensorsFile::find(std::string_view name) const {
+  // Binary search while the index covers the vector: it holds each position below tensors.size() once,
+  // so it can point nowhere else, and a hit is checked by name, so a stale index cannot give a wrong
+  // tensor. (Written out: std::lower_bound's result is undefined on a range a change has unsorted.) A
+  // miss may be the index's fault, so the vector decides.
+  if (by_name_.size() == tensors.size()) {
+    std::size_t low = 0, high = by_name_.size();
+    while (low < high) {
+      const std::size_t middle = low + (high - low) / 2;
+      if (tensors[by_name_[middle]].first < name) {
+        low = middle + 1;
+      } else {
+        high = middle;
+      }
+    }
+    if (low < by_name_.size() && tensors[by_name_[low]].first == name) return &tensors[by_name_[low]].second;
+  }
+  for (const auto& [n, t] : tensors) {
+    if (n == name) return &t;
+  }
+  return nullptr;
 }
 
+void SafetensorsFile::reindex() {
+  by_name_.resize(tensors.size());
+  std::iota(by_name_.begin(), by_name_.end(), std::size_t{0});
+  std::sort(by_name_.begin(), by_name_.end(), [&](auto a, auto b) { return tensors[a].first < tensors[b].first; });
+}
+
+bool SafetensorsFile::contains(std::string_view name) const { return find(name) != nullptr; }
+
 const Tensor& SafetensorsFile::at(std::string_view name) const {
-  for (const auto& [n, t] : tensors) {
-    if (n == name) return t;
-  }
+  if (const Tensor* t = find(name)) return *t;
   std::vector<std::string> names;
   for (std::size_t i = 0; i < tensors.size() && i < 10; ++i) names.push_back(fmt::format("'{}'", detail::printable(tensors[i].first)));
   if (tensors.size() > 10) names.push_back("...");
-  throw IoError(fmt::format("SafetensorsFile::at: no tensor '{}'; the file has {} tensor{}: {}", detail::printable(name),
-                            tensors.size(), tensors.size() == 1 ? "" : "s", fmt::join(names, ", ")));
+  throw MismatchError(fmt::format("SafetensorsFile::at: no tensor '{}'; the file has {} tensor{}: {}",
+                                  detail::printable(name), tensors.size(), tensors.size() == 1 ? "" : "s",
+                                  fmt::join(names, ", ")));
 }
 
 namespace {
@@ -67,6 +100,11 @@ Plan make_plan(std::string_view op, const NamedTensors& tensors, const Metadata&
   for (std::size_t i = 0; i < order.size(); ++i) {
     const auto& [name, t] = tensors[order[i]];
     check_text("tensor name", name);
+    // load_tensors refuses both (io/safetensors.hpp says why): what attograd writes, it must read.
+    if (name.empty()) throw ValueError(fmt::format("{}: a tensor name is empty (tensor {} in name order)", op, i));
+    if (const std::size_t nul = name.find('\0'); nul != std::string::npos) {
+      throw ValueError(fmt::format("{}: tensor name '{}' holds a NUL byte (at offset {})", op, detail::printable(name), nul));
+    }
     if (name == "__metadata__") throw ValueError(fmt::format("{}: '__metadata__' is reserved and cannot name a tensor", op));
     if (i > 0 && name == tensors[order[i - 1]].first) {
       throw ValueError(fmt::format("{}: tensor name '{}' is given twice", op, detail::printable(name)));
@@ -117,20 +155,18 @@ const char* bytes_of(const Tensor& t) {
 
 // --- reading -------------------------------------------------------------------------------------
 
-// Reads a file or a block of memory front to back: `read(dst, n)` delivers the next n bytes or throws.
-template <class Read>
-SafetensorsFile load(std::uint64_t total, Read&& read, std::string_view source, const LoadLimits& limits) {
+// The length of a file or block of bytes, which must hold at least the 8-byte header length.
+void check_total(std::uint64_t total, std::string_view source) {
   if (total < 8) {
-    throw IoError(fmt::format("{}: the file is {} bytes long, shorter than the 8-byte header length", source, total));
+    throw MalformedFileError(
+        fmt::format("{}: the file is {} bytes long, shorter than the 8-byte header length", source, total));
   }
-  unsigned char first8[8];
-  read(first8, 8);
-  const std::uint64_t n = detail::read_header_length(first8, total, source, limits);
-  std::string text(static_cast<std::size_t>(n), '\0');
-  read(text.data(), text.size());
-  detail::Header header = detail::parse_header(text, total - 8 - n, source, limits);
-  text = std::string();
+}
 
+// Reads the data buffer front to back into the checked header's tensors: `read(dst, n)` delivers the
+// next n bytes or throws.
+template <class Read>
+SafetensorsFile read_tensors(detail::Header&& header, Read&& read, std::string_view source) {
   SafetensorsFile file;
   file.metadata = std::move(header.metadata);
   file.tensors.reserve(header.entries.size());
@@ -143,13 +179,14 @@ SafetensorsFile load(std::uint64_t total, Read&& read, std::string_view source, 
       const auto* b = static_cast<const unsigned char*>(t.impl()->storage->data());
       for (std::size_t i = 0; i < bytes; ++i) {
         if (b[i] > 1) {
-          throw IoError(fmt::format("{}: tensor '{}': BOOL element {} is the byte {}, not 0 or 1", source,
-                                    detail::printable(e.name), i, b[i]));
+          throw MalformedFileError(fmt::format("{}: tensor '{}': BOOL element {} is the byte {}, not 0 or 1", source,
+                                               detail::printable(e.name), i, b[i]));
         }
       }
     }
     file.tensors.emplace_back(std::move(e.name), std::move(t));
   }
+  detail::FileIndex::set(file, std::move(header.by_name));
   return file;
 }
 
@@ -158,6 +195,7 @@ std::string os_error(int error) { return fmt::format("{} (errno {})", std::gener
 class FileDescriptor {
  public:
   explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   ~FileDescriptor() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -168,6 +206,36 @@ class FileDescriptor {
  private:
   int fd_;
 };
+
+// What a path is when it is not a regular file, for the message.
+std::string_view kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a named pipe";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file of any kind attograd reads";
+}
+
+// Opens a regular file for reading, and nothing else: open() of a named pipe waits for a writer (forever,
+// if none comes), and opening a device can have effects of its own. So the path is looked at first and
+// only a regular file is opened. It could be swapped for a pipe between the look and the open: O_NONBLOCK
+// makes that open return at once, and the opened file is looked at again.
+FileDescriptor open_regular_file(const std::filesystem::path& path, std::string_view source, struct stat& info) {
+  auto refuse = [&](std::string_view what, int error) {
+    throw FileAccessError(fmt::format("{}: {}: {}", source, what, os_error(error)));
+  };
+  if (::stat(path.c_str(), &info) != 0) refuse("cannot open", errno);
+  if (!S_ISREG(info.st_mode)) throw FileAccessError(fmt::format("{}: not a regular file ({})", source, kind_of(info.st_mode)));
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (fd.get() < 0) refuse("cannot open", errno);
+  if (::fstat(fd.get(), &info) != 0) refuse("cannot stat", errno);
+  if (!S_ISREG(info.st_mode)) throw FileAccessError(fmt::format("{}: not a regular file ({})", source, kind_of(info.st_mode)));
+  // Reads of a regular file do not look at O_NONBLOCK, but nothing should depend on that.
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) refuse("cannot set the file's flags", errno);
+  return fd;
+}
 
 }  // namespace
 
@@ -190,8 +258,8 @@ void detail::save_tensors_as(std::string_view op, const std::filesystem::path& p
       if (t.nbytes() > 0) file.write(bytes_of(t), t.nbytes());
     }
     file.commit();
-  } catch (const IoError& e) {
-    throw IoError(fmt::format("{}: {}", op, e.what()));
+  } catch (const FileAccessError& e) {
+    throw FileAccessError(fmt::format("{}: {}", op, e.what()));
   }
 }
 
@@ -199,24 +267,27 @@ void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors
   detail::save_tensors_as("save_tensors", path, tensors, metadata);
 }
 
-SafetensorsFile parse_tensors(std::string_view bytes, std::string_view source, const LoadLimits& limits) {
-  std::size_t position = 0;
-  auto read = [&](void* dst, std::size_t n) {
-    // load() never asks past the end: every size it reads was checked against the total first.
-    std::memcpy(dst, bytes.data() + position, n);
-    position += n;
+SafetensorsFile parse_tensors(std::string_view bytes, std::string_view source_name, const LoadLimits& limits) {
+  const std::string source = fmt::format("parse_tensors: '{}'", source_name);
+  check_total(bytes.size(), source);
+  const std::uint64_t n =
+      detail::read_header_length(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source, limits);
+  // The header is parsed where it is, not copied.
+  detail::Header header = detail::parse_header(bytes.substr(8, n), bytes.size() - 8 - n, source, limits);
+  std::size_t position = 8 + n;
+  auto read = [&](void* dst, std::size_t count) {
+    // Never past the end: every size was checked against the total in parse_header.
+    std::memcpy(dst, bytes.data() + position, count);
+    position += count;
   };
-  return load(bytes.size(), read, fmt::format("parse_tensors: '{}'", source), limits);
+  return read_tensors(std::move(header), read, source);
 }
 
 SafetensorsFile detail::load_tensors_as(std::string_view op, const std::filesystem::path& path,
                                         const LoadLimits& limits) {
   const std::string source = fmt::format("{}: '{}'", op, path.string());
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw IoError(fmt::format("{}: cannot open: {}", source, os_error(errno)));
   struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) throw IoError(fmt::format("{}: cannot stat: {}", source, os_error(errno)));
-  if (!S_ISREG(info.st_mode)) throw IoError(fmt::format("{}: not a regular file", source));
+  const FileDescriptor fd = open_regular_file(path, source, info);
   const auto total = static_cast<std::uint64_t>(info.st_size);
 
   std::uint64_t position = 0;
@@ -225,15 +296,31 @@ SafetensorsFile detail::load_tensors_as(std::string_view op, const std::filesyst
     while (n > 0) {
       const ssize_t got = ::read(fd.get(), p, n);
       if (got < 0 && errno == EINTR) continue;
-      if (got < 0) throw IoError(fmt::format("{}: read failed at byte {}: {}", source, position, os_error(errno)));
-      // The file shrank after fstat (someone else is writing it).
-      if (got == 0) throw IoError(fmt::format("{}: unexpected end of file at byte {} of {}", source, position, total));
+      if (got < 0) {
+        throw FileAccessError(fmt::format("{}: read failed at byte {}: {}", source, position, os_error(errno)));
+      }
+      if (got == 0) {
+        throw FileAccessError(fmt::format("{}: unexpected end of file at byte {} of {} (the file shrank while it was "
+                                          "read)",
+                                          source, position, total));
+      }
       p += got;
       n -= static_cast<std::size_t>(got);
       position += static_cast<std::uint64_t>(got);
     }
   };
-  return load(total, read, source, limits);
+  check_total(total, source);
+  unsigned char first8[8];
+  read(first8, 8);
+  const std::uint64_t n = detail::read_header_length(first8, total, source, limits);
+  detail::Header header;
+  {
+    // The header's bytes live only while they are parsed: the tensors are allocated after.
+    std::string text(static_cast<std::size_t>(n), '\0');
+    read(text.data(), text.size());
+    header = detail::parse_header(text, total - 8 - n, source, limits);
+  }
+  return read_tensors(std::move(header), read, source);
 }
 
 SafetensorsFile load_tensors(const std::filesystem::path& path, const LoadLimits& limits) {

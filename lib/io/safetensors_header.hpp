@@ -1,6 +1,7 @@
 // The safetensors header, checked: the JSON read by a streaming (SAX) parser that rejects anything
-// unexpected as soon as it appears, then the sizes and offsets checked against the data buffer.
-// Internal to lib/io; io/safetensors.hpp documents what is checked.
+// unexpected as soon as it appears (header_reader.hpp), then the names, sizes and offsets checked
+// against the data buffer. Internal to lib/io; io/safetensors.hpp documents what is checked, and each
+// refusal throws the type io/errors.hpp gives its kind.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@ struct HeaderEntry {
 struct Header {
   std::vector<HeaderEntry> entries;  // sorted by data_offsets: the order of the data in the file
   Metadata metadata;
+  std::vector<std::size_t> by_name;  // positions in entries, sorted by name: SafetensorsFile's index
 };
 
 // The safetensors name of a dtype ("F32") and back (false for a name attograd does not read).
@@ -37,7 +39,8 @@ bool parse_dtype_code(std::string_view code, DType& dtype);
 std::uint64_t read_header_length(const unsigned char* first8, std::uint64_t file_bytes, std::string_view source,
                                  const LoadLimits& limits);
 
-// Parses and checks the N header bytes against a data buffer of data_bytes bytes.
+// Parses and checks the N header bytes against a data buffer of data_bytes bytes. Memory: the entries,
+// and nlohmann's buffers for one token (json_input.hpp keeps whitespace out of them).
 Header parse_header(std::string_view json, std::uint64_t data_bytes, std::string_view source,
                     const LoadLimits& limits);
 

@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(a_mismatch_reports_every_problem_in_one_error_and_changes_n
       "\n  mismatch: 'model.mask' is [5] bool in the model but [4] bool in the file"};
   std::string all;
   for (const std::string& line : expected) all += line;
-  BOOST_CHECK_EXCEPTION(load_checkpoint(dir / "net.ckpt", other), IoError, [&](const IoError& e) {
+  BOOST_CHECK_EXCEPTION(load_checkpoint(dir / "net.ckpt", other), MismatchError, [&](const MismatchError& e) {
     BOOST_TEST(std::string(e.what()) == all);
     return std::string(e.what()) == all;
   });
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(float64_data_does_not_load_silently_into_a_float32_model) {
   save_checkpoint(dir / "net64.ckpt", wide);
   Net narrow(2);
   const auto before = snapshot(narrow);
-  BOOST_CHECK_EXCEPTION(load_checkpoint(dir / "net64.ckpt", narrow), IoError,
+  BOOST_CHECK_EXCEPTION(load_checkpoint(dir / "net64.ckpt", narrow), MismatchError,
                         has_message("mismatch: 'model.first.weight' is [4, 3] float32 in the model but [4, 3] float64 in the file"));
   BOOST_TEST(snapshot(narrow) == before);
   narrow.to(kFloat64);  // converted explicitly, it loads
@@ -262,7 +262,7 @@ BOOST_AUTO_TEST_CASE(a_save_that_fails_mid_write_keeps_the_previous_checkpoint) 
   const CheckpointExtras big{.tensors = {{"optim.big", zeros({1 << 20})}}};
   {
     FileSizeLimit limit(1 << 16);
-    BOOST_CHECK_EXCEPTION(save_checkpoint(path, net, big), IoError,
+    BOOST_CHECK_EXCEPTION(save_checkpoint(path, net, big), FileAccessError,
                           has_message(fmt::format("save_checkpoint: cannot write '{}': writing the temporary file",
                                                   path.string())));
   }
@@ -276,7 +276,7 @@ BOOST_AUTO_TEST_CASE(a_save_that_fails_mid_write_keeps_the_previous_checkpoint) 
 BOOST_AUTO_TEST_CASE(a_missing_file_is_an_io_error_naming_it) {
   TempDir dir;
   Net net(1);
-  BOOST_CHECK_EXCEPTION(load_checkpoint(dir / "absent.ckpt", net), IoError,
+  BOOST_CHECK_EXCEPTION(load_checkpoint(dir / "absent.ckpt", net), FileAccessError,
                         has_message(fmt::format("load_checkpoint: '{}': cannot open: No such file or directory",
                                                 (dir / "absent.ckpt").string())));
 }

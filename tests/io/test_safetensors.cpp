@@ -1,10 +1,18 @@
 // save_tensors / load_tensors: round trips of every dtype and rank, the exact bytes of a small file,
-// and bad arguments to save.
+// bad arguments to save, what load_tensors does with paths that are not regular files, and what
+// looking up and parsing cost.
 #include "support/test.hpp"
 
 #include <bit>
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <fstream>
 #include <limits>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <attograd/io/safetensors.hpp>
 
@@ -177,6 +185,19 @@ BOOST_AUTO_TEST_CASE(bad_arguments_to_save_are_value_errors) {
   BOOST_TEST(dir.names().empty());
 }
 
+BOOST_AUTO_TEST_CASE(empty_names_and_names_with_nul_are_not_saved) {
+  // load_tensors refuses them too (test_safetensors_header.cpp): what attograd writes, it reads.
+  TempDir dir;
+  const auto path = dir / "bad.safetensors";
+  BOOST_CHECK_EXCEPTION(save_tensors(path, {{"w", ones({1})}, {"", ones({1})}}), ValueError,
+                        has_message("save_tensors: a tensor name is empty (tensor 0 in name order)"));
+  BOOST_CHECK_EXCEPTION(save_tensors(path, {{std::string("a\0b", 3), ones({1})}}), ValueError,
+                        has_message("save_tensors: tensor name 'a\\x00b' holds a NUL byte (at offset 1)"));
+  BOOST_CHECK_EXCEPTION(serialize_tensors({{std::string(1, '\0'), ones({1})}}), ValueError,
+                        has_message("serialize_tensors: tensor name '\\x00' holds a NUL byte (at offset 0)"));
+  BOOST_TEST(dir.names().empty());
+}
+
 BOOST_AUTO_TEST_CASE(failing_to_write_is_an_io_error_naming_the_path) {
   TempDir dir;
   const auto path = dir / "missing" / "w.safetensors";
@@ -186,8 +207,132 @@ BOOST_AUTO_TEST_CASE(failing_to_write_is_an_io_error_naming_the_path) {
 
 BOOST_AUTO_TEST_CASE(at_names_the_missing_tensor_and_those_present) {
   const SafetensorsFile file = parse_tensors(serialize_tensors({{"a", ones({1})}, {"b", ones({1})}}));
-  BOOST_CHECK_EXCEPTION(file.at("c"), IoError,
+  BOOST_CHECK_EXCEPTION(file.at("c"), MismatchError,
                         has_message("SafetensorsFile::at: no tensor 'c'; the file has 2 tensors: 'a', 'b'"));
+}
+
+BOOST_AUTO_TEST_CASE(reading_every_tensor_of_a_large_file_by_name_is_fast) {
+  // 100,000 tensors, each looked up once: a linear search makes that 5 * 10^9 name comparisons (tens of
+  // seconds); the index makes it under 2 million (milliseconds). The bound leaves a wide margin for a
+  // loaded or sanitized machine.
+  constexpr int kCount = 100'000;
+  fmt::memory_buffer header;
+  header.push_back('{');
+  for (int i = 0; i < kCount; ++i) {
+    fmt::format_to(std::back_inserter(header), R"({}"layer{}.w":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})",
+                   i == 0 ? "" : ",", (i * 7919) % kCount);  // names in another order than the data
+  }
+  header.push_back('}');
+  std::string bytes(8, '\0');
+  for (std::size_t i = 0, n = header.size(); i < 8; ++i, n >>= 8) bytes[i] = static_cast<char>(n & 0xFF);
+  bytes.append(header.data(), header.size());
+  const SafetensorsFile file = parse_tensors(bytes);
+  BOOST_TEST_REQUIRE(file.tensors.size() == static_cast<std::size_t>(kCount));
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t found = 0;
+  for (int i = 0; i < kCount; ++i) found += file.at(fmt::format("layer{}.w", i)).numel() == 0 ? 1 : 0;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  BOOST_TEST(found == static_cast<std::size_t>(kCount));
+  BOOST_TEST_MESSAGE(fmt::format("{} lookups in {:.3f} s", kCount, seconds));
+  BOOST_TEST(seconds < 5.0);
+  BOOST_TEST(!file.contains("layer100000.w"));
+}
+
+BOOST_AUTO_TEST_CASE(lookups_stay_right_after_the_tensors_are_changed) {
+  // `tensors` is a public vector: after a caller renames, reorders or removes entries, at() and contains()
+  // must still answer from what the vector holds (more slowly until reindex()).
+  SafetensorsFile file = parse_tensors(serialize_tensors({{"a", ones({1})}, {"b", zeros({2})}, {"c", ones({3})}}));
+  file.tensors[0].first = "z";
+  std::swap(file.tensors[1], file.tensors[2]);
+  BOOST_TEST(!file.contains("a"));
+  BOOST_TEST(file.at("z").numel() == 1);
+  BOOST_TEST(file.at("b").numel() == 2);
+  BOOST_TEST(file.at("c").numel() == 3);
+  file.tensors.pop_back();
+  BOOST_TEST(!file.contains("b"));
+  BOOST_CHECK_EXCEPTION(file.at("b"), MismatchError, has_message("no tensor 'b'"));
+  file.reindex();
+  BOOST_TEST(file.at("z").numel() == 1);
+  BOOST_TEST(file.at("c").numel() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_named_pipe_is_refused_without_waiting_for_a_writer) {
+  // open() of a FIFO for reading blocks until a writer appears. The load runs in a child with an alarm,
+  // so that a hang kills the child (and fails here) instead of hanging the test.
+  TempDir dir;
+  const auto fifo = dir / "pipe.safetensors";
+  BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {
+    ::alarm(10);
+    try {
+      load_tensors(fifo);
+    } catch (const FileAccessError& e) {
+      const bool named = std::string(e.what()).find("not a regular file (a named pipe)") != std::string::npos;
+      ::_exit(named ? 0 : 2);
+    } catch (...) {
+      ::_exit(3);
+    }
+    ::_exit(4);
+  }
+  int status = 0;
+  BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+  BOOST_TEST_INFO("killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << " (14 is the alarm: it hung)");
+  BOOST_TEST_REQUIRE(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, "exit status " << WEXITSTATUS(status)
+                                                      << ": 2 another message, 3 another exception, 4 it loaded");
+  // In this process too, now that it is known not to hang.
+  BOOST_CHECK_EXCEPTION(load_tensors(fifo), FileAccessError,
+                        has_message(fmt::format("load_tensors: '{}': not a regular file (a named pipe)", fifo.string())));
+  BOOST_CHECK_EXCEPTION(load_tensors("/dev/null"), FileAccessError,
+                        has_message("load_tensors: '/dev/null': not a regular file (a character device)"));
+}
+
+namespace {
+
+// The peak resident memory, in bytes, that `run` adds to this process: the kernel's high-water mark is
+// reset to the current size first (/proc/self/clear_refs, Linux 4.0 and later).
+template <class Run>
+std::int64_t peak_growth(Run&& run) {
+  auto read_kb = [](const char* field) -> std::int64_t {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.starts_with(field)) return std::stoll(line.substr(std::string_view(field).size())) * 1024;
+    }
+    return std::int64_t{-1};
+  };
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+  }
+  const std::int64_t before = read_kb("VmRSS:");
+  run();
+  return read_kb("VmHWM:") - before;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_header_of_mostly_padding_is_parsed_in_little_more_than_its_size) {
+  // {} and 48 MiB of spaces, padding as the format allows. nlohmann's lexer keeps every character it reads
+  // between two tokens, so the padding was held twice over (peak 2.3 times the header while parsing).
+  constexpr std::size_t kPadding = std::size_t{48} << 20;
+  const std::string header = "{}" + std::string(kPadding, ' ');
+  std::string bytes(8, '\0');
+  for (std::size_t i = 0, n = header.size(); i < 8; ++i, n >>= 8) bytes[i] = static_cast<char>(n & 0xFF);
+  bytes += header;
+  TempDir dir;
+  write_bytes(dir / "padded.safetensors", bytes);
+
+  // From a file: the header is read into memory once, and nothing else grows with it.
+  const std::int64_t from_file = peak_growth([&] { BOOST_TEST(load_tensors(dir / "padded.safetensors").tensors.empty()); });
+  // From bytes in memory: parsed where they are, not copied.
+  const std::int64_t from_memory = peak_growth([&] { BOOST_TEST(parse_tensors(bytes).tensors.empty()); });
+  BOOST_TEST_MESSAGE(fmt::format("peak growth for a {} byte header: {} from a file, {} from memory", header.size(),
+                                 from_file, from_memory));
+  BOOST_TEST_REQUIRE(from_file >= 0);  // the status file was read
+  BOOST_TEST(static_cast<double>(from_file) < 1.25 * static_cast<double>(header.size()));
+  BOOST_TEST(static_cast<double>(from_memory) < 0.25 * static_cast<double>(header.size()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,10 @@
-// Hostile headers: each malformed structure is its own test, with the message it must give. Sizes,
-// offsets and limits are in test_safetensors_offsets.cpp.
+// Hostile headers: each malformed structure is its own test, with the message it must give and, where
+// the kind of refusal is the point, its type (io/errors.hpp). Sizes, offsets and limits are in
+// test_safetensors_offsets.cpp.
 #include "support/test.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <attograd/io/safetensors.hpp>
 
@@ -28,6 +32,9 @@ std::string entry(const std::string& name) {
 
 #define CHECK_REJECTED(bytes, part) \
   BOOST_CHECK_EXCEPTION(parse_tensors((bytes), "hostile"), IoError, has_message(part))
+// The same, with the kind of refusal: a sibling type, or a plain IoError, escapes the check and fails it.
+#define CHECK_REJECTED_AS(type, bytes, part) \
+  BOOST_CHECK_EXCEPTION(parse_tensors((bytes), "hostile"), type, has_message(part))
 
 }  // namespace
 
@@ -43,13 +50,22 @@ BOOST_AUTO_TEST_CASE(a_file_shorter_than_8_bytes) {
 }
 
 BOOST_AUTO_TEST_CASE(a_header_length_above_the_cap) {
-  // Rejected from the 8 bytes alone, before anything is allocated.
-  BOOST_TEST(kMaxHeaderBytes == 100u * 1024 * 1024);
-  CHECK_REJECTED(le64(kMaxHeaderBytes + 1) + "{}", "header length 104857601 exceeds the limit of 104857600 bytes");
-  CHECK_REJECTED(le64(~std::uint64_t{0}), "header length 18446744073709551615 exceeds the limit");
+  // The format's reference reader refuses headers above 100,000,000 bytes (not 100 MiB): the two agree
+  // on every file. Rejected from the 8 bytes and the file's size alone, before anything is allocated: a
+  // sparse file of 8 + 100,000,001 bytes is never read.
+  BOOST_TEST(kMaxHeaderBytes == 100'000'000u);
+  TempDir dir;
+  const auto path = dir / "big-header";
+  write_bytes(path, le64(kMaxHeaderBytes + 1));
+  BOOST_TEST_REQUIRE(::truncate(path.c_str(), static_cast<off_t>(8 + kMaxHeaderBytes + 1)) == 0);
+  BOOST_CHECK_EXCEPTION(load_tensors(path), LimitExceededError,
+                        has_message("header length 100000001 exceeds the limit of 100000000 bytes"));
   // A caller can lower the cap.
-  BOOST_CHECK_EXCEPTION(parse_tensors(file_with("{}      "), "hostile", {.max_header_bytes = 7}), IoError,
+  BOOST_CHECK_EXCEPTION(parse_tensors(file_with("{}      "), "hostile", {.max_header_bytes = 7}), LimitExceededError,
                         has_message("header length 8 exceeds the limit of 7 bytes"));
+  BOOST_TEST(parse_tensors(file_with("{}      "), "hostile", {.max_header_bytes = 8}).tensors.empty());
+  // A length past the end of the file is damage, whatever the cap says.
+  CHECK_REJECTED_AS(MalformedFileError, le64(~std::uint64_t{0}), "header length 18446744073709551615 does not fit");
 }
 
 BOOST_AUTO_TEST_CASE(a_header_length_larger_than_the_file) {
@@ -88,6 +104,17 @@ BOOST_AUTO_TEST_CASE(a_header_that_is_not_json) {
   CHECK_REJECTED(file_with(std::string("{}\0{\"w\":1}", 9)), "a NUL byte at offset 2");
 }
 
+BOOST_AUTO_TEST_CASE(a_header_starting_with_a_byte_order_mark) {
+  // nlohmann's lexer skips a UTF-8 BOM (EF BB BF) before the parser sees anything; the reference reader
+  // (serde_json) refuses it, and so does attograd.
+  CHECK_REJECTED_AS(MalformedFileError, file_with("\xef\xbb\xbf{}   "),
+                    "parse_tensors: 'hostile': the header starts with a UTF-8 byte-order mark (bytes ef bb bf), which "
+                    "the format does not allow: it must start with the JSON text");
+  // Elsewhere the three bytes are an ordinary character, which JSON allows only inside strings.
+  CHECK_REJECTED_AS(MalformedFileError, file_with("{}\xef\xbb\xbf"), "the header is not valid JSON");
+  BOOST_TEST(parse_tensors(file_with("{\"__metadata__\":{\"k\":\"\xef\xbb\xbf\"}}")).metadata.at("k") == "\xef\xbb\xbf");
+}
+
 BOOST_AUTO_TEST_CASE(a_header_that_is_not_an_object) {
   CHECK_REJECTED(file_with("[]"), "the header must be a JSON object, got an array");
   CHECK_REJECTED(file_with("\"text\""), "the header must be a JSON object, got the string 'text'");
@@ -118,11 +145,13 @@ BOOST_AUTO_TEST_CASE(an_entry_with_a_key_twice) {
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_dtype) {
-  CHECK_REJECTED(file_with(R"({"w":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", "\0\0"),
-                 "tensor 'w': dtype 'F16' is not supported (attograd reads F32, F64, I64 and BOOL)");
-  CHECK_REJECTED(file_with(R"({"w":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}})"), "dtype 'f32' is not supported");
-  CHECK_REJECTED(file_with(R"({"w":{"dtype":4,"shape":[1],"data_offsets":[0,4]}})"),
-                 "tensor 'w': 'dtype' must be a string, got the number 4");
+  // A dtype attograd does not read is not damage: another reader may take the file.
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(R"({"w":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", "\0\0"),
+                    "tensor 'w': dtype 'F16' is not supported (attograd reads F32, F64, I64 and BOOL)");
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(R"({"w":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}})"),
+                    "dtype 'f32' is not supported");
+  CHECK_REJECTED_AS(MalformedFileError, file_with(R"({"w":{"dtype":4,"shape":[1],"data_offsets":[0,4]}})"),
+                    "tensor 'w': 'dtype' must be a string, got the number 4");
 }
 
 BOOST_AUTO_TEST_CASE(a_duplicate_tensor_name) {
@@ -185,6 +214,37 @@ BOOST_AUTO_TEST_CASE(the_number_of_metadata_entries_is_capped) {
                         has_message("parse_tensors: 'm': the header has more than 2 metadata entries (the limit)"));
 }
 
+BOOST_AUTO_TEST_CASE(empty_names_and_names_with_nul_are_refused) {
+  // The format allows both; attograd refuses them (io/safetensors.hpp says why), as save_tensors does.
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(fmt::format("{{{}}}", entry("")), std::string(4, '\0')),
+                    "parse_tensors: 'hostile': a tensor has an empty name, which attograd does not accept");
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(fmt::format("{{{}}}", entry("a\\u0000b")), std::string(4, '\0')),
+                    "tensor 'a\\x00b': the name holds a NUL byte (at offset 1), which attograd does not accept");
+  // Refused as soon as the name is read, whatever follows.
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(R"({"\u0000":)"), "tensor '\\x00': the name holds a NUL byte");
+  // Metadata keys and values are free text.
+  BOOST_TEST(parse_tensors(file_with(R"({"__metadata__":{"":"a\u0000b"}})")).metadata.at("") == std::string("a\0b", 3));
+}
+
+BOOST_AUTO_TEST_CASE(each_refusal_has_its_kind) {
+  // One case per kind (io/errors.hpp): a program can tell them apart without reading messages.
+  CHECK_REJECTED_AS(MalformedFileError, std::string(5, '\0'), "shorter than the 8-byte header length");
+  CHECK_REJECTED_AS(MalformedFileError, file_with("{\"\xff\":1}"), "not valid UTF-8");
+  CHECK_REJECTED_AS(MalformedFileError, file_with("{\"a\": "), "not valid JSON");
+  CHECK_REJECTED_AS(MalformedFileError, file_with(R"({"w":{"dtype":"F32","shape":[1]}})"), "the entry has no");
+  CHECK_REJECTED_AS(MalformedFileError, file_with(fmt::format("{{{},{}}}", entry("w"), entry("w")), std::string(4, '\0')),
+                    "appears twice");
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(R"({"w":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1],)"
+                                                    R"("data_offsets":[0,4]}})", std::string(4, '\0')),
+                    "more than 8 dims");
+  BOOST_CHECK_EXCEPTION(parse_tensors(file_with(R"({"__metadata__":{"a":"1","b":"2"}})"), "m", {.max_metadata_entries = 1}),
+                        LimitExceededError, has_message("metadata entries"));
+  TempDir dir;
+  BOOST_CHECK_EXCEPTION(load_tensors(dir / "absent"), FileAccessError, has_message("cannot open"));
+  const SafetensorsFile file = parse_tensors(file_with(fmt::format("{{{}}}", entry("w")), std::string(4, '\0')));
+  BOOST_CHECK_EXCEPTION(file.at("v"), MismatchError, has_message("no tensor 'v'"));
+}
+
 BOOST_AUTO_TEST_CASE(long_and_control_character_names_are_shortened_in_messages) {
   const std::string name(1000, 'n');
   CHECK_REJECTED(file_with("{\"" + name + "\": 1}"), "tensor '" + std::string(64, 'n') + "... (1000 bytes)'");
@@ -193,11 +253,11 @@ BOOST_AUTO_TEST_CASE(long_and_control_character_names_are_shortened_in_messages)
 
 BOOST_AUTO_TEST_CASE(files_that_cannot_be_read) {
   TempDir dir;
-  BOOST_CHECK_EXCEPTION(load_tensors(dir / "absent"), IoError,
+  BOOST_CHECK_EXCEPTION(load_tensors(dir / "absent"), FileAccessError,
                         has_message(fmt::format("load_tensors: '{}': cannot open: No such file or directory (errno 2)",
                                                 (dir / "absent").string())));
-  BOOST_CHECK_EXCEPTION(load_tensors(dir.path()), IoError,
-                        has_message(fmt::format("load_tensors: '{}': not a regular file", dir.path().string())));
+  BOOST_CHECK_EXCEPTION(load_tensors(dir.path()), FileAccessError,
+                        has_message(fmt::format("load_tensors: '{}': not a regular file (a directory)", dir.path().string())));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,6 +35,8 @@ std::string header_of(const std::vector<Entry>& entries) {
 
 #define CHECK_REJECTED(bytes, part) \
   BOOST_CHECK_EXCEPTION(parse_tensors((bytes), "hostile"), IoError, has_message(part))
+#define CHECK_REJECTED_AS(type, bytes, part) \
+  BOOST_CHECK_EXCEPTION(parse_tensors((bytes), "hostile"), type, has_message(part))
 
 }  // namespace
 
@@ -55,16 +57,35 @@ BOOST_AUTO_TEST_CASE(a_size_that_disagrees_with_shape_and_dtype) {
 }
 
 BOOST_AUTO_TEST_CASE(shape_products_that_overflow_64_bits) {
-  CHECK_REJECTED(file_with(header_of({{"w", "F32", "4294967296, 4294967296", 0, 0}})),
-                 "tensor 'w': shape [4294967296, 4294967296] has more elements than fit in 64 bits");
+  // 2^64 and 2^63 elements: no file can hold their data, so the header is damaged.
+  CHECK_REJECTED_AS(MalformedFileError, file_with(header_of({{"w", "F32", "4294967296, 4294967296", 0, 0}})),
+                    "tensor 'w': shape [4294967296, 4294967296] has more elements than int64 can count (2^63 - 1), so "
+                    "no file can hold its data");
+  CHECK_REJECTED_AS(MalformedFileError, file_with(header_of({{"w", "BOOL", "4294967296, 2147483648", 0, 0}})),
+                    "shape [4294967296, 2147483648] has more elements than int64 can count");
   // 2^62 elements fit in int64 but need 2^65 bytes as F64.
-  CHECK_REJECTED(file_with(header_of({{"w", "F64", "4611686018427387904", 0, 0}})),
-                 "tensor 'w': shape [4611686018427387904] of F64 needs more than 2^64 bytes");
-  // An empty tensor whose other sizes multiply past 2^63: its strides would overflow.
-  CHECK_REJECTED(file_with(header_of({{"w", "F32", "0, 4294967296, 4294967296", 0, 0}})),
-                 "shape [0, 4294967296, 4294967296] has more elements than fit in 64 bits");
-  CHECK_REJECTED(file_with(header_of({{"w", "F32", "9223372036854775808", 0, 0}})),
-                 "tensor 'w': shape size 9223372036854775808 is larger than 2^63 - 1");
+  CHECK_REJECTED_AS(MalformedFileError, file_with(header_of({{"w", "F64", "4611686018427387904", 0, 0}})),
+                    "tensor 'w': shape [4611686018427387904] of F64 needs more than 2^64 bytes");
+  // A size that does not fit in int64 is valid in the format (sizes are unsigned there), but not in a Shape.
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(header_of({{"w", "F32", "0, 9223372036854775808", 0, 0}})),
+                    "tensor 'w': shape size 9223372036854775808 is larger than 2^63 - 1");
+}
+
+BOOST_AUTO_TEST_CASE(empty_tensors_whose_other_sizes_are_huge) {
+  // No elements, so no bytes: the element count is 0, whatever the other sizes. While the product of the
+  // non-zero sizes fits in int64, attograd's strides fit too and the tensor loads.
+  const SafetensorsFile file = parse_tensors(file_with(header_of(
+      {{"a", "F32", "0, 4611686018427387904", 0, 0}, {"b", "F64", "2147483648, 0, 4294967295", 0, 0}})));
+  BOOST_TEST(file.at("a").shape() == (Shape{0, std::int64_t{1} << 62}));
+  BOOST_TEST(file.at("a").numel() == 0);
+  BOOST_TEST(file.at("b").shape() == (Shape{std::int64_t{1} << 31, 0, 4294967295}));
+  // Past that, an attograd tensor of the shape cannot have contiguous strides (the first would be 2^64):
+  // refused, saying so, and not with a false claim about its element count.
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(header_of({{"w", "F32", "0, 4611686018427387904, 4", 0, 0}})),
+                    "tensor 'w': shape [0, 4611686018427387904, 4] has no elements, but its other sizes multiply to "
+                    "more than 2^63 - 1, which attograd's strides cannot hold");
+  CHECK_REJECTED_AS(UnsupportedFileError, file_with(header_of({{"w", "I64", "4294967296, 4294967296, 0", 0, 0}})),
+                    "shape [4294967296, 4294967296, 0] has no elements, but its other sizes multiply to more than");
 }
 
 BOOST_AUTO_TEST_CASE(a_rank_above_the_maximum) {
@@ -73,7 +94,7 @@ BOOST_AUTO_TEST_CASE(a_rank_above_the_maximum) {
 }
 
 BOOST_AUTO_TEST_CASE(overlapping_tensors) {
-  CHECK_REJECTED(file_with(header_of({{"a", "F32", "2", 0, 8}, {"b", "F32", "2", 4, 12}}), std::string(12, '\0')),
+  CHECK_REJECTED_AS(MalformedFileError, file_with(header_of({{"a", "F32", "2", 0, 8}, {"b", "F32", "2", 4, 12}}), std::string(12, '\0')),
                  "tensor 'b': data_offsets [4, 12] overlap tensor 'a' at [0, 8]");
   // Two tensors on the same bytes.
   CHECK_REJECTED(file_with(header_of({{"a", "F32", "2", 0, 8}, {"b", "F32", "2", 0, 8}}), std::string(8, '\0')),
@@ -106,7 +127,8 @@ BOOST_AUTO_TEST_CASE(trailing_bytes_after_the_last_tensor) {
 
 BOOST_AUTO_TEST_CASE(bool_bytes_other_than_0_and_1) {
   const std::string header = header_of({{"m", "BOOL", "3", 0, 3}});
-  CHECK_REJECTED(file_with(header, std::string("\x01\x02\x00", 3)), "tensor 'm': BOOL element 1 is the byte 2, not 0 or 1");
+  CHECK_REJECTED_AS(MalformedFileError, file_with(header, std::string("\x01\x02\x00", 3)),
+                    "tensor 'm': BOOL element 1 is the byte 2, not 0 or 1");
   const SafetensorsFile ok = parse_tensors(file_with(header, std::string("\x01\x00\x01", 3)));
   check_values(ok.at("m"), {1, 0, 1});
 }
@@ -135,7 +157,7 @@ BOOST_AUTO_TEST_CASE(the_number_of_tensors_is_capped) {
   for (int i = 0; i < 20000; ++i) entries.push_back({fmt::format("t{}", i), "F32", "0", 0, 0});
   const std::string bytes = file_with(header_of(entries));
   BOOST_TEST(parse_tensors(bytes, "many", {.max_tensors = 20000}).tensors.size() == 20000u);
-  BOOST_CHECK_EXCEPTION(parse_tensors(bytes, "many", {.max_tensors = 19999}), IoError,
+  BOOST_CHECK_EXCEPTION(parse_tensors(bytes, "many", {.max_tensors = 19999}), LimitExceededError,
                         has_message("parse_tensors: 'many': the header declares more than 19999 tensors (the limit)"));
 }
 

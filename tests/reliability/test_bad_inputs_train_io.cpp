@@ -101,13 +101,22 @@ BOOST_AUTO_TEST_CASE(saving_arguments) {
                                             {.model_prefix = ""});
                       },
                       {"save_checkpoint: with model_prefix ''"}),
-      bad<IoError>("load a file that does not exist", [] { io::load_tensors("/nonexistent/attograd/x.safetensors"); },
-                   {"load_tensors: '/nonexistent/attograd/x.safetensors': cannot open: No such file or directory"}),
-      bad<IoError>("load a directory", [] { io::load_tensors(std::filesystem::temp_directory_path()); },
-                   {"load_tensors", "not a regular file"}),
-      bad<IoError>("at() a name the file does not have",
-                   [] { io::parse_tensors(io::serialize_tensors({{"w", f32({1})}})).at("b"); },
-                   {"SafetensorsFile::at: no tensor 'b'; the file has 1 tensor", "w"}),
+      bad<ValueError>("save a tensor with an empty name", [] { io::save_tensors(never_written(), {{"", f32({1})}}); },
+                      {"save_tensors: a tensor name is empty"}),
+      bad<ValueError>("save a tensor whose name holds a NUL byte",
+                      [] { io::save_tensors(never_written(), {{std::string("a\0b", 3), f32({1})}}); },
+                      {"save_tensors: tensor name 'a\\x00b' holds a NUL byte (at offset 1)"}),
+      bad<io::FileAccessError>("load a file that does not exist",
+                               [] { io::load_tensors("/nonexistent/attograd/x.safetensors"); },
+                               {"load_tensors: '/nonexistent/attograd/x.safetensors': cannot open: No such file or "
+                                "directory"}),
+      bad<io::FileAccessError>("load a directory", [] { io::load_tensors(std::filesystem::temp_directory_path()); },
+                               {"load_tensors", "not a regular file (a directory)"}),
+      bad<io::FileAccessError>("load a character device", [] { io::load_tensors("/dev/null"); },
+                               {"load_tensors: '/dev/null': not a regular file (a character device)"}),
+      bad<io::MismatchError>("at() a name the file does not have",
+                             [] { io::parse_tensors(io::serialize_tensors({{"w", f32({1})}})).at("b"); },
+                             {"SafetensorsFile::at: no tensor 'b'; the file has 1 tensor", "w"}),
   }));
   BOOST_TEST(!std::filesystem::exists(never_written()));
 }

@@ -16,15 +16,32 @@
 // dtypes: F32, F64, I64 and BOOL (one byte, 0 or 1). save_tensors writes the tensors sorted by name,
 // each right after the previous one, and the file atomically (io/atomic_file.hpp).
 //
-// load_tensors trusts nothing in the file. It checks, before it allocates any tensor: the header
-// length against the file and against max_header_bytes; that the header is UTF-8, JSON and an object;
-// that each entry has exactly dtype, shape and data_offsets; known dtypes; unique names; shapes of at
-// most kMaxRank non-negative sizes whose byte count, computed with overflow checks, equals
-// end - begin; at most max_tensors entries; and that the tensors, sorted by begin, tile the data buffer
-// from 0 to the end of the file with no gap, overlap or trailing byte (the order of the entries in the
-// JSON does not matter, as JSON objects have none). BOOL bytes must be 0 or 1.
-// Every failure is an IoError naming the file, the tensor and the values. Memory stays bounded by the
-// file size plus the per-entry bookkeeping, bounded by the caps below.
+// load_tensors trusts nothing in the file. It refuses, without opening it, a path that is not a regular
+// file (a named pipe would block the open until a writer came; a device could have side effects), and
+// checks again on the opened file. It checks, before it allocates any tensor: the header length against
+// the file and against max_header_bytes; that the header is UTF-8, JSON and an object, and does not start
+// with a byte-order mark (the reference reader refuses one too); that each entry has exactly dtype, shape
+// and data_offsets; known dtypes; unique, non-empty names without NUL bytes; shapes of at most kMaxRank
+// sizes below 2^63 whose byte count, computed with overflow checks, equals end - begin; at most
+// max_tensors entries; and that the tensors, sorted by begin, tile the data buffer from 0 to the end of
+// the file with no gap, overlap or trailing byte (the order of the entries in the JSON does not matter,
+// as JSON objects have none). BOOL bytes must be 0 or 1. A tensor with no elements may have other sizes
+// up to 2^63 - 1 as long as their product stays below 2^63 (attograd's strides must fit in int64).
+//
+// Every failure names the file, the tensor and the values, and has a type telling what kind of failure
+// it is (io/errors.hpp, all derived from IoError): FileAccessError (cannot open or read, not a regular
+// file), MalformedFileError (damaged or hostile bytes), UnsupportedFileError (valid in the format but not
+// read by attograd: another dtype, a rank above kMaxRank, the names below), LimitExceededError (past a
+// cap of LoadLimits), MismatchError (at() of a name the file lacks).
+//
+// Names: the format allows any string, but attograd refuses, on save (ValueError) and load
+// (UnsupportedFileError), an empty name and one holding a NUL byte. An empty name cannot be a module's
+// parameter path and reads as a missing name in messages; a NUL cuts the name short for every C string
+// API, so "w\0x" would show as, and could be taken for, "w".
+//
+// Memory: the header is read into memory once (parse_tensors parses the caller's bytes in place), then
+// the tensors are allocated; runs of whitespace (the format pads with spaces) cost nothing more. So memory
+// stays bounded by the file size plus the per-entry bookkeeping, bounded by the caps below.
 #pragma once
 
 #include <cstddef>
@@ -37,16 +54,22 @@
 #include <vector>
 
 #include "attograd/core/tensor.hpp"
+#include "attograd/io/errors.hpp"
 
 namespace attograd::io {
+
+namespace detail {
+struct FileIndex;
+}  // namespace detail
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 using Metadata = std::map<std::string, std::string>;
 
 // The documented limits of load_tensors. A real model's header is a few hundred kilobytes for
 // thousands of tensors; these leave room for far bigger ones while keeping a hostile header from
-// making the loader use unbounded time or memory.
-inline constexpr std::uint64_t kMaxHeaderBytes = std::uint64_t{100} << 20;  // 100 MiB
+// making the loader use unbounded time or memory. The header cap is the format's reference reader's
+// (100,000,000 bytes, not 100 MiB), so that the two accept the same files.
+inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 // Each entry costs some bookkeeping (a few hundred bytes per tensor, about a hundred per metadata
 // key), so the entry counts are capped too: a 100 MiB header of tiny entries cannot take gigabytes.
 inline constexpr std::size_t kMaxTensors = 1'000'000;
@@ -63,13 +86,23 @@ struct SafetensorsFile {
   NamedTensors tensors;
   Metadata metadata;
 
+  // Lookups by name take O(log n) through an index of `tensors` sorted by name, built when the file is
+  // loaded. After a change to `tensors` they still answer from what it holds, more slowly (a lookup the
+  // index cannot answer searches the whole vector) until reindex() builds the index again.
   bool contains(std::string_view name) const;
-  // The tensor called name, or IoError listing the names there are.
+  // The tensor called name, or MismatchError listing the names there are.
   const Tensor& at(std::string_view name) const;
+  void reindex();
+
+ private:
+  friend struct detail::FileIndex;  // lets the loader hand over the index it built while checking names
+  const Tensor* find(std::string_view name) const;
+  std::vector<std::size_t> by_name_;  // positions in `tensors`, sorted by name
 };
 
-// Writes the tensors (any dtype, any strides; each name once, not "__metadata__", valid UTF-8) and
-// the metadata atomically. Bad arguments are ValueError; failures to write are IoError.
+// Writes the tensors (any dtype, any strides; each name once, not empty, without NUL bytes, not
+// "__metadata__", valid UTF-8) and the metadata atomically. Bad arguments are ValueError; failures to
+// write are FileAccessError.
 void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata = {});
 // Reads and validates a whole file (see above). The tensors are new, contiguous, and require no grad.
 SafetensorsFile load_tensors(const std::filesystem::path& path, const LoadLimits& limits = {});
