@@ -12,6 +12,7 @@
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/softmax.hpp"
+#include "ops/one_dtype.hpp"
 
 namespace attograd::nn {
 
@@ -131,10 +132,8 @@ AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) co
   if (x.size(-1) != emb_) {
     throw ShapeError(fmt::format("{}: expected inputs of {} features (emb), got shape {}", kOp, emb_, x.shape()));
   }
-  if (x.dtype() != query.weight.dtype()) {
-    throw DTypeError(fmt::format("{}: the input is {} but the parameters are {} (convert one with to())", kOp,
-                                 x.dtype(), query.weight.dtype()));
-  }
+  // Checked here, before the projections, so that the message names this module.
+  require_one_dtype(kOp, {{"input", x}, {"parameters", query.weight}}, Holds::InputAndParameters);
   const bool batched = x.dim() == 3;
   const Tensor xb = batched ? x : x.unsqueeze(0);  // [B, T, C]
   const std::int64_t B = xb.size(0), T = xb.size(1), H = heads_, D = head_size();

@@ -9,6 +9,7 @@
 #include "attograd/core/factories.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/embedding.hpp"
+#include "ops/one_dtype.hpp"
 
 namespace attograd::nn {
 
@@ -57,7 +58,13 @@ PositionEmbedding::PositionEmbedding(std::int64_t max_len, std::int64_t dim, Emb
   weight = register_parameter("weight", randn({max_len, dim}, generator_of(options), {.dtype = options.dtype}));
 }
 
-Tensor PositionEmbedding::forward(const Tensor& x) const { return x + positions_for("PositionEmbedding", x, weight); }
+// A learned table is a parameter: it meets the input under the rule of linear and layer_norm (one
+// dtype, no promotion), where the fixed sinusoidal table below is a constant, converted like a scalar.
+Tensor PositionEmbedding::forward(const Tensor& x) const {
+  const Tensor p = positions_for("PositionEmbedding", x, weight);
+  require_one_dtype("PositionEmbedding", {{"input", x}, {"weight", weight}}, Holds::InputAndParameters);
+  return x + p;
+}
 
 std::string PositionEmbedding::describe() const { return fmt::format("max_len={}, dim={}", max_len(), dim()); }
 

@@ -16,6 +16,7 @@
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/softmax.hpp"
+#include "ops/one_dtype.hpp"
 #include "ops/softmax_fused.hpp"
 
 namespace attograd {
@@ -37,10 +38,9 @@ Shape batch_of(const Tensor& t) {
 }
 
 void check_qk(const Tensor& q, const Tensor& k) {
-  if (!q.is_floating_point() || q.dtype() != k.dtype()) {
-    throw DTypeError(fmt::format("{}: q and k must have one floating-point dtype, got {} and {}", kOp, q.dtype(),
-                                 k.dtype()));
-  }
+  require_defined(kOp, q, "q");
+  require_defined(kOp, k, "k");
+  require_one_dtype(kOp, {{"q", q}, {"k", k}}, Holds::Inputs);
   if (q.dim() < 2 || k.dim() < 2) {
     throw ShapeError(fmt::format("{}: q and k need at least 2 dims [.., T, D], got q {} and k {}", kOp, q.shape(),
                                  k.shape()));
@@ -111,9 +111,8 @@ const Op sdpa_op({.name = "scaled_dot_product_attention",
 AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
                                                           const Tensor& mask, std::optional<double> scale) {
   check_qk(q, k);
-  if (v.dtype() != q.dtype()) {
-    throw DTypeError(fmt::format("{}: v must have the dtype of q and k ({}), got {}", kOp, q.dtype(), v.dtype()));
-  }
+  require_defined(kOp, v, "v");
+  require_one_dtype(kOp, {{"q", q}, {"k", k}, {"v", v}}, Holds::Inputs);
   if (v.dim() < 2 || v.shape()[-2] != k.shape()[-2]) {
     throw ShapeError(fmt::format("{}: v needs one row per key (dim -2 equal to k's), got k {} and v {}", kOp,
                                  k.shape(), v.shape()));

@@ -189,6 +189,13 @@ bool any(const Tensor& mask) {
 }
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  require_defined("allclose", a, "a");
+  require_defined("allclose", b, "b");
+  // A negative or NaN tolerance would make every comparison false (or, with NaN, silently so).
+  if (!(rtol >= 0.0) || !(atol >= 0.0) || std::isinf(rtol) || std::isinf(atol)) {
+    throw ValueError(fmt::format("allclose: rtol and atol must be finite and >= 0, got rtol {} and atol {}", rtol,
+                                 atol));
+  }
   if (a.shape() != b.shape()) return false;
   const auto x = a.to_vector<double>();
   const auto y = b.to_vector<double>();

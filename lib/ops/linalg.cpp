@@ -10,6 +10,7 @@
 #include "backend/elementwise.hpp"
 #include "backend/matmul.hpp"
 #include "core/dispatch.hpp"
+#include "ops/one_dtype.hpp"
 #include "ops/pointwise.hpp"
 
 namespace attograd {
@@ -62,10 +63,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape
 Tensor matmul(const Tensor& a, const Tensor& b) {
   require_defined("matmul", a, "lhs");
   require_defined("matmul", b, "rhs");
-  if (!a.is_floating_point() || a.dtype() != b.dtype()) {
-    throw DTypeError(fmt::format("matmul: expected floating-point tensors of one dtype, got lhs {} and rhs {}",
-                                 a.dtype(), b.dtype()));
-  }
+  require_one_dtype("matmul", {{"lhs", a}, {"rhs", b}}, Holds::Inputs);
   if (a.dim() == 0 || b.dim() == 0) {
     throw ShapeError(fmt::format("matmul: both operands need at least 1 dim, got lhs {} and rhs {}", a.shape(),
                                  b.shape()));
@@ -103,10 +101,7 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
     throw ShapeError(fmt::format("{}: bias must have shape [{}] to match weight {}, got {}", op, w.shape()[0],
                                  w.shape(), b.shape()));
   }
-  if (!x.is_floating_point() || x.dtype() != w.dtype() || (b.defined() && b.dtype() != w.dtype())) {
-    throw DTypeError(fmt::format("{}: expected floating-point tensors of one dtype, got input {}, weight {}{}", op,
-                                 x.dtype(), w.dtype(), b.defined() ? fmt::format(", bias {}", b.dtype()) : ""));
-  }
+  require_one_dtype(op, {{"input", x}, {"weight", w}, {"bias", b}}, Holds::InputAndParameters);
   // All leading dims become rows: [.., I] -> [N, I], one 2-D product. N is counted rather than left to
   // reshape's -1, which cannot be inferred when I or O is 0 (then Y is the bias, or empty, as in PyTorch).
   LinearForward f;

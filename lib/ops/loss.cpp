@@ -20,6 +20,7 @@
 #include "backend/elementwise.hpp"
 #include "backend/gather.hpp"
 #include "core/dispatch.hpp"
+#include "ops/one_dtype.hpp"
 #include "ops/pointwise.hpp"
 
 namespace attograd {
@@ -124,23 +125,20 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossO
   return nll(log_probs, targets, flat_targets, options);
 }
 
-// L = k sum (A - B)^2, k = 1/n for the mean, else 1. Reduction none (and mixed dtypes) is composed
-// from sub and mul, which carry its gradient.
+// L = k sum (A - B)^2, k = 1/n for the mean, else 1. Reduction none is composed from sub and mul,
+// which carry its gradient.
 const Op mse_loss_op({.name = "mse_loss",
                       .rule = "dA = 2 k (A - B) dL   dB = -dA   (k = 1/n for the mean, else 1)",
                       .derivation = "loss.md#mse_loss"});
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   require_defined("mse_loss", input);
   require_defined("mse_loss", target, "target");
-  if (!input.is_floating_point() || !target.is_floating_point()) {
-    throw DTypeError(fmt::format("mse_loss: expected floating-point input and target, got {} and {}", input.dtype(),
-                                 target.dtype()));
-  }
+  require_one_dtype("mse_loss", {{"input", input}, {"target", target}}, Holds::Inputs);
   if (input.shape() != target.shape()) {
     throw ShapeError(fmt::format("mse_loss: input {} and target {} must have the same shape", input.shape(),
                                  target.shape()));
   }
-  if (reduction == Reduction::None || input.dtype() != target.dtype()) {
+  if (reduction == Reduction::None) {
     const Tensor diff = input - target;
     return reduce(diff * diff, reduction);
   }
@@ -189,11 +187,7 @@ const Op bce_op({.name = "binary_cross_entropy_with_logits",
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
   require_defined("binary_cross_entropy_with_logits", logits, "logits");
   require_defined("binary_cross_entropy_with_logits", targets, "targets");
-  if (!logits.is_floating_point() || logits.dtype() != targets.dtype()) {
-    throw DTypeError(fmt::format("binary_cross_entropy_with_logits: logits and targets must have one floating-point "
-                                 "dtype, got {} and {}",
-                                 logits.dtype(), targets.dtype()));
-  }
+  require_one_dtype("binary_cross_entropy_with_logits", {{"logits", logits}, {"targets", targets}}, Holds::Inputs);
   if (logits.shape() != targets.shape()) {
     throw ShapeError(fmt::format("binary_cross_entropy_with_logits: logits {} and targets {} must have the same "
                                  "shape",

@@ -1,6 +1,6 @@
 // layer_norm: one kernel forward and one backward (backend/norm.cpp), with its derivative below the
 // forward. The first version, composed from mean, sub, mul, sqrt and div, stays as
-// layer_norm_composite: the fused kernel's oracle in the tests, and the path for mixed dtypes.
+// layer_norm_composite: the fused kernel's oracle in the tests, and the path for n = 0.
 #include "attograd/ops/norm.hpp"
 
 #include <cmath>
@@ -14,6 +14,7 @@
 #include "attograd/autograd/node.hpp"
 #include "backend/norm.hpp"
 #include "ops/norm_composite.hpp"
+#include "ops/one_dtype.hpp"
 
 namespace attograd {
 
@@ -34,9 +35,6 @@ void check_affine(std::string_view what, const Tensor& p, const Shape& normalize
   if (p.shape() != normalized_shape) {
     throw ShapeError(fmt::format("layer_norm: {} has shape {} but normalized_shape is {}; they must be equal", what,
                                  p.shape(), normalized_shape));
-  }
-  if (!p.is_floating_point()) {
-    throw DTypeError(fmt::format("layer_norm: {} must be a floating-point tensor, got {}", what, p.dtype()));
   }
 }
 
@@ -65,14 +63,15 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   }
   check_affine("weight", weight, normalized_shape);
   check_affine("bias", bias, normalized_shape);
+  // One dtype for the input and the affine parameters, as for linear: a float32 LayerNorm does not
+  // silently turn a float64 input's result into float64 (docs/conventions.md, "Dtypes").
+  require_one_dtype("layer_norm", {{"input", x}, {"weight", weight}, {"bias", bias}}, Holds::InputAndParameters);
   if (!(eps >= 0.0) || !std::isfinite(eps)) {
     throw ValueError(fmt::format("layer_norm: eps must be finite and >= 0, got {}", eps));
   }
 
   const std::int64_t n = normalized_shape.numel();
-  const bool fusable = n > 0 && (!weight.defined() || weight.dtype() == x.dtype()) &&
-                       (!bias.defined() || bias.dtype() == x.dtype());
-  if (!fusable) return layer_norm_composite(x, normalized_shape, weight, bias, eps);  // mixed dtypes, n = 0
+  if (n == 0) return layer_norm_composite(x, normalized_shape, weight, bias, eps);  // no values to normalise
 
   const Tensor xc = x.contiguous();
   const Tensor w = weight.defined() ? weight.contiguous() : Tensor();

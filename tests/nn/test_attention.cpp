@@ -237,7 +237,8 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_clear_errors) {
                         has_message("MultiHeadSelfAttention: expected an input [T, C] or [B, T, C], got shape [8]"));
   BOOST_CHECK_EXCEPTION(m(ones({1, 1, 2, 8})), ShapeError, has_message("got shape [1, 1, 2, 8]"));
   BOOST_CHECK_EXCEPTION(m(ones({2, 8}, {.dtype = kFloat64})), DTypeError,
-                        has_message("MultiHeadSelfAttention: the input is float64 but the parameters are float32"));
+                        has_message("MultiHeadSelfAttention: expected floating-point tensors of one dtype, got input "
+                                    "float64 and parameters float32"));
   BOOST_CHECK_EXCEPTION(m(ones({2, 8}, {.dtype = kInt64})), DTypeError,
                         has_message("expected a floating-point input, got int64"));
 }

@@ -182,6 +182,12 @@ BOOST_AUTO_TEST_CASE(errors_name_the_values) {
   BOOST_CHECK_EXCEPTION(pos(zeros({2, 5, 4})), ShapeError,
                         has_message("PositionEmbedding: expected an input [.., T, 8], got [2, 5, 4]"));
   BOOST_CHECK_EXCEPTION(pe(zeros({8})), ShapeError, has_message("expected an input [.., T, 8], got [8]"));
+  // The learned table is a parameter: a float64 input is refused (it was promoted), as linear refuses it;
+  // the fixed sinusoidal table above follows the input instead (docs/conventions.md, "Dtypes").
+  BOOST_CHECK_EXCEPTION(pos(zeros({2, 5, 8}, {.dtype = kFloat64})), DTypeError,
+                        has_message("PositionEmbedding: expected floating-point tensors of one dtype, got input "
+                                    "float64 and weight float32; mixed dtypes are not promoted here: convert the "
+                                    "model with model.to(kFloat64) or the input with x.to(kFloat32)"));
 
   Embedding emb{4, 2};
   BOOST_CHECK_EXCEPTION(emb(tensor_of<std::int64_t>({1, 4}, {2})), IndexError, has_message("embedding: id 4"));

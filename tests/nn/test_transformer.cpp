@@ -232,7 +232,8 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_clear_errors) {
                         has_message("MultiHeadSelfAttention: expected inputs of 8 features (emb), got shape [2, 5, 6]"));
   BOOST_CHECK_EXCEPTION(pre(ones({2, 5, 6})), ShapeError, has_message("[2, 5, 6]"));
   BOOST_CHECK_EXCEPTION(post(ones({2, 8}, {.dtype = kFloat64})), DTypeError,
-                        has_message("the input is float64 but the parameters are float32"));
+                        has_message("MultiHeadSelfAttention: expected floating-point tensors of one dtype, got input "
+                                    "float64 and parameters float32"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -209,9 +209,9 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_errors_naming_the_shapes) {
   BOOST_CHECK_EXCEPTION(scaled_dot_product_attention(q, k, v, zeros({3, 3})), DTypeError,
                         has_message("the mask must be bool (true = masked), got float32"));
   BOOST_CHECK_EXCEPTION(scaled_dot_product_attention(q, k.to(kFloat64), v), DTypeError,
-                        has_message("q and k must have one floating-point dtype, got float32 and float64"));
+                        has_message("expected floating-point tensors of one dtype, got q float32 and k float64"));
   BOOST_CHECK_EXCEPTION(scaled_dot_product_attention(q, k, v.to(kFloat64)), DTypeError,
-                        has_message("v must have the dtype of q and k (float32), got float64"));
+                        has_message("got q float32, k float32 and v float64; mixed dtypes are not promoted"));
   BOOST_CHECK_EXCEPTION(scaled_dot_product_attention(q, k, v, {}, NAN), ValueError, has_message("scale must be finite, got nan"));
   BOOST_CHECK_EXCEPTION(scaled_dot_product_attention(zeros({2, 0}), zeros({2, 0}), zeros({2, 1})), ShapeError,
                         has_message("the key size D (last dim of q [2, 0]) is 0"));

@@ -230,4 +230,13 @@ BOOST_AUTO_TEST_CASE(allclose_shapes_nan_and_infinities) {
   BOOST_TEST(!allclose(tensor({1e300}, {.dtype = kFloat64}), tensor({kInf}, {.dtype = kFloat64})));
 }
 
+BOOST_AUTO_TEST_CASE(allclose_refuses_tolerances_that_compare_nothing) {
+  // A negative or NaN tolerance made every comparison false, silently; an undefined tensor named no op.
+  BOOST_CHECK_EXCEPTION(allclose(zeros({2}), zeros({2}), -1e-5), ValueError,
+                        has_message("allclose: rtol and atol must be finite and >= 0, got rtol -1e-05 and atol 1e-08"));
+  BOOST_CHECK_EXCEPTION(allclose(zeros({2}), zeros({2}), 0.0, kNaN), ValueError, has_message("atol nan"));
+  BOOST_CHECK_EXCEPTION(allclose(Tensor(), zeros({2})), ValueError, has_message("allclose: a is an undefined tensor"));
+  BOOST_TEST(allclose(zeros({2}), zeros({2}), 0.0, 0.0));  // zero tolerances: exact equality
+}
+
 BOOST_AUTO_TEST_SUITE_END()

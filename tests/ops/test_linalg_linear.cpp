@@ -67,5 +67,6 @@ BOOST_AUTO_TEST_CASE(linear_errors) {
   BOOST_CHECK_EXCEPTION(linear(ones({4, 2}), w, ones({4})), ShapeError,
                         has_message("linear: bias must have shape [5] to match weight [5, 2], got [4]"));
   BOOST_CHECK_EXCEPTION(linear(ones({4, 2}, {.dtype = kFloat64}), w), DTypeError,
-                        has_message("linear: expected floating-point tensors of one dtype, got input float64, weight float32"));
+                        has_message("linear: expected floating-point tensors of one dtype, got input float64 and weight "
+                                    "float32; mixed dtypes are not promoted here"));
 }

@@ -43,7 +43,8 @@ BOOST_AUTO_TEST_CASE(shapes_must_match_exactly) {
   BOOST_CHECK_EXCEPTION(mse_loss(zeros({3}), zeros({3, 1})), ShapeError,
                         has_message("mse_loss: input [3] and target [3, 1] must have the same shape"));
   BOOST_CHECK_EXCEPTION(mse_loss(zeros({3}), tensor_of<std::int64_t>({1, 2, 3}, {3})), DTypeError,
-                        has_message("mse_loss: expected floating-point input and target, got float32 and int64"));
+                        has_message("mse_loss: expected floating-point tensors of one dtype, got input float32 and "
+                                    "target int64"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -105,10 +106,10 @@ BOOST_AUTO_TEST_CASE(shapes_and_dtypes_must_match) {
                         has_message("binary_cross_entropy_with_logits: logits [4] and targets [4, 1] must have the "
                                     "same shape"));
   BOOST_CHECK_EXCEPTION(binary_cross_entropy_with_logits(zeros({4}), zeros({4}, {.dtype = kFloat64})), DTypeError,
-                        has_message("logits and targets must have one floating-point dtype, got float32 and float64"));
+                        has_message("expected floating-point tensors of one dtype, got logits float32 and targets float64"));
   BOOST_CHECK_EXCEPTION(binary_cross_entropy_with_logits(tensor_of<std::int64_t>({1}, {1}),
                                                          tensor_of<std::int64_t>({1}, {1})),
-                        DTypeError, has_message("got int64 and int64"));
+                        DTypeError, has_message("got logits int64 and targets int64"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

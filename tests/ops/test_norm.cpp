@@ -103,7 +103,23 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_errors_naming_the_values) {
   BOOST_CHECK_EXCEPTION(layer_norm(tensor_of<std::int64_t>({1, 2}, {2}), {2}), DTypeError,
                         has_message("layer_norm: expected a floating-point input, got int64"));
   BOOST_CHECK_EXCEPTION(layer_norm(x, {3}, tensor_of<std::int64_t>({1, 2, 3}, {3})), DTypeError,
-                        has_message("layer_norm: weight must be a floating-point tensor, got int64"));
+                        has_message("layer_norm: expected floating-point tensors of one dtype, got input "
+                                    "float32 and weight int64"));
+}
+
+BOOST_AUTO_TEST_CASE(mixed_dtypes_are_refused_as_in_linear) {
+  // A float32 weight and bias with a float64 input used to give a float64 result through the
+  // composite; now the rule of linear and matmul (docs/conventions.md, "Dtypes").
+  const Tensor x64 = ones({2, 3}, {.dtype = kFloat64});
+  BOOST_CHECK_EXCEPTION(layer_norm(x64, {3}, ones({3}), zeros({3})), DTypeError,
+                        has_message("layer_norm: expected floating-point tensors of one dtype, got input float64, "
+                                    "weight float32 and bias float32; mixed dtypes are not promoted here: convert "
+                                    "the model with model.to(kFloat64) or the input with x.to(kFloat32)"));
+  BOOST_CHECK_EXCEPTION(layer_norm(ones({2, 3}), {3}, {}, zeros({3}, {.dtype = kFloat64})), DTypeError,
+                        has_message("got input float32 and bias float64"));
+  // One dtype throughout is fine, with or without the affine parameters.
+  BOOST_TEST((layer_norm(x64, {3}, ones({3}, {.dtype = kFloat64})).dtype() == kFloat64));
+  BOOST_TEST((layer_norm(x64, {3}).dtype() == kFloat64));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -92,6 +92,17 @@ BOOST_AUTO_TEST_CASE(comparisons_where_and_masked_fill) {
                       {"masked_fill", "undefined"}),
       bad<ValueError>("isnan of undefined", [] { isnan(kUndefined); }, {"isnan", "undefined"}),
       bad<ValueError>("isinf of undefined", [] { isinf(kUndefined); }, {"isinf", "undefined"}),
+      // allclose compares any two tensors (other shapes are not close, other dtypes compare as doubles),
+      // so its only invalid calls are undefined tensors and tolerances that make no comparison true.
+      bad<ValueError>("allclose of undefined a", [] { allclose(kUndefined, f32({2})); },
+                      {"allclose: a is an undefined tensor"}),
+      bad<ValueError>("allclose of undefined b", [] { allclose(f32({2}), kUndefined); },
+                      {"allclose: b is an undefined tensor"}),
+      bad<ValueError>("allclose negative rtol", [] { allclose(f32({2}), f32({2}), -1e-5); },
+                      {"allclose: rtol and atol must be finite and >= 0, got rtol -1e-05 and atol 1e-08"}),
+      bad<ValueError>("allclose NaN atol", [] { allclose(f32({2}), f32({2}), 1e-5, std::nan("")); },
+                      {"allclose", "atol nan"}),
+      bad<ValueError>("allclose infinite rtol", [] { allclose(f32({2}), f32({2}), kInf); }, {"allclose", "rtol inf"}),
   }));
 }
 

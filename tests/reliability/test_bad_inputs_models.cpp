@@ -50,7 +50,11 @@ BOOST_AUTO_TEST_CASE(transformer_block) {
       bad<ShapeError>("TransformerBlock input of rank 4", [] { TransformerBlock(4, 2)(f32({1, 2, 3, 4})); },
                       {"MultiHeadSelfAttention", "[1, 2, 3, 4]"}),
       bad<DTypeError>("TransformerBlock float64 input", [] { TransformerBlock(4, 2)(f64({3, 4})); },
-                      {"MultiHeadSelfAttention: the input is float64 but the parameters are float32"}),
+                      {"MultiHeadSelfAttention: expected floating-point tensors of one dtype, got input float64 and "
+                       "parameters float32"}),
+      bad<DTypeError>("pre-norm TransformerBlock float64 input",
+                      [] { TransformerBlock(4, 2, {.order = NormOrder::PreNorm})(f64({3, 4})); },
+                      {"layer_norm", "input float64, weight float32 and bias float32", "model.to(kFloat64)"}),
       bad<DTypeError>("TransformerBlock int64 input",
                       [] { TransformerBlock(4, 2)(zeros({3, 4}, {.dtype = kInt64})); },
                       {"MultiHeadSelfAttention", "int64"}),

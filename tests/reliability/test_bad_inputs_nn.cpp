@@ -75,7 +75,11 @@ BOOST_AUTO_TEST_CASE(forward_inputs) {
                       {"linear: input [2, 5] has 5 features but weight [3, 4] expects 4"}),
       bad<ShapeError>("Linear of a scalar", [] { Linear(4, 3)(f32({})); }, {"linear", "[3, 4]"}),
       bad<DTypeError>("Linear of float64 input", [] { Linear(4, 3)(f64({2, 4})); },
-                      {"linear", "input float64, weight float32"}),
+                      {"linear: expected floating-point tensors of one dtype, got input float64, weight float32 and "
+                       "bias float32",
+                       "convert the model with model.to(kFloat64) or the input with x.to(kFloat32)"}),
+      bad<DTypeError>("float64 Linear of float32 input", [] { Linear(4, 3, {.dtype = kFloat64})(f32({2, 4})); },
+                      {"linear", "input float32, weight float64", "model.to(kFloat32)", "x.to(kFloat64)"}),
       bad<DTypeError>("Linear of int64 input", [] { Linear(4, 3)(i64({2, 4})); }, {"linear", "int64"}),
       bad<IndexError>("Embedding id out of range", [] { Embedding(5, 3)(ids({1, 5}, {1, 2})); },
                       {"embedding: id 5 at position [0, 1] is out of range for a vocabulary of 5"}),
@@ -95,6 +99,16 @@ BOOST_AUTO_TEST_CASE(forward_inputs) {
       bad<ShapeError>("LayerNorm of the wrong width", [] { LayerNorm(4)(f32({2, 3})); },
                       {"layer_norm: normalized_shape [4] expects an input of shape", "got [2, 3]"}),
       bad<DTypeError>("LayerNorm of int64", [] { LayerNorm(3)(i64({2, 3})); }, {"layer_norm", "int64"}),
+      bad<DTypeError>("LayerNorm of float64 input", [] { LayerNorm(3)(f64({2, 3})); },
+                      {"layer_norm: expected floating-point tensors of one dtype, got input float64, weight float32 "
+                       "and bias float32",
+                       "model.to(kFloat64)", "x.to(kFloat32)"}),
+      bad<DTypeError>("PositionEmbedding of float64 input", [] { PositionEmbedding(4, 3)(f64({2, 4, 3})); },
+                      {"PositionEmbedding: expected floating-point tensors of one dtype, got input float64 and weight "
+                       "float32",
+                       "model.to(kFloat64)", "x.to(kFloat32)"}),
+      bad<DTypeError>("PositionEmbedding of int64 input", [] { PositionEmbedding(4, 3)(i64({4, 3})); },
+                      {"PositionEmbedding", "input int64"}),
       bad<DTypeError>("Dropout of int64", [] { Dropout(0.5)(i64({3})); }, {"dropout", "int64"}),
       bad<DTypeError>("ReLU of int64", [] { ReLU()(i64({3})); }, {"relu", "int64"}),
       bad<DTypeError>("GELU of bool", [] { GELU()(zeros({3}, {.dtype = kBool})); }, {"gelu", "bool"}),
@@ -113,8 +127,12 @@ BOOST_AUTO_TEST_CASE(forward_inputs) {
       bad<ShapeError>("MultiHeadSelfAttention of rank 4", [] { MultiHeadSelfAttention(8, 2)(f32({1, 2, 3, 8})); },
                       {"MultiHeadSelfAttention", "[1, 2, 3, 8]"}),
       bad<DTypeError>("MultiHeadSelfAttention of float64 input", [] { MultiHeadSelfAttention(8, 2)(f64({3, 8})); },
-                      {"MultiHeadSelfAttention: the input is float64 but the parameters are float32"}),
+                      {"MultiHeadSelfAttention: expected floating-point tensors of one dtype, got input float64 and "
+                       "parameters float32",
+                       "model.to(kFloat64)", "x.to(kFloat32)"}),
       bad<ShapeError>("FeedForward of the wrong width", [] { FeedForward(4)(f32({2, 5})); }, {"linear", "[2, 5]"}),
+      bad<DTypeError>("FeedForward of float64 input", [] { FeedForward(4)(f64({2, 4})); },
+                      {"linear", "input float64, weight float32", "model.to(kFloat64)"}),
       // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("Linear of undefined", [] { Linear(4, 3)(kUndefined); }, {"linear", "undefined"}),
   }));

@@ -1,5 +1,6 @@
-// Bad-input table for the ops that combine several tensors: matmul and linear, embedding and
-// index_select, the losses, layer_norm, attention and dropout. Each invalid call, the exception it must
+// Bad-input table for the ops that combine several tensors: matmul, linear and linear_relu, embedding
+// and index_select, the losses, layer_norm, attention and dropout. A mix of float32 and float64 is refused
+// by each of them (docs/conventions.md, "Dtypes"). Each invalid call, the exception it must
 // throw, and the op and values its message must name.
 #include "support/test.hpp"
 
@@ -27,7 +28,8 @@ BOOST_AUTO_TEST_CASE(matmul_and_linear) {
       bad<ShapeError>("matmul zero inner vs nonzero", [] { matmul(f32({2, 0}), f32({3, 2})); },
                       {"matmul", "[2, 0]", "[3, 2]"}),
       bad<DTypeError>("matmul float32 with float64", [] { matmul(f32({2, 2}), f64({2, 2})); },
-                      {"matmul: expected floating-point tensors of one dtype, got lhs float32 and rhs float64"}),
+                      {"matmul: expected floating-point tensors of one dtype, got lhs float32 and rhs float64",
+                       "convert rhs with .to(kFloat32), or lhs with .to(kFloat64)"}),
       bad<DTypeError>("matmul of int64", [] { matmul(i64({2, 2}), i64({2, 2})); }, {"matmul", "int64"}),
       bad<ShapeError>("linear weight of rank 1", [] { linear(f32({2, 3}), f32({3})); },
                       {"linear: weight must be 2-D [out, in], got shape [3]"}),
@@ -39,13 +41,40 @@ BOOST_AUTO_TEST_CASE(matmul_and_linear) {
       bad<ShapeError>("linear bias of rank 2", [] { linear(f32({2, 4}), f32({5, 4}), f32({1, 5})); },
                       {"linear", "[5]", "[1, 5]"}),
       bad<DTypeError>("linear float64 input, float32 weight", [] { linear(f64({2, 4}), f32({5, 4})); },
-                      {"linear", "input float64, weight float32"}),
+                      {"linear: expected floating-point tensors of one dtype, got input float64 and weight float32",
+                       "convert the model with model.to(kFloat64) or the input with x.to(kFloat32)"}),
       bad<DTypeError>("linear int64 input", [] { linear(i64({2, 4}), f32({5, 4})); }, {"linear", "int64"}),
       bad<DTypeError>("linear float64 bias", [] { linear(f32({2, 4}), f32({5, 4}), f64({5})); },
-                      {"linear", "bias float64"}),
+                      {"linear", "weight float32 and bias float64", "the parameters differ", "model.to(kFloat32)"}),
       // An undefined tensor is refused by the op that got it, by name (require_defined).
       bad<ValueError>("matmul of undefined", [] { matmul(kUndefined, f32({2, 2})); }, {"matmul", "undefined"}),
       bad<ValueError>("linear with undefined weight", [] { linear(f32({2, 2}), kUndefined); }, {"linear", "undefined"}),
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(linear_relu_op) {
+  BOOST_TEST(check_bad_inputs({
+      bad<ShapeError>("linear_relu weight of rank 1", [] { linear_relu(f32({2, 3}), f32({3})); },
+                      {"linear_relu: weight must be 2-D [out, in], got shape [3]"}),
+      bad<ShapeError>("linear_relu features differ", [] { linear_relu(f32({2, 3}), f32({5, 4})); },
+                      {"linear_relu: input [2, 3] has 3 features but weight [5, 4] expects 4"}),
+      bad<ShapeError>("linear_relu of a scalar input", [] { linear_relu(f32({}), f32({5, 4})); },
+                      {"linear_relu", "[]", "[5, 4]"}),
+      bad<ShapeError>("linear_relu bias of the wrong size", [] { linear_relu(f32({2, 4}), f32({5, 4}), f32({4})); },
+                      {"linear_relu: bias must have shape [5] to match weight [5, 4], got [4]"}),
+      bad<DTypeError>("linear_relu float64 input, float32 weight and bias",
+                      [] { linear_relu(f64({2, 4}), f32({5, 4}), f32({5})); },
+                      {"linear_relu: expected floating-point tensors of one dtype, got input float64, weight float32 "
+                       "and bias float32",
+                       "model.to(kFloat64)", "x.to(kFloat32)"}),
+      bad<DTypeError>("linear_relu float32 input, float64 weight", [] { linear_relu(f32({2, 4}), f64({5, 4})); },
+                      {"linear_relu", "input float32 and weight float64", "model.to(kFloat32)", "x.to(kFloat64)"}),
+      bad<DTypeError>("linear_relu int64 input", [] { linear_relu(i64({2, 4}), f32({5, 4})); },
+                      {"linear_relu", "input int64", "convert input with .to(kFloat32)"}),
+      bad<ValueError>("linear_relu of undefined", [] { linear_relu(kUndefined, f32({5, 4})); },
+                      {"linear_relu", "undefined"}),
+      bad<ValueError>("linear_relu with undefined weight", [] { linear_relu(f32({2, 4}), kUndefined); },
+                      {"linear_relu", "weight", "undefined"}),
   }));
 }
 
@@ -113,11 +142,19 @@ BOOST_AUTO_TEST_CASE(losses) {
       bad<ShapeError>("mse_loss [N] vs [N, 1]", [] { mse_loss(f32({3}), f32({3, 1})); },
                       {"mse_loss: input [3] and target [3, 1] must have the same shape"}),
       bad<DTypeError>("mse_loss int64 target", [] { mse_loss(f32({3}), i64({3})); },
-                      {"mse_loss: expected floating-point input and target, got float32 and int64"}),
+                      {"mse_loss: expected floating-point tensors of one dtype, got input float32 and target int64"}),
+      bad<DTypeError>("mse_loss float32 with a float64 target", [] { mse_loss(f32({3}), f64({3})); },
+                      {"mse_loss: expected floating-point tensors of one dtype, got input float32 and target float64",
+                       "convert target with .to(kFloat32)"}),
+      bad<DTypeError>("mse_loss float64 with float32, no reduction",
+                      [] { mse_loss(f64({3}), f32({3}), Reduction::None); },
+                      {"mse_loss", "input float64 and target float32"}),
       bad<ShapeError>("bce shape mismatch", [] { binary_cross_entropy_with_logits(f32({3}), f32({2})); },
                       {"binary_cross_entropy_with_logits: logits [3] and targets [2]"}),
       bad<DTypeError>("bce float32 with float64", [] { binary_cross_entropy_with_logits(f32({3}), f64({3})); },
-                      {"binary_cross_entropy_with_logits", "float32", "float64"}),
+                      {"binary_cross_entropy_with_logits: expected floating-point tensors of one dtype, got logits "
+                       "float32 and targets float64",
+                       "convert targets with .to(kFloat32)"}),
       bad<DTypeError>("bce int64 targets", [] { binary_cross_entropy_with_logits(f32({3}), i64({3})); },
                       {"binary_cross_entropy_with_logits", "int64"}),
       // An undefined tensor is refused by the op that got it, by name (require_defined).
@@ -141,7 +178,14 @@ BOOST_AUTO_TEST_CASE(layer_norm_op) {
       bad<DTypeError>("layer_norm int64 input", [] { layer_norm(i64({2, 3}), {3}); },
                       {"layer_norm: expected a floating-point input, got int64"}),
       bad<DTypeError>("layer_norm int64 weight", [] { layer_norm(f32({2, 3}), {3}, i64({3})); },
-                      {"layer_norm: weight must be a floating-point tensor, got int64"}),
+                      {"layer_norm: expected floating-point tensors of one dtype, got input float32 and weight int64"}),
+      bad<DTypeError>("layer_norm float64 input, float32 weight and bias",
+                      [] { layer_norm(f64({2, 3}), {3}, f32({3}), f32({3})); },
+                      {"layer_norm: expected floating-point tensors of one dtype, got input float64, weight float32 "
+                       "and bias float32",
+                       "convert the model with model.to(kFloat64) or the input with x.to(kFloat32)"}),
+      bad<DTypeError>("layer_norm float32 input, float64 bias", [] { layer_norm(f32({2, 3}), {3}, {}, f64({3})); },
+                      {"layer_norm", "input float32 and bias float64"}),
       bad<ValueError>("layer_norm negative eps", [] { layer_norm(f32({2, 3}), {3}, {}, {}, -1e-5); },
                       {"layer_norm: eps must be finite and >= 0, got -1e-05"}),
       bad<ValueError>("layer_norm NaN eps", [] { layer_norm(f32({2, 3}), {3}, {}, {}, std::nan("")); },
@@ -169,10 +213,17 @@ BOOST_AUTO_TEST_CASE(attention) {
                       {"scaled_dot_product_attention: the batch dims of q [2, 3, 4], k [2, 3, 4] and v [5, 3, 4]"}),
       bad<DTypeError>("sdpa q float32, k float64",
                       [] { scaled_dot_product_attention(f32({3, 4}), f64({3, 4}), f32({3, 4})); },
-                      {"scaled_dot_product_attention: q and k must have one floating-point dtype, got float32 and "
-                       "float64"}),
+                      {"scaled_dot_product_attention: expected floating-point tensors of one dtype, got q float32 and "
+                       "k float64",
+                       "convert k with .to(kFloat32), or q with .to(kFloat64)"}),
       bad<DTypeError>("sdpa v float64", [] { scaled_dot_product_attention(f32({3, 4}), f32({3, 4}), f64({3, 4})); },
-                      {"scaled_dot_product_attention: v must have the dtype of q and k (float32), got float64"}),
+                      {"scaled_dot_product_attention: expected floating-point tensors of one dtype, got q float32, k "
+                       "float32 and v float64",
+                       "convert v with .to(kFloat32), or the others with .to(kFloat64)"}),
+      bad<DTypeError>("attention_weights q float64, k float32", [] { attention_weights(f64({3, 4}), f32({3, 4})); },
+                      {"scaled_dot_product_attention", "q float64 and k float32"}),
+      bad<ValueError>("sdpa of undefined q", [] { scaled_dot_product_attention(kUndefined, f32({3, 4}), f32({3, 4})); },
+                      {"scaled_dot_product_attention: q is an undefined tensor"}),
       bad<DTypeError>("sdpa int64 mask",
                       [] { scaled_dot_product_attention(f32({3, 4}), f32({3, 4}), f32({3, 4}), i64({3, 3})); },
                       {"scaled_dot_product_attention: the mask must be bool (true = masked), got int64"}),
@@ -192,6 +243,39 @@ BOOST_AUTO_TEST_CASE(attention) {
                       {"scaled_dot_product_attention: the key size D (last dim of q [3, 0]) is 0"}),
       bad<ValueError>("causal_mask negative length", [] { causal_mask(-1); },
                       {"causal_mask: the sequence length must be >= 0, got -1"}),
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(attention_with_weights) {
+  // The variant that also returns the weights checks its arguments as scaled_dot_product_attention does.
+  BOOST_TEST(check_bad_inputs({
+      bad<ShapeError>("sdpa_with_weights key size differs",
+                      [] { scaled_dot_product_attention_with_weights(f32({3, 4}), f32({3, 5}), f32({3, 4})); },
+                      {"scaled_dot_product_attention: q and k must have the same last dim", "q [3, 4] and k [3, 5]"}),
+      bad<ShapeError>("sdpa_with_weights v rows differ from k",
+                      [] { scaled_dot_product_attention_with_weights(f32({3, 4}), f32({5, 4}), f32({4, 4})); },
+                      {"scaled_dot_product_attention: v needs one row per key", "k [5, 4] and v [4, 4]"}),
+      bad<DTypeError>("sdpa_with_weights v float64",
+                      [] { scaled_dot_product_attention_with_weights(f32({3, 4}), f32({3, 4}), f64({3, 4})); },
+                      {"scaled_dot_product_attention", "q float32, k float32 and v float64"}),
+      bad<DTypeError>("sdpa_with_weights q and k int64",
+                      [] { scaled_dot_product_attention_with_weights(i64({3, 4}), i64({3, 4}), f32({3, 4})); },
+                      {"scaled_dot_product_attention", "q int64", "convert q with .to(kFloat32)"}),
+      bad<ShapeError>("sdpa_with_weights mask of the wrong size",
+                      [] {
+                        scaled_dot_product_attention_with_weights(f32({3, 4}), f32({3, 4}), f32({3, 4}),
+                                                                  causal_mask(2));
+                      },
+                      {"scaled_dot_product_attention: the mask of shape [2, 2] does not broadcast", "[3, 3]"}),
+      bad<ValueError>("sdpa_with_weights NaN scale",
+                      [] {
+                        scaled_dot_product_attention_with_weights(f32({3, 4}), f32({3, 4}), f32({3, 4}), {},
+                                                                  std::nan(""));
+                      },
+                      {"scaled_dot_product_attention: scale must be finite, got nan"}),
+      bad<ValueError>("sdpa_with_weights of undefined v",
+                      [] { scaled_dot_product_attention_with_weights(f32({3, 4}), f32({3, 4}), kUndefined); },
+                      {"scaled_dot_product_attention: v is an undefined tensor"}),
   }));
 }
 

@@ -52,6 +52,7 @@ Tensor isinf(const Tensor& x);
 bool all(const Tensor& mask);
 bool any(const Tensor& mask);
 // true if a and b have the same shape and |a - b| <= atol + rtol * |b| everywhere (NaN never close).
+// The dtypes may differ (values are compared as doubles); rtol and atol must be finite and >= 0.
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 
 }  // namespace attograd

@@ -5,8 +5,9 @@
 //
 // As in NumPy and PyTorch: 1-D operands are treated as a row (lhs) or column (rhs) vector and that dim
 // is dropped from the result; leading (batch) dims broadcast. float32 products run on oneDNN when it is
-// available (docs/architecture.md), float64 on attograd's reference kernel. Derivations:
-// docs/derivations/matmul.md.
+// available (docs/architecture.md), float64 on attograd's reference kernel. All operands must share one
+// floating dtype: a float32 weight with a float64 input is a DTypeError, not a float64 product
+// (docs/conventions.md, "Dtypes"). Derivations: docs/derivations/matmul.md.
 #pragma once
 
 #include "attograd/core/tensor.hpp"

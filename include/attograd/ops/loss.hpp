@@ -41,7 +41,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLos
 Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossOptions& options = {});
 
 // L = (A - B)^2 elementwise, then reduced    dA = 2 (A - B) dL    dB = -2 (A - B) dL
-// A and B must have the same shape (no broadcasting: a [N] vs [N, 1] mix-up is an error, not a matrix).
+// A and B must have the same shape (no broadcasting: a [N] vs [N, 1] mix-up is an error, not a matrix)
+// and one floating dtype (a float64 target for a float32 model is refused, not promoted: target.to(kFloat32)).
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 
 // L = -(T log sigmoid(X) + (1 - T) log(1 - sigmoid(X))), computed as max(X, 0) - X T + log(1 + e^{-|X|})

@@ -20,7 +20,8 @@ namespace attograd {
 // Over the last k = normalized_shape.rank() dims of X, which must equal normalized_shape:
 //   mu = mean(X)    var = mean((X - mu)^2)  (biased, as in PyTorch)
 //   Y = (X - mu) / sqrt(var + eps) * weight + bias
-// weight and bias are optional (pass {} for none) and, when given, have shape normalized_shape.
+// weight and bias are optional (pass {} for none) and, when given, have shape normalized_shape and
+// x's dtype (a mix is a DTypeError, as for linear: docs/conventions.md, "Dtypes").
 // eps >= 0 keeps a constant input (var = 0) finite: its output is bias and its gradient finite.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
