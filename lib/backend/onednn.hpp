@@ -7,9 +7,14 @@
 // own primitive cache ~1.2 us, a tiny execute 0.25 us):
 // - one engine and one stream for the process;
 // - a cache of primitives keyed by everything that defines them: both operands' shapes and strides
-//   (c's follow: it is contiguous), the thread count, which a oneDNN primitive fixes when created, and
-//   the precision (MatmulPrecision, attograd/backend/settings.hpp);
-// - each cached primitive keeps its three dnnl::memory objects; a call only points them at the data.
+//   (c's follow: it is contiguous) and the precision (MatmulPrecision, attograd/backend/settings.hpp);
+// - each cached primitive keeps its dnnl::memory objects; a call only points them at the data.
+//
+// Threads. A product of more than a few MFLOP is cut into pieces by its shapes alone (along a batch
+// dim, its rows or its columns: onednn_problem.hpp), each piece a one-thread primitive, and the
+// threads allowed now (backend/threads.hpp) share out the pieces. Every element is then computed by
+// the same kernel call at any thread count: the same bits with 1, 2 or 16 threads, which oneDNN's own
+// threading does not give (it cuts a product by the thread count, for some shapes its K sum too).
 //
 // Layouts. Batch dims broadcast (size 1 or stride 0) are given to oneDNN as size 1, which it
 // broadcasts itself; trailing batch dims that the rhs broadcasts along and that are contiguous in the
@@ -29,7 +34,8 @@
 // strict.
 //
 // Thread safety: any thread may call matmul(); one mutex guards the cache and the reused memory
-// objects, so concurrent products run one after another, each on the whole OpenMP pool.
+// objects, so concurrent products run one after another, each on the threads its size is worth
+// (backend/threads.hpp).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +52,10 @@ namespace attograd::backend::onednn {
 // kernel.
 bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias = {});
 
+// Whether oneDNN has a bf16 matmul kernel on this CPU (AVX-512 and later). Without one, the bf16 mode
+// rounds the operands to bf16 values and multiplies them in float32 (backend/matmul.cpp).
+bool native_bf16();
+
 // What matmul() does with these operands (building the cached primitive if needed), for tests.
 struct MatmulPlan {
   bool on_onednn = false;      // false: matmul() declines and the reference kernel runs
@@ -54,7 +64,8 @@ struct MatmulPlan {
   bool copies_rhs = false;
   int rank = 0;                // the rank of the product oneDNN computes, after folding batch dims
   std::int64_t rows = 0;       // its M, after folding
-  int threads = 0;             // the thread count the primitive was created for
+  int pieces = 0;              // the pieces it is cut into (onednn_problem.hpp), fixed by the shapes
+  int threads = 0;             // the threads it would run on now: at most one per piece
   bool strict_math = false;    // float32 throughout: fpmath mode strict (no silent bf16/tf32
                                // down-conversion) and no bf16 conversion of our own
   bool bf16 = false;           // the operands are converted to bfloat16 (MatmulPrecision::BFloat16)

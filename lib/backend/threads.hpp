@@ -1,15 +1,23 @@
-// Internal: the thread count every parallel kernel uses, and the loop that splits a kernel's work over
-// the threads when the work is large enough to pay for it.
+// Internal: how many threads one kernel runs on, and the loop that splits a kernel's work over them.
 //
-// OpenMP keeps its team size per thread: omp_set_num_threads() in the main thread does not reach a
-// std::thread started by the user. set_num_threads() therefore records the count for the process, and
-// each kernel calls apply_num_threads() before it runs in parallel (or creates a oneDNN primitive,
-// which fixes its thread count when it is created).
+// Every kernel asks threads_for() how many threads its call is worth, from the work it does:
 //
 //   // rows [0, rows) in contiguous ranges, one per thread when rows * n elements are worth it
 //   parallel_for(rows, rows * n, [&](std::int64_t begin, std::int64_t end) {
 //     for (std::int64_t r = begin; r < end; ++r) normalise_row(r);
 //   });
+//
+// The answer is 1 below the kernel's grain (waking a second thread costs more than it saves), else at
+// most the setting's thread count: set_num_threads() or OMP_NUM_THREADS when the user gave one; by
+// default the cores this process may use (divided among the MPI ranks on the node), less the cores
+// other processes kept busy over the last tenth of a second. A busy core is the expensive case: an
+// OpenMP team waits at its closing barrier for its slowest thread, and a thread sharing a core with
+// another program runs a time slice (milliseconds) late, so a split of microseconds of work can take
+// milliseconds. docs/performance.md ("Threads by default") has the measurements behind each choice.
+//
+// OpenMP keeps its team size per thread; attograd's own kernels pass the count to each parallel
+// region, and a oneDNN product runs inside an OmpThreads scope (a oneDNN primitive fixes its thread
+// count when it is created, and reads OpenMP's setting to do so).
 //
 // Kernels split only work whose pieces write disjoint outputs and compute each output exactly as the
 // single-threaded loop does, so results are the same bits at any thread count (tests/backend/
@@ -25,14 +33,51 @@
 
 namespace attograd::backend {
 
-// Makes the calling thread's OpenMP team size the process-wide setting (when one was set) and returns
-// the number of threads a parallel region started now would use.
-int apply_num_threads();
-
-// Below this many elements a kernel stays on the calling thread: starting the threads of a parallel
-// region costs about a microsecond when they are awake and tens when they sleep, as long as an
-// elementwise pass over a few thousand floats. 32768 elements take 5-30 us on one core here.
+// Below this many elements a kernel of attograd's own stays on the calling thread: starting the
+// threads of a parallel region costs about a microsecond when they are awake and tens when they
+// sleep, as long as an elementwise pass over a few thousand floats.
 inline constexpr std::int64_t kParallelGrain = 32768;
+
+// The same for a matrix product, in floating-point operations (2·M·N·K): a product smaller than this
+// runs on one thread, and each further thread needs this much more.
+inline constexpr std::int64_t kMatmulGrainFlops = std::int64_t{8} << 20;
+
+// The number of threads a call doing `work` (in the units of `grain`) runs on: 1 when work < grain,
+// else one more thread per further grain of work, up to the threads allowed now (see above).
+int threads_for(std::int64_t work, std::int64_t grain);
+
+// The set_num_threads() value, or 0 while the default holds (for guards that restore the setting).
+int thread_setting();
+
+// The threads allowed now, whatever the work: the setting's count, or the default's count less the
+// cores other processes are using.
+int threads_allowed();
+
+// Sets the calling thread's OpenMP team size for one scope (a oneDNN product), then restores it.
+class OmpThreads {
+ public:
+  explicit OmpThreads(int n) : previous_(omp_get_max_threads()) {
+    if (n != previous_) omp_set_num_threads(n);
+  }
+  ~OmpThreads() {
+    if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+  }
+  OmpThreads(const OmpThreads&) = delete;
+  OmpThreads& operator=(const OmpThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
+// What the default is made of, for tests and the bench: the cores this process may use, the most
+// threads the default gives it, and the cores other processes used over the last window measured
+// (negative before the first window).
+struct ThreadDefaults {
+  int cores = 1;
+  int cap = 1;
+  double others_busy = -1;
+};
+ThreadDefaults thread_defaults();
 
 // How many times kernels went parallel since the process started (tests use it to tell that the
 // parallel path ran).
@@ -41,11 +86,11 @@ void count_parallel_region();
 
 // Calls body(begin, end) on ranges that cover [0, n) in order, one contiguous range per thread when
 // `work` (the elements the whole loop touches) reaches kParallelGrain and more than one thread is
-// set; otherwise body(0, n) on the calling thread. An exception thrown by body is rethrown here, on
+// allowed; otherwise body(0, n) on the calling thread. An exception thrown by body is rethrown here, on
 // the calling thread, after every range has ended (an exception must not leave an OpenMP region).
 template <class Body>
 void parallel_for(std::int64_t n, std::int64_t work, Body&& body) {
-  const int threads = work >= kParallelGrain && n > 1 ? apply_num_threads() : 1;
+  const int threads = n > 1 && work >= kParallelGrain ? threads_allowed() : 1;
   if (threads <= 1) {
     if (n > 0) body(std::int64_t{0}, n);
     return;

@@ -4,7 +4,11 @@
 // reference kernel.
 #include "support/test.hpp"
 
+#include <cstring>
+#include <fstream>
 #include <thread>
+
+#include <omp.h>
 
 #include "backend/differential.hpp"
 
@@ -208,24 +212,106 @@ BOOST_AUTO_TEST_CASE(a_primitive_is_built_once_per_layout) {
   BOOST_TEST(onednn::cache_stats().entries == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(the_thread_count_is_part_of_the_primitive) {
-  // A oneDNN primitive keeps the thread count it was created for, so changing the setting must give
-  // a new primitive, not reuse the old one.
-  Generator gen(7);
-  const Tensor a = randn({9, 10}, gen);
-  const Tensor b = randn({10, 12}, gen);
-  const int original = num_threads();
-  set_num_threads(1);
-  BOOST_TEST(plan_for(a, b).threads == 1);
-  const std::uint64_t misses = onednn::cache_stats().misses;
-  set_num_threads(2);
+bool cpu_has_avx512_bf16() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string word; cpuinfo >> word;) {
+    if (word == "avx512_bf16") return true;
+  }
+  return false;
+}
+
+// The values of a float32 tensor as raw bits.
+std::vector<std::uint32_t> bits(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  std::vector<std::uint32_t> out(static_cast<std::size_t>(c.numel()));
+  std::memcpy(out.data(), c.data<float>(), out.size() * sizeof(float));
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(a_product_gives_the_same_bits_at_any_thread_count) {
+  // oneDNN's own threading cut [16, 4096]·[4096, 16]-like products along K at two threads and moved
+  // 147 of 256 elements; attograd cuts a product by its shapes only, so every count gives the same bits.
+  struct Case {
+    Shape a, b;
+    bool transpose_b;
+  };
+  const std::vector<Case> cases{{{2048, 128}, {128, 512}, false}, {{64, 65536}, {65536, 64}, false},
+                                {{16, 8192}, {8192, 2000}, true}, {{128, 64, 32}, {128, 32, 64}, false},
+                                {{8, 16, 64, 32}, {8, 16, 32, 64}, true}, {{1000, 300}, {300, 1000}, true},
+                                {{3, 700, 129}, {129, 77}, false}};
+  Generator gen(11);
+  for (const Case& k : cases) {
+    const Tensor a = randn(k.a, gen);
+    Shape stored = k.b;  // b [.., K, N], stored as [.., N, K] when transposed
+    if (k.transpose_b) std::swap(stored.data()[stored.rank() - 1], stored.data()[stored.rank() - 2]);
+    const Tensor b = k.transpose_b ? randn(stored, gen).transpose(-1, -2) : randn(stored, gen);
+    const Tensor bias = randn({b.shape()[-1]}, gen);
+    for (const MatmulPrecision precision : {MatmulPrecision::Strict, MatmulPrecision::BFloat16}) {
+      MatmulPrecisionGuard mode(precision);
+      std::vector<std::uint32_t> one, one_biased;
+      for (int threads : {1, 2, 4}) {
+        ThreadCount guard(threads);
+        // bf16 products run on oneDNN where it has a kernel for this CPU (always with avx512_bf16), else
+        // on the reference kernel: the same bits at any thread count either way.
+        const onednn::MatmulPlan p = plan_for(a, b);
+        const bool on_onednn = p.on_onednn;
+        if (precision == MatmulPrecision::Strict || cpu_has_avx512_bf16()) {
+          BOOST_TEST_REQUIRE(on_onednn, a.shape() << "·" << b.shape() << " " << p.implementation);
+        }
+        if (on_onednn) BOOST_TEST(p.threads == std::min(threads, p.pieces));
+        const std::vector<std::uint32_t> got = bits(matmul(a, b));
+        // linear: the product with its bias fused in (a weight is one matrix)
+        const std::vector<std::uint32_t> got_biased =
+            b.dim() == 2 ? bits(linear(a, b.transpose(-1, -2), bias)) : std::vector<std::uint32_t>{};
+        if (threads == 1) {
+          if (on_onednn) BOOST_TEST(p.pieces > 1, "a product of " << a.shape() << " is large enough to be cut");
+          one = got;
+          one_biased = got_biased;
+          continue;
+        }
+        BOOST_TEST((got == one), a.shape() << "·" << b.shape() << " at " << threads << " threads, bf16 "
+                                           << (precision == MatmulPrecision::BFloat16));
+        BOOST_TEST((got_biased == one_biased), "linear, " << threads << " threads");
+      }
+    }
+    ThreadCount two(2);
+    check_matmul_matches_reference(a, b, "cut into pieces");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_cut_product_runs_its_pieces_in_parallel) {
+  Generator gen(12);
+  const Tensor a = randn({512, 512}, gen), b = randn({512, 512}, gen);
+  ThreadCount two(2);
   BOOST_TEST(plan_for(a, b).threads == 2);
-  BOOST_TEST(onednn::cache_stats().misses == misses + 1);
+  const std::uint64_t before = backend::parallel_regions();
   check_matmul_matches_reference(a, b, "2 threads");
+  BOOST_TEST(backend::parallel_regions() > before);
   set_num_threads(1);
+  const std::uint64_t misses = onednn::cache_stats().misses;
   BOOST_TEST(plan_for(a, b).threads == 1);
-  BOOST_TEST(onednn::cache_stats().misses == misses + 1);  // the 1-thread primitive is still cached
-  set_num_threads(original);
+  BOOST_TEST(onednn::cache_stats().misses == misses);  // one cached entry serves every thread count
+}
+
+BOOST_AUTO_TEST_CASE(a_small_product_runs_on_one_thread_whatever_the_setting) {
+  // [64, 64]·[64, 64] takes microseconds: on two threads it ran 8 times slower (docs/performance.md).
+  Generator gen(8);
+  ThreadCount two(2);
+  const onednn::MatmulPlan small = plan_for(randn({64, 64}, gen), randn({64, 64}, gen));
+  BOOST_TEST(small.pieces == 1);
+  BOOST_TEST(small.threads == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_product_leaves_the_callers_openmp_setting_as_it_was) {
+  // oneDNN reads OpenMP's team size; the product sets it for its own call only, so a program's own
+  // OpenMP loops keep theirs.
+  Generator gen(9);
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(3);
+  ThreadCount one(1);
+  (void)matmul(randn({300, 300}, gen), randn({300, 300}, gen));
+  BOOST_TEST(omp_get_max_threads() == 3);
+  omp_set_num_threads(before);
 }
 
 BOOST_AUTO_TEST_CASE(threads_may_multiply_concurrently) {

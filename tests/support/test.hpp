@@ -14,6 +14,8 @@
 #include <attograd/attograd.hpp>
 #include <attograd/nn/module.hpp>
 
+#include "backend/threads.hpp"  // ThreadCount restores the setting
+
 namespace attograd::testing {
 
 // Runs gradcheck and fails the current test with its message if it does not pass.
@@ -38,11 +40,12 @@ std::function<bool(const std::exception&)> has_message(std::string part);
 void check_close(const Tensor& actual, const Tensor& expected, double tolerance = 1e-6);
 void check_values(const Tensor& actual, const std::vector<double>& expected, double tolerance = 1e-6);
 
-// Sets the thread count (attograd::set_num_threads) for one scope, then restores the previous one.
+// Sets the thread count (attograd::set_num_threads) for one scope, then restores the previous setting
+// (the default when none was set).
 class ThreadCount {
  public:
-  explicit ThreadCount(int n) : previous_(num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(previous_); }
+  explicit ThreadCount(int n) : previous_(backend::thread_setting()) { set_num_threads(n); }
+  ~ThreadCount() { previous_ > 0 ? set_num_threads(previous_) : reset_num_threads(); }
   ThreadCount(const ThreadCount&) = delete;
   ThreadCount& operator=(const ThreadCount&) = delete;
 

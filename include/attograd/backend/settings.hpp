@@ -3,6 +3,7 @@
 //
 //   set_num_threads(1);                 // every kernel, oneDNN's included, runs on one thread
 //   fmt::print("{}\n", num_threads());  // 1
+//   reset_num_threads();                // back to the default (below)
 //   {
 //     MatmulBackendGuard reference(MatmulBackend::Reference);  // float32 matmuls on attograd's loops
 //     Tensor c = matmul(a, b);                                  // e.g. to compare with oneDNN's result
@@ -10,8 +11,18 @@
 //   MatmulPrecisionGuard bf16(MatmulPrecision::BFloat16);      // float32 matmuls with bf16 inputs
 //
 // Threads: there is one pool, OpenMP's, shared by oneDNN and attograd's own kernels, so that two pools
-// never compete for the same cores. By default it has OMP_NUM_THREADS threads, or one per core when
-// that variable is unset. set_num_threads() changes it for the whole process, every thread included.
+// never compete for the same cores. Each op picks its own thread count from its size: below a grain of
+// work (32768 elements for attograd's kernels, 8 MFLOP for a product) it runs on the calling thread,
+// where waking a second thread would cost more than it saves. The thread count caps that:
+// - set_num_threads(n) or OMP_NUM_THREADS: at most n threads, whatever else runs on the machine;
+// - by default: the cores this process may use (its CPU affinity and cgroup quota; under mpirun,
+//   divided among the ranks on the node), less the cores other processes are busy on, measured from
+//   /proc/stat every tenth of a second while ops ask for threads. A program beside a build, a test run
+//   or another training run takes the cores that are free rather than competing for busy ones, which
+//   with OpenMP's barriers can make a step ten to a hundred times slower (docs/performance.md).
+// The count is for the whole process, every thread included. Results are the same bits at any count
+// for attograd's own kernels; oneDNN's products may round differently with their thread count, so a
+// run that must repeat bit for bit sets the count (docs/architecture.md).
 //
 // Matmul backend: float32 products run on oneDNN (MatmulBackend::Auto) unless the reference path is
 // chosen. float64 always runs on the reference kernel: oneDNN has no float64 matmul on the CPU. The
@@ -31,10 +42,13 @@
 
 namespace attograd {
 
-// Sets the number of threads of the one pool (oneDNN's OpenMP pool). Throws ValueError for n < 1.
+// Sets the most threads one op runs on, for the whole process. Throws ValueError for n < 1.
 void set_num_threads(int n);
-// The number of threads kernels use: the last set_num_threads() value, else OpenMP's default
-// (OMP_NUM_THREADS, or the number of cores).
+// Goes back to the default: the free cores of this process's share, measured as it runs.
+void reset_num_threads();
+// The most threads one op runs on: the last set_num_threads() value, else OMP_NUM_THREADS when set,
+// else this process's cores (under mpirun, its share of the node's); by default fewer run while other
+// processes keep cores busy.
 int num_threads();
 
 enum class MatmulBackend {
