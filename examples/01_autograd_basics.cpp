@@ -151,7 +151,7 @@ double one_neuron(const std::filesystem::path& out, bool explain) {
 
 int main(int argc, char** argv) {
   CLI::App app{"01_autograd_basics: one neuron's gradients by attograd and by hand, then gradient descent with them"};
-  examples::Flags flags{.steps = 1000, .lr = 0.5, .threads = 1, .out = "runs/01_autograd_basics"};
+  examples::Flags flags{.steps = 1000, .lr = 0.5, .out = "runs/01_autograd_basics"};
   examples::add_common_flags(app, flags);
   std::int64_t examples_count = 64;
   app.add_option("--examples", examples_count, "number of training examples for part 2")

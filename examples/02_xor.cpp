@@ -20,7 +20,7 @@ using namespace attograd;
 
 int main(int argc, char** argv) {
   CLI::App app{"02_xor: XOR with a small MLP (2 -> hidden -> 2, tanh), trained with Adam on the 4 points"};
-  examples::Flags flags{.steps = 1000, .lr = 0.05, .threads = 1, .out = "runs/02_xor"};
+  examples::Flags flags{.steps = 1000, .lr = 0.05, .out = "runs/02_xor"};
   examples::add_common_flags(app, flags);
   examples::add_checkpoint_flags(app, flags);
   std::int64_t hidden = 8;

@@ -43,7 +43,7 @@ std::pair<Tensor, Tensor> sine_data(std::int64_t n, double noise, Generator& gen
 
 int main(int argc, char** argv) {
   CLI::App app{"03_sine: fit y = sin(x) on [-pi, pi] with an MLP; report the MSE on held-out points"};
-  examples::Flags flags{.steps = 3000, .lr = 0.01, .threads = 1, .out = "runs/03_sine"};
+  examples::Flags flags{.steps = 3000, .lr = 0.01, .out = "runs/03_sine"};
   examples::add_common_flags(app, flags);
   examples::add_checkpoint_flags(app, flags);
   std::int64_t hidden = 32, batch = 32, train_points = 256, test_points = 256;

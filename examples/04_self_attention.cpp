@@ -59,7 +59,7 @@ void show(const std::string& title, const Tensor& m, const std::vector<std::stri
 int main(int argc, char** argv) {
   CLI::App app{"04_self_attention: the basic, parameter-free self-attention: derived weights, permutation "
                "equivariance, the two gradient paths, and moving attention by gradient descent on the inputs"};
-  examples::Flags flags{.steps = 200, .lr = 0.1, .threads = 1, .out = "runs/04_self_attention"};
+  examples::Flags flags{.steps = 200, .lr = 0.1, .out = "runs/04_self_attention"};
   examples::add_common_flags(app, flags);
   std::vector<std::string> tokens = {"the", "cat", "sat", "down"};
   std::int64_t dim = 3, from = 0, to = 2;

@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
   CLI::App app{"05_negation: \"not X\" sentiment on generated sentences: a bag of words (embedding, mean, "
                "linear) against the same model with a transformer block before the mean; accuracy on "
                "held-out sentences"};
-  examples::Flags flags{.steps = 1000, .lr = 3e-3, .threads = 1, .out = "runs/05_negation"};
+  examples::Flags flags{.steps = 1000, .lr = 3e-3, .out = "runs/05_negation"};
   examples::add_common_flags(app, flags);
   std::int64_t emb = 32, heads = 2, depth = 1, batch = 32, test_frames = 200;
   std::string shown = "i did not think the film was terrible";

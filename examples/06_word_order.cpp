@@ -100,7 +100,7 @@ std::vector<std::int64_t> predictions(const nn::Classifier& model, const Tensor&
 int main(int argc, char** argv) {
   CLI::App app{"06_word_order: does A come before B? The same transformer classifier without and with "
                "position embeddings, on held-out pairs of twins"};
-  examples::Flags flags{.steps = 500, .lr = 3e-3, .threads = 1, .out = "runs/06_word_order"};
+  examples::Flags flags{.steps = 500, .lr = 3e-3, .out = "runs/06_word_order"};
   examples::add_common_flags(app, flags);
   std::int64_t length = 8, fillers = 8, emb = 32, heads = 2, depth = 1, batch = 32, test_pairs = 500;
   app.add_option("--length", length, "tokens per sequence (A, B and length - 2 fillers)")

@@ -126,7 +126,7 @@ std::string digits_text(const Digits& s) {
 
 int main(int argc, char** argv) {
   CLI::App app{"07_sort: sort sequences of digits with a small causal transformer, judged on held-out sequences"};
-  examples::Flags flags{.steps = 600, .lr = 3e-3, .threads = 1, .out = "runs/07_sort"};
+  examples::Flags flags{.steps = 600, .lr = 3e-3, .out = "runs/07_sort"};
   examples::add_common_flags(app, flags);
   examples::add_checkpoint_flags(app, flags);
   std::int64_t length = 6, digits = 3, emb = 48, heads = 3, depth = 3, batch = 64;

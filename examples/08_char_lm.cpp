@@ -147,7 +147,7 @@ std::string read_file(const std::string& path) {
 int main(int argc, char** argv) {
   CLI::App app{"08_char_lm: a character-level transformer language model on a generated language or a text file, "
                "in bits per character against an order-5 Markov model"};
-  examples::Flags flags{.steps = 2000, .lr = 4e-3, .threads = 1, .out = "runs/08_char_lm"};
+  examples::Flags flags{.steps = 2000, .lr = 4e-3, .out = "runs/08_char_lm"};
   examples::add_common_flags(app, flags);
   examples::add_checkpoint_flags(app, flags);
   std::string language_name = "bits", text_path, prompt;

@@ -70,7 +70,7 @@ inline void add_common_flags(CLI::App& app, Flags& flags) {
       ->capture_default_str();
   app.add_option("--steps", flags.steps, "number of training steps")->capture_default_str()->check(above(0));
   app.add_option("--lr", flags.lr, "learning rate")->capture_default_str()->check(above(0));
-  app.add_option("--threads", flags.threads, "threads of the numeric kernels (0: one per core, or OMP_NUM_THREADS)")
+  app.add_option("--threads", flags.threads, "most threads of the numeric kernels (0: the library default, the cores other programs leave free)")
       ->capture_default_str()
       ->check(at_least(0));
   app.add_option("--out", flags.out, "folder for the curve (curve.csv, curve.svg) and the pictures")
