@@ -1,6 +1,7 @@
 // bench_driver: runs the benchmark of issue 7 and writes build/bench/results.json.
 //
 //   build/bench/bench/bench_driver [--quick] [--out FILE] [--threads 1,2] [--workloads tiny,gpt]
+//                                  [--no-busy | --busy-only]
 //   build/bench/bench/bench_driver --check      # losses only: do both sides compute the same thing?
 //
 // For each thread count and workload it runs bench_attograd and bench_libtorch (A) (B) alternately,
@@ -13,7 +14,8 @@
 // process joins the alternation, A B C A B C: bench_attograd in its bf16 mode (MatmulPrecision::BFloat16),
 // whose step time and loss after the same steps go in the "bf16" table beside attograd's float32 ones.
 // Then bench_matmul gives float32 matmul GFLOP/s through attograd and through bare oneDNN at each
-// thread count.
+// thread count, and the "busy" section (busy.hpp) the library's default thread count against 1 and 2
+// threads, idle and beside competing loads (--no-busy skips it, --busy-only runs nothing else).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "busy.hpp"
 #include "common/step_program.hpp"
 
 namespace fs = std::filesystem;
@@ -40,7 +43,7 @@ struct Plan {
 };
 
 struct Config {
-  bool quick = false, check = false;
+  bool quick = false, check = false, busy = true, busy_only = false;
   fs::path bin, out;
   std::vector<int> threads{1, 2};
   std::vector<std::string> workloads{"tiny", "mlp", "ctrans", "gpt"};
@@ -77,6 +80,10 @@ Config parse(int argc, char** argv) {
       c.quick = true;
     } else if (flag == "--check") {
       c.check = true;
+    } else if (flag == "--no-busy") {
+      c.busy = false;
+    } else if (flag == "--busy-only") {
+      c.busy_only = true;
     } else if (flag == "--out") {
       c.out = value();
     } else if (flag == "--reps") {
@@ -311,19 +318,27 @@ int main(int argc, char** argv) {
     if (c.check) return check(c) == 0 ? 0 : 1;
 
     const std::string load_before = first_line_of("/proc/loadavg");
-    json runs = json::array(), bf16 = json::array(), matmul = json::array();
-    for (int threads : c.threads) {
-      for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads, bf16));
+    json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array();
+    if (!c.busy_only) {
+      for (int threads : c.threads) {
+        for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads, bf16));
+      }
+      for (int threads : c.threads) {
+        const std::string args = fmt::format("--threads {} --rounds {}", threads, c.quick ? 5 : 15);
+        for (const json& row : run(c, threads, "bench_matmul", args)) matmul.push_back(row);
+      }
     }
-    for (int threads : c.threads) {
-      const std::string args = fmt::format("--threads {} --rounds {}", threads, c.quick ? 5 : 15);
-      for (const json& row : run(c, threads, "bench_matmul", args)) matmul.push_back(row);
+    if (c.busy || c.busy_only) {
+      busy = bench::run_busy({.bin = c.bin, .quick = c.quick, .reps = c.quick ? 1 : 3, .workloads = c.workloads});
     }
-    print_runs(runs);
-    print_bf16(bf16);
-    print_matmul(matmul);
+    if (!c.busy_only) {
+      print_runs(runs);
+      print_bf16(bf16);
+      print_matmul(matmul);
+    }
+    bench::print_busy(busy);
 
-    const json results{{"runs", runs}, {"bf16", bf16}, {"matmul", matmul},
+    const json results{{"runs", runs}, {"bf16", bf16}, {"matmul", matmul}, {"busy", busy},
                        {"config", {{"quick", c.quick}, {"reps", c.reps}, {"load_before", load_before},
                                    {"load_after", first_line_of("/proc/loadavg")}, {"omp_wait_policy", "PASSIVE"},
                                    {"libtorch_blas", runs.empty() ? json() : runs[0]["libtorch_blas"]}}}};

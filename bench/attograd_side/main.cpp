@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   try {
     const bench::StepOptions o = bench::parse_step_options(argc, argv);
     const bench::Workload& w = bench::workload(o.workload);
-    attograd::set_num_threads(o.threads);
+    if (o.threads > 0) attograd::set_num_threads(o.threads);  // 0: the library's default
     if (o.precision == "bf16") attograd::set_matmul_precision(attograd::MatmulPrecision::BFloat16);
     const bench::ag::Params params(w);
     switch (w.kind) {

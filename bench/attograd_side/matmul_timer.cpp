@@ -3,10 +3,12 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <thread>
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -16,12 +18,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Execute = dnnl_status_t (*)(const_dnnl_primitive_t, dnnl_stream_t, int, const dnnl_exec_arg_t*);
 
-// Plain globals: the benchmark trains on one thread, and attograd runs its oneDNN products one at a
-// time behind a mutex (lib/backend/onednn.hpp), whatever the size of the OpenMP pool inside them.
-std::uint64_t g_calls = 0;
+// attograd cuts a large product into pieces and runs them on the OpenMP threads at once
+// (lib/backend/onednn_problem.hpp): calls and flops are counted from every thread; time only on the
+// thread that trains (the one that called reset()), which takes its share of the pieces while the
+// others take theirs, so its time inside the kernels is the products' wall time, give or take the
+// imbalance between the threads' shares (none when the pieces divide evenly).
+std::atomic<std::uint64_t> g_calls{0};
 Clock::duration g_time{};
-bool g_count_flops = false;
-double g_flops = 0;
+std::atomic<bool> g_count_flops{false};
+std::atomic<double> g_flops{0};
+std::atomic<std::thread::id> g_timed_thread{std::this_thread::get_id()};
 thread_local int t_depth = 0;  // counts only the outermost call if oneDNN ever nests executes
 
 // BENCH_MATMUL_TIMER=off leaves the clock out, to measure what the timer itself costs.
@@ -63,6 +69,7 @@ double flops_of(const_dnnl_primitive_t primitive) {
 void reset() {
   g_calls = 0;
   g_time = {};
+  g_timed_thread = std::this_thread::get_id();
 }
 
 Totals totals() { return {g_calls, std::chrono::duration<double, std::milli>(g_time).count(), g_flops}; }
@@ -78,13 +85,18 @@ extern "C" dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive
                                                 const dnnl_exec_arg_t* args) {
   using namespace bench::matmul_timer;
   const auto real = real_execute();
-  if (g_count_flops && t_depth == 0) g_flops += flops_of(primitive);
-  if (!g_enabled || t_depth > 0) return real(primitive, stream, nargs, args);
+  if (g_count_flops && t_depth == 0) {
+    const double flops = flops_of(primitive);
+    for (double old = g_flops.load(); !g_flops.compare_exchange_weak(old, old + flops);) {
+    }
+  }
+  if (t_depth > 0) return real(primitive, stream, nargs, args);
+  ++g_calls;
+  if (!g_enabled || std::this_thread::get_id() != g_timed_thread.load()) return real(primitive, stream, nargs, args);
   ++t_depth;
   const auto t0 = Clock::now();
   const dnnl_status_t status = real(primitive, stream, nargs, args);
   g_time += Clock::now() - t0;
-  ++g_calls;
   --t_depth;
   return status;
 }

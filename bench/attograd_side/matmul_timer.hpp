@@ -2,7 +2,7 @@
 //
 //   matmul_timer::reset();
 //   ... train some steps ...
-//   matmul_timer::Totals t = matmul_timer::totals();   // t.calls products, t.ms inside them
+//   matmul_timer::Totals t = matmul_timer::totals();   // t.calls primitives run, t.ms inside them
 //   matmul_timer::count_flops(true); ... one step ...; matmul_timer::count_flops(false);  // t.flops
 //
 // How: bench_attograd defines dnnl_primitive_execute itself and exports it (CMake ENABLE_EXPORTS), so
@@ -12,8 +12,10 @@
 // ran on oneDNN, forward and backward: the kernels alone, without attograd's dispatch, allocation or
 // copies around them. In the bf16 mode (--precision bf16) each product is preceded by two reorders
 // that convert its operands to bf16: they are counted too (three calls per product), so the total is
-// then the products with their conversions. Products that oneDNN declines run on attograd's reference loops and are not
-// counted (none do in these workloads: the driver compares `calls` with the cache's product count).
+// then the products with their conversions. A large product is cut into pieces (one call each) that
+// the OpenMP threads run at once: only the training thread's calls are timed (matmul_timer.cpp says
+// why that is the products' wall time). Products that oneDNN declines run on attograd's reference
+// loops and are not counted (none do in these workloads).
 // The cost is two clock reads per product (about 20 ns each): BENCH_MATMUL_TIMER=off in the environment
 // leaves them out, to measure it (docs/performance.md gives the figure).
 #pragma once

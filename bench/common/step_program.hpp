@@ -26,7 +26,7 @@ namespace bench {
 
 struct StepOptions {
   std::string workload;
-  int threads = 1;
+  int threads = 1;  // 0: the library's default (bench_attograd only)
   std::int64_t warmup = 10;
   std::int64_t steps = 100;
   std::string precision = "f32";  // "bf16": attograd's MatmulPrecision::BFloat16 (bench_attograd only)
@@ -58,7 +58,7 @@ inline StepOptions parse_step_options(int argc, char** argv) {
       throw std::invalid_argument("unknown option " + flag);
     }
   }
-  if (o.threads < 1 || o.warmup < 0 || o.steps < 1) throw std::invalid_argument("bad --threads/--warmup/--steps");
+  if (o.threads < 0 || o.warmup < 0 || o.steps < 1) throw std::invalid_argument("bad --threads/--warmup/--steps");
   return o;
 }
 

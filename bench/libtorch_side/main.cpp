@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
     const bench::StepOptions o = bench::parse_step_options(argc, argv);
     if (o.precision != "f32") throw std::invalid_argument("the LibTorch side runs float32 only");
     const bench::Workload& w = bench::workload(o.workload);
+    if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1 for LibTorch");
     torch::set_num_threads(o.threads);
     torch::set_num_interop_threads(1);
     const bench::lt::Params params(w);
