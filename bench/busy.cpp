@@ -119,9 +119,15 @@ json run_busy(const BusyConfig& c) {
   for (const std::string competing : {"none", "busy", "churn"}) {
     const Load load(competing);
     for (const Program& p : list) {
+      // Short programs vary most from run to run and cost least: they get more repetitions, a program
+      // of seconds fewer (the first round's 1-thread time decides).
       std::vector<double> by_setting[3];
-      for (int r = 0; r < c.reps; ++r) {
+      for (int r = 0, reps = c.reps; r < reps; ++r) {
         for (int s = 0; s < 3; ++s) by_setting[s].push_back(run_once(p, s));
+        if (r == 0 && !p.workload) {
+          const double ms = by_setting[1][0];
+          reps = ms >= 3000 ? 1 : ms >= 500 ? c.reps : 2 * c.reps + 1;
+        }
       }
       const double def = median(by_setting[0]), one = median(by_setting[1]), two = median(by_setting[2]);
       rows.push_back({{"workload", p.name}, {"competing", competing}, {"default_ms", def}, {"one_thread_ms", one},

@@ -7,7 +7,8 @@
 //          build or a test run makes
 // The programs: bench_attograd's workloads (ms per timed step, the mean, so that stalls count), and
 // examples 02, 03, 05, 07 and docs/tutorial.md's program at their default flags (ms for the whole
-// process). Settings alternate, default 1 2 default 1 2 ..., and each figure is the median of `reps`.
+// process). Settings alternate, default 1 2 default 1 2 ..., and each figure is the median of `reps`
+// runs (programs under half a second 2·reps + 1, programs of 3 s and more one run).
 #pragma once
 
 #include <filesystem>

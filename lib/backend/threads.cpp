@@ -6,7 +6,8 @@
 //   (Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE, MPICH's MPI_LOCALNRANKS), or OMP_NUM_THREADS when given;
 // - the load, read at most every kLoadWindow while kernels ask for more than one thread: the busy time
 //   of those CPUs in /proc/stat less this process's own CPU time, over the window. Threads allowed =
-//   the cap less the cores others kept busy, rounded so that half a busy core already counts as busy.
+//   the cap less the cores others kept busy, where more than a quarter of a core counts as a busy
+//   core. Before the first window ends, the threads running at that instant stand in for it.
 #include "attograd/backend/settings.hpp"
 #include "backend/threads.hpp"
 
@@ -148,6 +149,17 @@ Sample read_sample(const Machine& m) {
   return s;
 }
 
+// The threads of every process that are running or ready to run at this instant, or -1 when unknown.
+int running_now() {
+  std::FILE* loadavg = std::fopen("/proc/loadavg", "re");
+  if (loadavg == nullptr) return -1;
+  double one = 0, five = 0, fifteen = 0;
+  int running = -1, total = 0;
+  if (std::fscanf(loadavg, "%lf %lf %lf %d/%d", &one, &five, &fifteen, &running, &total) != 5) running = -1;
+  std::fclose(loadavg);
+  return running;
+}
+
 // The default's threads allowed now, kept up to date by whichever thread finds the window over.
 class LoadMonitor {
  public:
@@ -181,7 +193,10 @@ class LoadMonitor {
       const int free_cores = static_cast<int>(std::floor(static_cast<double>(m.cores) - others_busy_ + 0.25));
       allowed_.store(std::clamp(free_cores, 1, m.cap), std::memory_order_relaxed);
     } else {
-      allowed_.store(1, std::memory_order_relaxed);  // until the first window says otherwise
+      // No window yet (or a stale one): until the first one ends, go by the processes running at this
+      // instant, less this thread (/proc/loadavg's fourth field: running/total).
+      const int others_now = running_now() - 1;
+      allowed_.store(others_now >= 0 ? std::clamp(m.cores - others_now, 1, m.cap) : 1, std::memory_order_relaxed);
     }
     last_ = s;
     next_.store((now + kLoadWindow).time_since_epoch().count(), std::memory_order_relaxed);
