@@ -1,6 +1,8 @@
 // A product as oneDNN computes it, and its cut into pieces (onednn_problem.hpp).
 #include "backend/onednn_problem.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "backend/threads.hpp"
@@ -89,10 +91,15 @@ Operand cut(Operand op, Split::Along along, std::int64_t begin, std::int64_t len
 
 }  // namespace
 
-Split choose_split(std::int64_t batch, std::int64_t rows, std::int64_t flops) {
+std::int64_t max_pieces() {
+  static const std::int64_t most = std::clamp<std::int64_t>(sysconf(_SC_NPROCESSORS_ONLN), 2, 16);
+  return most;
+}
+
+Split choose_split(std::int64_t batch, std::int64_t rows, std::int64_t flops, std::int64_t most) {
   Split s;
   if (flops < kMatmulGrainFlops) return s;
-  const std::int64_t wanted = std::min(kMaxPieces, 1 + flops / kMatmulGrainFlops);
+  const std::int64_t wanted = std::min(most, 1 + flops / kMatmulGrainFlops);
   // The batch dim when it takes `wanted` pieces, else the one of batch and rows that takes more.
   const std::int64_t row_pieces = rows / kMinPieceRows;
   const bool by_batch = batch >= wanted || batch >= row_pieces;
@@ -181,7 +188,7 @@ Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape
   p.b_bf16 = dense_bf16(b);
   p.rank = static_cast<int>(batch.size()) + 2;
   p.rows = a.rows;
-  p.split = choose_split(batch.empty() ? 1 : batch[0], c.rows, flops);
+  p.split = choose_split(batch.empty() ? 1 : batch[0], c.rows, flops, max_pieces());
   return p;
 }
 

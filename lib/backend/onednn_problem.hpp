@@ -34,9 +34,13 @@ struct Operand {
 Operand describe(const Shape& shape, const Strides& strides, int batch_rank);
 bool has_unit_stride(const Operand& op);
 
-// The most pieces a product is cut into, and the fewest rows or columns a piece has.
-inline constexpr std::int64_t kMaxPieces = 16;
-inline constexpr std::int64_t kMinPieceRows = 8;
+// The fewest rows a piece has: a piece repacks the whole rhs and runs oneDNN's kernel on fewer rows,
+// so thin pieces cost (16 pieces of 64 rows made a [1024, 1024] product half as fast on one thread).
+inline constexpr std::int64_t kMinPieceRows = 64;
+
+// The most pieces a product is cut into on this machine: its processors, from 2 to 16. A machine
+// property, not the thread setting, so that the cut is the same whatever the count.
+std::int64_t max_pieces();
 
 // Where a product is cut: along c's outermost batch dim or its rows, into `count` pieces of
 // `size` (the last one shorter when size does not divide the extent).
@@ -74,7 +78,8 @@ struct Problem {
 Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape& b_shape, const Strides& b_strides,
                      const Shape& c_shape, std::int64_t flops);
 
-// The cut for a product of these folded extents (batch = c's outermost batch dim, 1 without one).
-Split choose_split(std::int64_t batch, std::int64_t rows, std::int64_t flops);
+// The cut for a product of these folded extents (batch = c's outermost batch dim, 1 without one), in
+// at most `most` pieces.
+Split choose_split(std::int64_t batch, std::int64_t rows, std::int64_t flops, std::int64_t most);
 
 }  // namespace attograd::backend::onednn

@@ -192,9 +192,11 @@ class LoadMonitor {
       others_busy_ = others / wall;
       const int free_cores = static_cast<int>(std::floor(static_cast<double>(m.cores) - others_busy_ + 0.25));
       allowed_.store(std::clamp(free_cores, 1, m.cap), std::memory_order_relaxed);
-    } else {
-      // No window yet (or a stale one): until the first one ends, go by the processes running at this
-      // instant, less this thread (/proc/loadavg's fourth field: running/total).
+    } else if (!last_.valid) {
+      // The process's first window: until it ends, go by the threads running at this instant, less the
+      // calling one (/proc/loadavg's fourth field: running/total). None of ours runs yet: no op has
+      // asked for a second thread before. (After a stale window the last decision stands: by then our
+      // own OpenMP threads may be among the running ones.)
       const int others_now = running_now() - 1;
       allowed_.store(others_now >= 0 ? std::clamp(m.cores - others_now, 1, m.cap) : 1, std::memory_order_relaxed);
     }

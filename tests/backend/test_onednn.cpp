@@ -240,6 +240,7 @@ BOOST_AUTO_TEST_CASE(a_product_gives_the_same_bits_at_any_thread_count) {
                                 {{8, 16, 64, 32}, {8, 16, 32, 64}, true}, {{1000, 300}, {300, 1000}, true},
                                 {{3, 700, 129}, {129, 77}, false}};
   Generator gen(11);
+  int cut = 0;  // products cut into pieces (the others run whole on one thread: the same bits trivially)
   for (const Case& k : cases) {
     const Tensor a = randn(k.a, gen);
     Shape stored = k.b;  // b [.., K, N], stored as [.., N, K] when transposed
@@ -264,7 +265,7 @@ BOOST_AUTO_TEST_CASE(a_product_gives_the_same_bits_at_any_thread_count) {
         const std::vector<std::uint32_t> got_biased =
             b.dim() == 2 ? bits(linear(a, b.transpose(-1, -2), bias)) : std::vector<std::uint32_t>{};
         if (threads == 1) {
-          if (on_onednn) BOOST_TEST(p.pieces > 1, "a product of " << a.shape() << " is large enough to be cut");
+          if (on_onednn && precision == MatmulPrecision::Strict && p.pieces > 1) ++cut;
           one = got;
           one_biased = got_biased;
           continue;
@@ -277,6 +278,7 @@ BOOST_AUTO_TEST_CASE(a_product_gives_the_same_bits_at_any_thread_count) {
     ThreadCount two(2);
     check_matmul_matches_reference(a, b, "cut into pieces");
   }
+  BOOST_TEST(cut >= 4);
 }
 
 BOOST_AUTO_TEST_CASE(a_cut_product_runs_its_pieces_in_parallel) {

@@ -15,7 +15,7 @@ using Along = Split::Along;
 BOOST_AUTO_TEST_SUITE(onednn_problem)
 
 BOOST_AUTO_TEST_CASE(a_small_product_is_one_piece) {
-  const Split s = choose_split(1, 64, 2 * 64 * 64 * 64);
+  const Split s = choose_split(1, 64, 2 * 64 * 64 * 64, 16);
   BOOST_TEST((s.along == Along::None));
   BOOST_TEST(s.count == 1);
 }
@@ -23,33 +23,36 @@ BOOST_AUTO_TEST_CASE(a_small_product_is_one_piece) {
 BOOST_AUTO_TEST_CASE(a_large_product_is_cut_by_its_flops_and_never_by_threads) {
   const std::int64_t grain = backend::kMatmulGrainFlops;
   // Rows first when there is no batch: 2048 rows, 3 grains of work -> 4 pieces of 512 rows.
-  Split s = choose_split(1, 2048, 3 * grain);
+  Split s = choose_split(1, 2048, 3 * grain, 16);
   BOOST_TEST((s.along == Along::Rows));
   BOOST_TEST(s.count == 4);
   BOOST_TEST(s.size == 512);
   // The same at any thread setting: the cut reads the shapes only.
   for (int threads : {1, 2, 7}) {
     attograd::testing::ThreadCount guard(threads);
-    const Split t = choose_split(1, 2048, 3 * grain);
+    const Split t = choose_split(1, 2048, 3 * grain, 16);
     BOOST_TEST((t.along == s.along && t.count == s.count && t.size == s.size));
   }
-  // Never more than kMaxPieces.
-  BOOST_TEST(choose_split(1, 1 << 20, 1000 * grain).count == kMaxPieces);
+  // Never more than the machine's most, itself 2 to 16 (its processors).
+  BOOST_TEST(choose_split(1, 1 << 20, 1000 * grain, 16).count == 16);
+  BOOST_TEST(choose_split(1, 1 << 20, 1000 * grain, 2).count == 2);
+  BOOST_TEST(max_pieces() >= 2);
+  BOOST_TEST(max_pieces() <= 16);
 }
 
 BOOST_AUTO_TEST_CASE(the_batch_dim_is_cut_first_then_rows) {
   const std::int64_t work = 8 * backend::kMatmulGrainFlops;  // 9 pieces wanted
-  BOOST_TEST((choose_split(128, 64, work).along == Along::Batch));
-  BOOST_TEST((choose_split(4, 512, work).along == Along::Rows));  // 4 batches are too few
-  // Neither takes 9: the one that takes more, as many as it takes (40 rows: 5 pieces of 8).
-  const Split s = choose_split(3, 40, work);
+  BOOST_TEST((choose_split(128, 64, work, 16).along == Along::Batch));
+  BOOST_TEST((choose_split(4, 1024, work, 16).along == Along::Rows));  // 4 batches are too few
+  // Neither takes 9: the one that takes more, as many as it takes (320 rows: 5 pieces of 64).
+  const Split s = choose_split(3, 320, work, 16);
   BOOST_TEST((s.along == Along::Rows));
   BOOST_TEST(s.count == 5);
-  BOOST_TEST((choose_split(1, 15, work).along == Along::None));  // fewer than 2 pieces of 8 rows
+  BOOST_TEST((choose_split(1, 127, work, 16).along == Along::None));  // fewer than 2 pieces of 64 rows
 }
 
 BOOST_AUTO_TEST_CASE(an_uneven_cut_has_a_shorter_last_piece) {
-  const Split s = choose_split(1, 1000, 2 * 1000LL * 1000 * 1000);
+  const Split s = choose_split(1, 1000, 2 * 1000LL * 1000 * 1000, 16);
   BOOST_TEST((s.along == Along::Rows));
   std::int64_t covered = 0;
   for (std::int64_t i = 0; i < s.count; ++i) {
@@ -58,7 +61,7 @@ BOOST_AUTO_TEST_CASE(an_uneven_cut_has_a_shorter_last_piece) {
     covered += s.length(i);
   }
   BOOST_TEST(covered == 1000);
-  BOOST_TEST(s.length(s.count - 1) < s.size);  // 1000 rows in 16 pieces of 63: the last has 55
+  BOOST_TEST(s.length(s.count - 1) < s.size);  // 1000 rows in 15 pieces of 67: the last has 62
 }
 
 BOOST_AUTO_TEST_CASE(pieces_cover_the_output_once_and_read_the_right_operand_parts) {
