@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -55,6 +56,7 @@ struct Program {
   std::string name;     // a bench workload or an example's name
   std::string command;  // without the thread environment
   bool workload;        // true: report bench_attograd's mean step; false: the whole process's wall time
+  int steps = 1;        // a workload's timed steps (and warm-up steps are few): for its time limit
 };
 
 std::vector<Program> programs(const BusyConfig& c) {
@@ -65,7 +67,7 @@ std::vector<Program> programs(const BusyConfig& c) {
     list.push_back({w,
                     fmt::format("'{}' {} --threads 0 --warmup {} --steps {}", (c.bin / "bench_attograd").string(), w,
                                 big ? 1 : steps / 10, steps),
-                    true});
+                    true, steps + (big ? 1 : steps / 10)});
   }
   const fs::path examples = c.bin.parent_path() / "examples";
   const fs::path out = c.bin.parent_path() / "busy-runs";
@@ -87,12 +89,15 @@ std::vector<Program> programs(const BusyConfig& c) {
   return list;
 }
 
-// Runs the program once with `threads` (0: the default, nothing set) and returns its figure in ms.
-double run_once(const Program& p, int threads) {
+// Runs the program once with `threads` (0: the default, nothing set) and returns its figure in ms. A run
+// past `limit_s` seconds is stopped and counts as its time so far, a lower bound (the section's time
+// stays bounded: two threads beside the churn took 07_sort from 8 s to 278 s).
+double run_once(const Program& p, int threads, double limit_s, bool& stopped) {
   // No OpenMP variable of the bench's own reaches the program: a user's program runs with none.
   std::string env = "env -u OMP_NUM_THREADS -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT";
   if (threads > 0) env += fmt::format(" OMP_NUM_THREADS={}", threads);
-  const std::string command = fmt::format("{} sh -c \"{}\" 2>/dev/null", env, p.command);
+  const std::string command =
+      fmt::format("timeout -s KILL {:.0f} {} sh -c \"{}\" 2>/dev/null", std::ceil(limit_s), env, p.command);
   const auto t0 = std::chrono::steady_clock::now();
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("busy: cannot run " + command);
@@ -101,6 +106,10 @@ double run_once(const Program& p, int threads) {
   while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
   const int status = pclose(pipe);
   const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 137) {  // timeout's status for a program it killed
+    stopped = true;
+    return p.workload ? wall_ms / static_cast<double>(p.steps) : wall_ms;
+  }
   if (status != 0) throw std::runtime_error("busy: failed: " + command);
   if (!p.workload) return wall_ms;
   std::string last;
@@ -122,8 +131,14 @@ json run_busy(const BusyConfig& c) {
       // Short programs vary most from run to run and cost least: they get more repetitions, a program
       // of seconds fewer (the first round's 1-thread time decides).
       std::vector<double> by_setting[3];
+      bool stopped = false;
       for (int r = 0, reps = c.reps; r < reps; ++r) {
-        for (int s = 0; s < 3; ++s) by_setting[s].push_back(run_once(p, s));
+        // Each run may take five times the slowest first-round run of the other settings, and 20 s.
+        double limit_s = 20;
+        for (int s = 0; s < 3; ++s) {
+          by_setting[s].push_back(run_once(p, s, limit_s, stopped));
+          if (r == 0 && s < 2) limit_s = std::max(limit_s, 5e-3 * by_setting[s][0] * (p.workload ? p.steps : 1));
+        }
         if (r == 0 && !p.workload) {
           const double ms = by_setting[1][0];
           reps = ms >= 3000 ? 1 : ms >= 500 ? c.reps : 2 * c.reps + 1;
@@ -132,6 +147,7 @@ json run_busy(const BusyConfig& c) {
       const double def = median(by_setting[0]), one = median(by_setting[1]), two = median(by_setting[2]);
       rows.push_back({{"workload", p.name}, {"competing", competing}, {"default_ms", def}, {"one_thread_ms", one},
                       {"two_threads_ms", two}, {"default_vs_best", def / std::min(one, two)},
+                      {"stopped", stopped},
                       {"default_ms_runs", by_setting[0]}, {"one_thread_ms_runs", by_setting[1]},
                       {"two_threads_ms_runs", by_setting[2]}});
       fmt::print(stderr, "[bench] busy: {:<9} beside {:<5} default {:.4g} ms, 1 thread {:.4g}, 2 threads {:.4g}\n", p.name,
@@ -145,14 +161,16 @@ void print_busy(const json& rows) {
   if (rows.empty()) return;
   fmt::print("\nthe default thread count against 1 and 2 threads, idle and beside a competing load (busy: a busy\n"
              "loop; churn: a loop starting short processes). Workloads: ms per step; programs: ms per run.\n"
-             "Target: default within 1.1x of the faster of 1 and 2 threads\n");
+             "Target: default within 1.1x of the faster of 1 and 2 threads. +: a run was stopped at its time\n"
+             "limit (5x the other settings' first run, at least 20 s), so the figure is a lower bound\n");
   fmt::print("{:<10} {:<6} {:>10} {:>10} {:>10} {:>8} {:>5}\n", "program", "load", "default", "1 thread", "2 threads",
              "def/best", "");
   for (const json& r : rows) {
     const double ratio = r["default_vs_best"];
-    fmt::print("{:<10} {:<6} {:>10.4g} {:>10.4g} {:>10.4g} {:>8.3f} {:>5}\n", r["workload"].get<std::string>(),
+    fmt::print("{:<10} {:<6} {:>10.4g} {:>10.4g} {:>9.4g}{} {:>8.3f} {:>5}\n", r["workload"].get<std::string>(),
                r["competing"].get<std::string>(), r["default_ms"].get<double>(), r["one_thread_ms"].get<double>(),
-               r["two_threads_ms"].get<double>(), ratio, ratio <= 1.1 ? "ok" : "MISS");
+               r["two_threads_ms"].get<double>(), r["stopped"].get<bool>() ? "+" : " ", ratio,
+               ratio <= 1.1 ? "ok" : "MISS");
   }
 }
 

@@ -329,7 +329,7 @@ int main(int argc, char** argv) {
       }
     }
     if (c.busy || c.busy_only) {
-      busy = bench::run_busy({.bin = c.bin, .quick = c.quick, .reps = c.quick ? 1 : 3, .workloads = c.workloads});
+      busy = bench::run_busy({.bin = c.bin, .quick = c.quick, .reps = c.quick ? 1 : 2, .workloads = c.workloads});
     }
     if (!c.busy_only) {
       print_runs(runs);
