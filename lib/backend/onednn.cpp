@@ -281,12 +281,10 @@ void convert(Context& ctx, const Entry& e, const dnnl::reorder& reorder, const m
 
 // The data of one product's operands: float32, or bf16 in the context's scratch buffers.
 struct Data {
-  const float* lhs;
-  const float* rhs;
+  const float *lhs, *rhs;
   float* out;
   const float* bias;
-  const std::uint16_t* lhs_bf16;
-  const std::uint16_t* rhs_bf16;
+  const std::uint16_t *lhs_bf16, *rhs_bf16;
 };
 
 // Computes piece i with the memory objects of thread `slot`; returns oneDNN's status.
