@@ -44,20 +44,58 @@ std::vector<Token> gradient_tokens(std::string_view rule) {
   return tokens;
 }
 
-// The test that names an op's gradcheck in the manifest: the ops test mirroring the op's file
-// (ops.test_unary, else ops.test_unary_values), else the first ops test, else the first. So a test
-// elsewhere that happens to run through the op (nn.test_embedding uses embedding) does not change the
-// page, which stays the same whichever other tests are added.
-std::string covering_test(const OpInfo& op, const std::set<std::string>& tests) {
+// The test that names an op's gradcheck in the manifest, among those that qualify: the ops test
+// mirroring the op's file (ops.test_unary, else ops.test_unary_values), else the first ops test, else
+// the first. So a test elsewhere that also targets the op (nn.test_embedding checks embedding) does
+// not change the page, which stays the same whichever other tests are added.
+std::string preferred_test(const OpInfo& op, const std::vector<std::string>& tests) {
   const std::string mirror = "ops.test_" + op.file;
-  if (tests.contains(mirror)) return mirror;
+  for (const std::string& t : tests) {
+    if (t == mirror) return t;
+  }
   for (const std::string& t : tests) {
     if (t.starts_with(mirror + "_")) return t;
   }
   for (const std::string& t : tests) {
     if (t.starts_with("ops.")) return t;
   }
-  return *tests.begin();
+  return tests.front();
+}
+
+bool variadic(const OpInfo& op) {
+  const RuleLetters letters = rule_letters(op);
+  return letters.inputs.size() == 1 && letters.inputs[0].ends_with("_i");
+}
+
+// Did a check cover every input the op needs checked? (Any one input, for an op of any number.)
+bool covers_all(const OpInfo& op, const std::set<std::size_t>& slots) {
+  if (variadic(op)) return !slots.empty();
+  for (std::size_t i = 0; i < checked_inputs_needed(op); ++i) {
+    if (!slots.contains(i)) return false;
+  }
+  return true;
+}
+
+// The gradcheck cell of an op with a backward: one test that covered all its inputs, else a test per
+// input ("A: `ops.test_x`, B: **none**").
+std::string gradcheck_cell(const OpInfo& op, const GradcheckCoverage& coverage) {
+  const auto it = coverage.find(op.key());
+  if (it == coverage.end() || it->second.empty()) return "**none**";
+  std::vector<std::string> complete;
+  for (const auto& [test, slots] : it->second) {
+    if (covers_all(op, slots)) complete.push_back(test);
+  }
+  if (!complete.empty()) return fmt::format("`{}`", preferred_test(op, complete));
+  std::string cell;
+  for (std::size_t i = 0; i < checked_inputs_needed(op); ++i) {
+    std::vector<std::string> tests;
+    for (const auto& [test, slots] : it->second) {
+      if (slots.contains(i)) tests.push_back(test);
+    }
+    cell += fmt::format("{}{}: {}", cell.empty() ? "" : ", ", input_letter(&op, i),
+                        tests.empty() ? "**none**" : fmt::format("`{}`", preferred_test(op, tests)));
+  }
+  return cell;
 }
 
 // Text for a Markdown table cell: a '|' would end the cell, even inside backticks.
@@ -157,7 +195,13 @@ std::string output_letter(const OpInfo* op) {
   return "output";
 }
 
-std::string op_manifest(const std::map<std::string, std::set<std::string>>& gradchecked) {
+std::size_t checked_inputs_needed(const OpInfo& op) {
+  if (op.gradient != Gradient::Backward) return 0;
+  const RuleLetters letters = rule_letters(op);
+  return variadic(op) || letters.inputs.empty() ? 1 : letters.inputs.size();
+}
+
+std::string op_manifest(const GradcheckCoverage& gradchecked) {
   const std::vector<const OpInfo*> ops = registered_ops();
   std::size_t own = 0, composite = 0, none = 0;
   for (const OpInfo* op : ops) {
@@ -171,9 +215,10 @@ std::string op_manifest(const std::map<std::string, std::set<std::string>>& grad
       "<!-- Regenerate with the commands in docs/teaching.md, section \"The op manifest\". -->\n\n"
       "{} ops: {} with a backward of their own, {} composite (their gradient comes from the ops they are\n"
       "made of), {} without a gradient. Each op is registered beside its definition in `lib/ops/`\n"
-      "(`attograd/autograd/op_registry.hpp`). The gradcheck column names a test whose gradient checks\n"
-      "(finite differences in float64, `check_gradients`) ran through the op's backward; the op's page in\n"
-      "`docs/derivations/` derives the rule.\n",
+      "(`attograd/autograd/op_registry.hpp`). The gradcheck column names a test with gradient checks\n"
+      "(finite differences in float64, `check_gradients`) that target the op, one for each input its rule\n"
+      "differentiates (a check targets the op that made the tensor its function returns); the op's page\n"
+      "in `docs/derivations/` derives the rule.\n",
       ops.size(), own, composite, none);
   std::string file;
   for (const OpInfo* op : ops) {
@@ -184,9 +229,7 @@ std::string op_manifest(const std::map<std::string, std::set<std::string>>& grad
     }
     std::string check = "—";
     if (op->gradient == Gradient::Backward) {
-      const auto it = gradchecked.find(op->key());
-      check = it == gradchecked.end() || it->second.empty() ? "**none**"
-                                                            : fmt::format("`{}`", covering_test(*op, it->second));
+      check = gradcheck_cell(*op, gradchecked);
     } else if (op->gradient == Gradient::Composite) {
       check = "through its parts";
     }

@@ -147,7 +147,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
 }
 
 const Op linear_relu_op({.name = "linear_relu",
-                         .rule = "dZ = dY where Y > 0, else 0   dX = dZ·W   dW = dZᵀ·X   db = dZ summed over the rows",
+                         .rule = "dY where Y > 0, else 0, is dZ:   dX = dZ·W   dW = dZᵀ·X   db = dZ summed over the rows",
                          .derivation = "linear.md#linear-then-relu-as-one-op",
                          .backend = kOneDnn});
 Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& b) {

@@ -98,7 +98,8 @@ Tensor nll(const Tensor& x, const Tensor& targets, const Tensor& flat_targets, c
   const std::int64_t N = flat_targets.numel();
   const Tensor losses = nll_per_row(x.reshape({N, x.shape()[-1]}), flat_targets, options.ignore_index);
   switch (options.reduction) {
-    case Reduction::None: return losses.reshape(targets.shape());
+    case Reduction::None:  // targets [N] need no view of [N]: the result is nll_loss's own node
+      return losses.shape() == targets.shape() ? losses : losses.reshape(targets.shape());
     case Reduction::Sum: return sum(losses);
     case Reduction::Mean: {
       const auto ignored = sum(eq(flat_targets, static_cast<double>(options.ignore_index))).item<std::int64_t>();

@@ -116,7 +116,8 @@ Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool kee
     }
   }
   Tensor y = extreme_along(reduced_dims_last(x, r), r.result.rank(), is_max);
-  return reshape(y, keepdim ? r.kept : r.result);
+  const Shape& shape = keepdim ? r.kept : r.result;
+  return y.shape() == shape ? y : reshape(y, shape);  // no view node when the shape is already right
 }
 
 Tensor arg_extreme(std::string_view op, const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {

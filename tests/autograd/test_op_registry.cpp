@@ -90,6 +90,11 @@ BOOST_AUTO_TEST_CASE(rule_letters_name_the_inputs_and_the_output) {
   BOOST_TEST((linear.inputs == std::vector<std::string>{"X", "W", "b"}));
   BOOST_TEST(linear.output == "Y");
   BOOST_TEST(autograd::rule_letters(*find_op("binary_cross_entropy_with_logits")).output == "L");
+  // An intermediate gradient the rule names (linear_relu's dZ) is not an input: the letters are the
+  // node's inputs in order, which explain mode and the gradcheck column count on.
+  const autograd::RuleLetters linear_relu = autograd::rule_letters(*find_op("linear_relu"));
+  BOOST_TEST((linear_relu.inputs == std::vector<std::string>{"X", "W", "b"}));
+  BOOST_TEST(linear_relu.output == "Y");
   BOOST_TEST(autograd::input_letter(find_op("where"), 1) == "B");
   BOOST_TEST(autograd::input_letter(find_op("cat"), 2) == "X_2");
   BOOST_TEST(autograd::output_letter(find_op("cat")) == "Y");
@@ -146,11 +151,15 @@ BOOST_AUTO_TEST_CASE(ops_with_integer_or_bool_outputs_do_not_record) {
 }
 
 BOOST_AUTO_TEST_CASE(the_manifest_lists_each_op_with_its_gradcheck) {
-  std::map<std::string, std::set<std::string>> covered;
-  covered["matmul"] = {"nn.test_module", "ops.test_linalg", "ops.test_linalg_linear"};
-  covered["tanh"] = {"autograd.test_engine", "nn.test_module"};
-  covered["embedding"] = {"nn.test_embedding", "ops.test_embedding", "ops.test_embedding_extra"};
-  covered["contiguous"] = {"nn.test_attention", "ops.test_reduction_extremes", "ops.test_softmax"};
+  autograd::GradcheckCoverage covered;
+  covered["matmul"] = {{"nn.test_module", {0, 1}}, {"ops.test_linalg", {0, 1}}, {"ops.test_linalg_linear", {0, 1}}};
+  covered["tanh"] = {{"autograd.test_engine", {0}}, {"nn.test_module", {0}}};
+  covered["embedding"] = {{"nn.test_embedding", {0}}, {"ops.test_embedding", {0}}, {"ops.test_embedding_extra", {0}}};
+  covered["contiguous"] = {{"nn.test_attention", {0}}, {"ops.test_reduction_extremes", {0}}, {"ops.test_softmax", {0}}};
+  // Each input checked, but by different tests: a test per input.
+  covered["sub (A - B)"] = {{"ops.test_arithmetic", {0}}, {"nn.test_module", {1}}};
+  // One input never checked: the column says so.
+  covered["div (A / B)"] = {{"ops.test_arithmetic", {1}}};
   const std::string text = autograd::op_manifest(covered);
   BOOST_TEST(text.starts_with("# Ops\n\n<!-- Generated from the op registry"));
   // The test mirroring the op's file is named, if it is among those that covered it.
@@ -167,6 +176,8 @@ BOOST_AUTO_TEST_CASE(the_manifest_lists_each_op_with_its_gradcheck) {
   BOOST_TEST(text.find("| `contiguous` | backward: `dX = dY` | reference | `ops.test_reduction_extremes` |") !=
              std::string::npos);
   BOOST_TEST(text.find("| `mul` (`A * s`) | backward: `dA = dC * s` | reference | **none** |") != std::string::npos);
+  BOOST_TEST(text.find("| reference | A: `ops.test_arithmetic`, B: `nn.test_module` |") != std::string::npos);
+  BOOST_TEST(text.find("| reference | A: **none**, B: `ops.test_arithmetic` |") != std::string::npos);
   BOOST_TEST(text.find("| `mean` | composite: `sum(X) / n` | its parts | through its parts |") != std::string::npos);
   BOOST_TEST(text.find("| `argmax` | none: int64 output (indices) | reference | — |") != std::string::npos);
   BOOST_TEST(text.find("\n## lib/ops/linalg.cpp\n\n| op | gradient | backend | gradcheck | derivation |\n") !=

@@ -125,6 +125,9 @@ BOOST_AUTO_TEST_CASE(gradients_are_checked_against_finite_differences) {
   };
   check_gradients(nll(ids_of({2, 2, 0, -100}, {4}), {}), {rand64({4, 3}, gen)});
   check_gradients(nll(ids_of({1, 0, 1, 1}, {2, 2}), {.reduction = Reduction::None}), {rand64({2, 2, 2}, gen)});
+  // One loss per row of [N, C]: the result is nll_loss's own node, which this check targets (with an
+  // ignored row, whose gradient is 0).
+  check_gradients(nll(ids_of({2, -100, 0, 1}, {4}), {.reduction = Reduction::None}), {rand64({4, 3}, gen)});
   // strided (transposed) inputs
   check_gradients([](const std::vector<Tensor>& in) { return cross_entropy(in[0].mT(), ids_of({2, 0}, {2})); },
                   {rand64({3, 2}, gen)});

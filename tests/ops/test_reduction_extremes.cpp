@@ -165,6 +165,20 @@ BOOST_AUTO_TEST_CASE(gradients_on_every_rank) {
   }
 }
 
+// Checks whose result is max's (min's) own node, so that they target it (docs/teaching.md, the op
+// manifest): the last dim kept, where no reshape follows.
+BOOST_AUTO_TEST_CASE(gradients_of_the_op_itself) {
+  Generator gen(4);
+  for (const Shape& shape : {Shape{5}, Shape{3, 4}, Shape{2, 3, 4}}) {
+    const Tensor x = distinct64(shape, gen);
+    check_gradients([](const auto& in) { return max(in[0], {-1}, true); }, {x});
+    check_gradients([](const auto& in) { return min(in[0], {-1}, true); }, {x});
+  }
+  CheckTarget target;
+  check_gradients([](const auto& in) { return max(in[0], {-1}, true); }, {distinct64({2, 3}, gen)});
+  BOOST_TEST(target.key() == "max");
+}
+
 BOOST_AUTO_TEST_CASE(bool_tensors_are_dtype_errors) {
   const Tensor mask = tensor_of<bool>({true, false}, {2});
   BOOST_CHECK_EXCEPTION(max(mask), DTypeError, has_message("max: expected a numeric tensor, got bool"));

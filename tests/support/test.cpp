@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -11,48 +12,49 @@
 
 namespace attograd::testing {
 
+CheckTarget::CheckTarget()
+    : hook_([this](const autograd::BackwardStep& s) {
+              if (s.step != 0 || s.node.op_info() == nullptr) return;
+              key_ = s.node.op_info()->key();
+              for (std::size_t i = 0; i < s.node.inputs().size(); ++i) {
+                if (s.node.inputs()[i] != nullptr) slots_.insert(i);
+              }
+            },
+            {.reads_grad_output = false}) {}
+
 namespace {
 
-// The registered ops whose backward a gradient check ran through, seen by the engine's step hook. It
-// reads no gradient, and says so, so that the engine still lets backwards reuse the memory of the
-// gradient they receive (Grads::take_output_grad): the checks cover that path too.
-class OpsSeen {
- public:
-  OpsSeen()
-      : hook_([this](const autograd::BackwardStep& s) {
-                if (const autograd::OpInfo* op = s.node.op_info()) keys_.insert(op->key());
-              },
-              {.reads_grad_output = false}) {}
-  const std::set<std::string>& keys() const { return keys_; }
-
- private:
-  std::set<std::string> keys_;
-  autograd::StepHookGuard hook_;
-};
-
-// Adds the ops of a passing gradient check to this test program's file in the directory CTest names
-// in ATTOGRAD_GRADCHECK_COVERAGE_DIR (tests/CMakeLists.txt), <program>.txt, one key a line. The op
-// manifest's gradcheck column comes from these files (tests/tools/ops_manifest.cpp), never from a flag
+// Adds the target of a passing gradient check to this test program's file in the directory CTest
+// names in ATTOGRAD_GRADCHECK_COVERAGE_DIR (tests/CMakeLists.txt), <program>.txt. Its first line is
+// the run's token, which the fixture that cleans the directory before each ctest run writes to .run
+// (tests/tools/gradcheck_coverage_run.cmake); then one line per op: its key, a tab, and the input slots
+// checked ("matmul\t0,1"). The op manifest's gradcheck column comes from these files
+// (tests/tools/ops_manifest.cpp), which ignores and reports a file from another run, never from a flag
 // set by hand. A program run by hand, outside CTest, writes nothing.
-void note_gradchecked(const std::set<std::string>& keys) {
-  static std::set<std::string> all;
+void note_gradchecked(const CheckTarget& target) {
+  static std::map<std::string, std::set<std::size_t>> all;
   const char* dir = std::getenv("ATTOGRAD_GRADCHECK_COVERAGE_DIR");
   const auto& suite = boost::unit_test::framework::master_test_suite();
-  if (dir == nullptr || *dir == '\0' || suite.argc < 1) return;
-  all.insert(keys.begin(), keys.end());
-  std::filesystem::create_directories(dir);
-  std::ofstream out(std::filesystem::path(dir) / (std::filesystem::path(suite.argv[0]).filename().string() + ".txt"));
-  for (const std::string& key : all) out << key << '\n';
+  if (dir == nullptr || *dir == '\0' || suite.argc < 1 || target.key().empty()) return;
+  all[target.key()].insert(target.slots().begin(), target.slots().end());
+  const std::filesystem::path folder(dir);
+  std::ifstream token(folder / ".run");
+  std::string run;
+  std::getline(token, run);
+  std::filesystem::create_directories(folder);
+  std::ofstream out(folder / (std::filesystem::path(suite.argv[0]).filename().string() + ".txt"));
+  out << "run " << run << '\n';
+  for (const auto& [key, slots] : all) out << key << '\t' << fmt::format("{}", fmt::join(slots, ",")) << '\n';
 }
 
 }  // namespace
 
 void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
-  OpsSeen seen;
+  CheckTarget target;
   const GradcheckResult r = gradcheck(f, inputs, options);
   BOOST_TEST(r.ok, r.message);
   BOOST_TEST(r.checked > 0, "gradcheck compared no elements");
-  if (r.ok && r.checked > 0) note_gradchecked(seen.keys());
+  if (r.ok && r.checked > 0) note_gradchecked(target);
 }
 
 void check_module_gradients(nn::Module& module, const GradcheckFn& f, const std::vector<Tensor>& inputs,
@@ -64,10 +66,10 @@ void check_module_gradients(nn::Module& module, const GradcheckFn& f, const std:
     all.push_back(p);
   }
   options.in_place = true;
-  OpsSeen seen;
+  CheckTarget target;
   const GradcheckResult r = gradcheck(f, all, options);
   BOOST_TEST(r.ok, r.message);
-  if (r.ok && r.checked > 0) note_gradchecked(seen.keys());
+  if (r.ok && r.checked > 0) note_gradchecked(target);
   // A parameter f does not depend on was not checked at all: that is a broken test, not a pass.
   for (std::size_t i : r.unused_inputs) {
     BOOST_TEST(i < inputs.size(), fmt::format("gradcheck: the output does not depend on parameter {}",

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,25 @@
 #include "backend/threads.hpp"  // ThreadCount restores the setting
 
 namespace attograd::testing {
+
+// What a gradient check targets, seen while it is alive: the registered op that made the tensor the
+// check's function returns (the node its backward runs first), and which of that op's inputs needed a
+// gradient, so that the check compared them with finite differences. An op that merely ran inside the
+// function (the tanh in tanh(x) * 2) is not its target. check_gradients credits its target, and only
+// that, in docs/ops.md's gradcheck column. The engine's step hook reads no gradient, and says so, so
+// that the engine still lets backwards reuse the memory of the gradient they receive
+// (Grads::take_output_grad): the checks cover that path too.
+class CheckTarget {
+ public:
+  CheckTarget();
+  const std::string& key() const { return key_; }  // empty until a backward ran
+  const std::set<std::size_t>& slots() const { return slots_; }
+
+ private:
+  std::string key_;
+  std::set<std::size_t> slots_;
+  autograd::StepHookGuard hook_;
+};
 
 // Runs gradcheck and fails the current test with its message if it does not pass.
 void check_gradients(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});

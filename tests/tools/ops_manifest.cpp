@@ -4,11 +4,12 @@
 //   ops_manifest write <docs/ops.md> <coverage dir> <docs/derivations>   (the build target ops_md)
 //
 // The coverage dir holds one file per test program, written by check_gradients (tests/support/test.cpp):
-// the keys of the registered ops its passing gradient checks ran through. check fails when the file
-// differs from what would be written, when an op with a backward has no gradient check, or when a
-// derivation link names a page or section that does not exist, or when library code records an op by
-// name rather than through its registered Op (the project root is found from <docs/derivations>). write writes the file, then reports
-// the same problems.
+// the ops its passing gradient checks targeted, with the inputs checked, under the run's token. check
+// fails when the file differs from what would be written, when an input of an op with a backward was
+// never targeted by a gradient check, when a coverage file is from another run, when a derivation link
+// names a page or section that does not exist, or when library code records an op by name rather than
+// through its registered Op (the project root is found from <docs/derivations>). write writes the
+// file, then reports the same problems.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -26,6 +27,7 @@
 
 namespace fs = std::filesystem;
 using attograd::autograd::Gradient;
+using attograd::autograd::GradcheckCoverage;
 using attograd::autograd::OpInfo;
 
 namespace {
@@ -37,15 +39,43 @@ std::string read(const fs::path& path) {
   return s.str();
 }
 
-// Op key -> the test programs whose gradient checks ran through it.
-std::map<std::string, std::set<std::string>> read_coverage(const fs::path& dir) {
-  std::map<std::string, std::set<std::string>> covered;
+// The coverage of this run: op key -> test program -> input slots checked. A file is counted only when
+// its first line carries the run token in <dir>/.run (tests/tools/gradcheck_coverage_run.cmake, run by
+// CTest before the test programs); a file from another run is reported in `stale` instead.
+GradcheckCoverage read_coverage(const fs::path& dir, std::vector<std::string>& stale) {
+  GradcheckCoverage covered;
   if (!fs::is_directory(dir)) return covered;
+  std::ifstream token_file(dir / ".run");
+  std::string token;
+  std::getline(token_file, token);
+  if (token.empty()) {
+    stale.push_back(fmt::format("{} has no .run token: run the tests through ctest, which starts a run by "
+                                "cleaning the directory", dir.string()));
+    return covered;
+  }
+  std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".txt") continue;
-    std::ifstream in(entry.path());
-    for (std::string key; std::getline(in, key);) {
-      if (!key.empty()) covered[key].insert(entry.path().stem().string());
+    if (entry.path().extension() == ".txt") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    std::ifstream in(file);
+    std::string first;
+    std::getline(in, first);
+    if (first != "run " + token) {
+      stale.push_back(fmt::format("{} is from another run ('{}', this run is '{}'); it was not counted",
+                                  file.string(), first, token));
+      continue;
+    }
+    const std::string program = file.stem().string();
+    for (std::string line; std::getline(in, line);) {
+      const auto tab = line.find('\t');
+      if (tab == std::string::npos) continue;
+      std::set<std::size_t>& slots = covered[line.substr(0, tab)][program];
+      std::istringstream list(line.substr(tab + 1));
+      for (std::string slot; std::getline(list, slot, ',');) {
+        if (!slot.empty()) slots.insert(std::stoul(slot));
+      }
     }
   }
   return covered;
@@ -66,15 +96,27 @@ std::string slug(const std::string& heading) {
 
 // Problems with the registry and the coverage: ops with a backward and no gradient check, links to
 // derivations that do not exist.
-std::vector<std::string> problems(const std::map<std::string, std::set<std::string>>& covered,
-                                  const fs::path& derivations) {
+std::vector<std::string> problems(const GradcheckCoverage& covered, const fs::path& derivations) {
   std::vector<std::string> found;
   for (const OpInfo* op : attograd::autograd::registered_ops()) {
-    if (op->gradient == Gradient::Backward && !covered.contains(op->key())) {
+    const auto it = covered.find(op->key());
+    if (op->gradient == Gradient::Backward && it == covered.end()) {
       found.push_back(
-          fmt::format("'{}' (lib/ops/{}.cpp:{}) has a backward but no gradient check ran through it; "
-                      "add a check_gradients test in tests/ops/",
+          fmt::format("'{}' (lib/ops/{}.cpp:{}) has a backward but no gradient check targets it; add a "
+                      "check_gradients test in tests/ops/ whose function returns the op's result",
                       op->key(), op->file, op->line));
+    } else if (op->gradient == Gradient::Backward) {
+      std::set<std::size_t> slots;
+      for (const auto& [program, s] : it->second) slots.insert(s.begin(), s.end());
+      // A rule for any number of inputs ("dX_i = ...") is covered by a check of any one of them.
+      const auto letters = attograd::autograd::rule_letters(*op).inputs;
+      const bool any_input = letters.size() == 1 && letters[0].ends_with("_i");
+      for (std::size_t i = 0; i < attograd::autograd::checked_inputs_needed(*op); ++i) {
+        if (slots.contains(i) || (any_input && !slots.empty())) continue;
+        found.push_back(fmt::format("'{}' (lib/ops/{}.cpp:{}): no gradient check targets it with input {} "
+                                    "needing a gradient; add a check_gradients test in tests/ops/ where it does",
+                                    op->key(), op->file, op->line, attograd::autograd::input_letter(op, i)));
+      }
     }
     if (op->derivation.empty()) continue;
     const std::string link(op->derivation);
@@ -132,7 +174,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path doc = argv[2], coverage = argv[3], derivations = argv[4];
-  const auto covered = read_coverage(coverage);
+  std::vector<std::string> stale;
+  const auto covered = read_coverage(coverage, stale);
   const std::string text = attograd::autograd::op_manifest(covered);
   int status = 0;
   if (mode == "write") {
@@ -151,7 +194,8 @@ int main(int argc, char** argv) {
         doc.string(), line, la, lb);
     status = 1;
   }
-  std::vector<std::string> found = problems(covered, derivations);
+  std::vector<std::string> found = stale;
+  for (std::string& p : problems(covered, derivations)) found.push_back(std::move(p));
   for (std::string& p : ops_recorded_by_name(derivations.parent_path().parent_path())) found.push_back(std::move(p));
   for (const std::string& p : found) {
     fmt::print("{}\n", p);

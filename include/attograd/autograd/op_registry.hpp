@@ -80,8 +80,18 @@ RuleLetters rule_letters(const OpInfo& op);
 std::string input_letter(const OpInfo* op, std::size_t i);
 std::string output_letter(const OpInfo* op);
 
+// Which gradient checks targeted each op: op key -> test program -> the op's input slots (0, 1, ...)
+// that needed a gradient in one of that program's passing checks targeting it. A check targets the op
+// that made the tensor its function returns (tests/support/test.cpp).
+using GradcheckCoverage = std::map<std::string, std::map<std::string, std::set<std::size_t>>>;
+
+// How many inputs a check must cover for the op to count as gradient-checked: the inputs its rule
+// defines a gradient for ("dA = ...  dB = ..." gives 2), or 1 when the rule is written for any number
+// of inputs ("dX_i = ...").
+std::size_t checked_inputs_needed(const OpInfo& op);
+
 // The Markdown text of docs/ops.md: every registered op with its gradient, backend, gradcheck status
-// and derivation. `gradchecked` maps an op's key to the tests whose gradient checks ran through it.
-std::string op_manifest(const std::map<std::string, std::set<std::string>>& gradchecked);
+// and derivation.
+std::string op_manifest(const GradcheckCoverage& gradchecked);
 
 }  // namespace attograd::autograd
