@@ -71,6 +71,11 @@ int main(int argc, char** argv) {
   write(ckpt, "one_buffer.safetensors", io::serialize_tensors({{"model.steps", model.steps}}));
   write(ckpt, "metadata_only.safetensors", io::serialize_tensors({}, {{"format", "pt"}}));
   write(ckpt, "empty_tensor.safetensors", io::serialize_tensors({{"model.x", zeros({0, 3})}}));
+  // The model's weights as shared checkpoints often hold them: 16-bit floats, read as float32.
+  write(ckpt, "valid_f16.safetensors",
+        io::serialize_tensors(model_state(model, "model."), {}, {.float32_as = io::HalfFormat::F16}));
+  write(ckpt, "valid_bf16.safetensors",
+        io::serialize_tensors(model_state(model, "model."), {}, {.float32_as = io::HalfFormat::BF16}));
   nn::Linear other{3, 5};
   write(ckpt, "other_model.safetensors", io::serialize_tensors(model_state(other, "model.fc.")));
 

@@ -154,9 +154,14 @@ class HeaderReader {
 
   bool string(std::string& value) {
     if (where_ == Where::Entry && field_ == Field::Dtype) {
-      if (!parse_dtype_code(value, entry_.dtype)) {
-        unsupported(fmt::format("tensor '{}': dtype '{}' is not supported (attograd reads F32, F64, I64 and BOOL)",
-                         printable(entry_.name), printable(value)));
+      if (!parse_dtype_code(value, entry_.dtype, entry_.stored)) {
+        unsupported(fmt::format("tensor '{}': dtype '{}' is not supported (attograd reads F32, F64, I64 and BOOL, "
+                                "and F16 and BF16 as float32)",
+                                printable(entry_.name), printable(value)));
+      } else if (entry_.stored != Stored::AsDType && limits_.refuse_half) {
+        unsupported(fmt::format("tensor '{}' is {}, half precision, which this load refuses (LoadLimits::refuse_half); "
+                                "without it, attograd reads it as float32, exactly",
+                                printable(entry_.name), printable(value)));
       }
     } else if (where_ == Where::Metadata) {
       header_.metadata.emplace(std::move(key_), std::move(value));

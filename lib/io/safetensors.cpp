@@ -19,6 +19,7 @@
 #include "attograd/core/errors.hpp"
 #include "attograd/io/atomic_file.hpp"
 #include "attograd/io/errors.hpp"
+#include "backend/half.hpp"
 #include "io/safetensors_header.hpp"
 #include "io/text.hpp"
 
@@ -81,10 +82,32 @@ namespace {
 // What a file will hold: the 8-byte length and the header, then each tensor's bytes in this order.
 struct Plan {
   std::string head;
-  std::vector<Tensor> data;  // contiguous
+  std::vector<Tensor> data;                         // contiguous
+  std::vector<std::vector<std::uint16_t>> halves;  // data[i]'s elements as 16-bit floats, when so stored
 };
 
-Plan make_plan(std::string_view op, const NamedTensors& tensors, const Metadata& metadata) {
+const char* bytes_of(const Tensor& t) {
+  return static_cast<const char*>(t.impl()->storage->data()) + t.offset() * static_cast<std::int64_t>(element_size(t.dtype()));
+}
+
+// The bytes of the plan's i-th tensor in the file. An empty tensor may have no storage at all.
+std::string_view chunk(const Plan& plan, std::size_t i) {
+  if (!plan.halves[i].empty()) return {reinterpret_cast<const char*>(plan.halves[i].data()), plan.halves[i].size() * 2};
+  const Tensor& t = plan.data[i];
+  return t.nbytes() == 0 ? std::string_view() : std::string_view(bytes_of(t), t.nbytes());
+}
+
+// A contiguous float32 tensor's elements in a 16-bit format.
+std::vector<std::uint16_t> narrowed(const Tensor& t, HalfFormat format) {
+  std::vector<std::uint16_t> out(static_cast<std::size_t>(t.numel()));
+  const float* x = t.data<float>();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = format == HalfFormat::F16 ? backend::float_to_float16(x[i]) : backend::float_to_bfloat16(x[i]);
+  }
+  return out;
+}
+
+Plan make_plan(std::string_view op, const NamedTensors& tensors, const Metadata& metadata, const SaveOptions& options) {
   auto check_text = [op](std::string_view what, const std::string& text) {
     if (!detail::is_utf8(text)) {
       throw ValueError(fmt::format("{}: {} '{}' is not valid UTF-8", op, what, detail::printable(text)));
@@ -130,13 +153,18 @@ Plan make_plan(std::string_view op, const NamedTensors& tensors, const Metadata&
   std::uint64_t offset = 0;
   for (std::size_t i : order) {
     const auto& [name, t] = tensors[i];
-    const std::uint64_t end = offset + t.nbytes();
+    const bool half = options.float32_as.has_value() && t.dtype() == kFloat32;
+    const detail::Stored stored = !half ? detail::Stored::AsDType
+                                  : *options.float32_as == HalfFormat::F16 ? detail::Stored::F16
+                                                                           : detail::Stored::BF16;
+    const std::uint64_t end = offset + static_cast<std::uint64_t>(t.numel()) * detail::stored_size(t.dtype(), stored);
     const bool first = text.size() == 1;  // nothing after the "{" yet
     text += fmt::format("{}{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
-                        first ? "" : ",", json(name).dump(), detail::dtype_code(t.dtype()),
+                        first ? "" : ",", json(name).dump(), detail::dtype_code(t.dtype(), stored),
                         fmt::join(t.shape().begin(), t.shape().end(), ","), offset, end);
     offset = end;
     plan.data.push_back(t.detach().contiguous());
+    plan.halves.push_back(half ? narrowed(plan.data.back(), *options.float32_as) : std::vector<std::uint16_t>{});
   }
   text += "}";
   // Spaces up to a multiple of 8, so that the data buffer starts 8-byte aligned (as the reference does).
@@ -147,10 +175,6 @@ Plan make_plan(std::string_view op, const NamedTensors& tensors, const Metadata&
   for (int i = 0; i < 8; ++i, n >>= 8) plan.head[i] = static_cast<char>(n & 0xFF);
   plan.head += text;
   return plan;
-}
-
-const char* bytes_of(const Tensor& t) {
-  return static_cast<const char*>(t.impl()->storage->data()) + t.offset() * static_cast<std::int64_t>(element_size(t.dtype()));
 }
 
 // --- reading -------------------------------------------------------------------------------------
@@ -170,10 +194,22 @@ SafetensorsFile read_tensors(detail::Header&& header, Read&& read, std::string_v
   SafetensorsFile file;
   file.metadata = std::move(header.metadata);
   file.tensors.reserve(header.entries.size());
+  std::vector<std::uint16_t> halves;
   for (detail::HeaderEntry& e : header.entries) {
     Tensor t = empty(e.shape, e.dtype);
     const std::size_t bytes = e.end - e.begin;
-    if (bytes > 0) read(t.impl()->storage->data(), bytes);
+    if (e.stored != detail::Stored::AsDType) {
+      // 16-bit floats, widened into the float32 tensor: exact, every such value is a float32 one.
+      halves.resize(bytes / 2);
+      if (bytes > 0) read(halves.data(), bytes);
+      float* out = t.data<float>();
+      for (std::size_t i = 0; i < halves.size(); ++i) {
+        out[i] = e.stored == detail::Stored::F16 ? backend::float16_to_float(halves[i])
+                                                 : backend::bfloat16_to_float(halves[i]);
+      }
+    } else if (bytes > 0) {
+      read(t.impl()->storage->data(), bytes);
+    }
     if (e.dtype == kBool) {
       // A C++ bool must hold 0 or 1; reading any other byte as bool is undefined behaviour.
       const auto* b = static_cast<const unsigned char*>(t.impl()->storage->data());
@@ -239,23 +275,22 @@ FileDescriptor open_regular_file(const std::filesystem::path& path, std::string_
 
 }  // namespace
 
-std::string serialize_tensors(const NamedTensors& tensors, const Metadata& metadata) {
-  Plan plan = make_plan("serialize_tensors", tensors, metadata);
+std::string serialize_tensors(const NamedTensors& tensors, const Metadata& metadata, const SaveOptions& options) {
+  Plan plan = make_plan("serialize_tensors", tensors, metadata, options);
   std::string out = std::move(plan.head);
-  for (const Tensor& t : plan.data) {
-    if (t.nbytes() > 0) out.append(bytes_of(t), t.nbytes());  // an empty tensor may have no storage at all
-  }
+  for (std::size_t i = 0; i < plan.data.size(); ++i) out += chunk(plan, i);
   return out;
 }
 
 void detail::save_tensors_as(std::string_view op, const std::filesystem::path& path, const NamedTensors& tensors,
-                             const Metadata& metadata) {
-  const Plan plan = make_plan(op, tensors, metadata);
+                             const Metadata& metadata, const SaveOptions& options) {
+  const Plan plan = make_plan(op, tensors, metadata, options);
   try {
     AtomicFile file(path);
     file.write(plan.head);
-    for (const Tensor& t : plan.data) {
-      if (t.nbytes() > 0) file.write(bytes_of(t), t.nbytes());
+    for (std::size_t i = 0; i < plan.data.size(); ++i) {
+      const std::string_view bytes = chunk(plan, i);
+      if (!bytes.empty()) file.write(bytes.data(), bytes.size());
     }
     file.commit();
   } catch (const FileAccessError& e) {
@@ -263,8 +298,9 @@ void detail::save_tensors_as(std::string_view op, const std::filesystem::path& p
   }
 }
 
-void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata) {
-  detail::save_tensors_as("save_tensors", path, tensors, metadata);
+void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata,
+                  const SaveOptions& options) {
+  detail::save_tensors_as("save_tensors", path, tensors, metadata, options);
 }
 
 SafetensorsFile parse_tensors(std::string_view bytes, std::string_view source_name, const LoadLimits& limits) {

@@ -25,15 +25,29 @@ std::string_view dtype_code(DType dtype) {
   return "?";
 }
 
-bool parse_dtype_code(std::string_view code, DType& dtype) {
+std::string_view dtype_code(DType dtype, Stored stored) {
+  return stored == Stored::F16 ? "F16" : stored == Stored::BF16 ? "BF16" : dtype_code(dtype);
+}
+
+bool parse_dtype_code(std::string_view code, DType& dtype, Stored& stored) {
+  for (Stored half : {Stored::F16, Stored::BF16}) {
+    if (code == dtype_code(DType::Float32, half)) {
+      dtype = DType::Float32;
+      stored = half;
+      return true;
+    }
+  }
   for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::Bool}) {
     if (code == dtype_code(t)) {
       dtype = t;
+      stored = Stored::AsDType;
       return true;
     }
   }
   return false;
 }
+
+std::size_t stored_size(DType dtype, Stored stored) { return stored == Stored::AsDType ? element_size(dtype) : 2; }
 
 std::uint64_t read_header_length(const unsigned char* first8, std::uint64_t file_bytes, std::string_view source,
                                  const LoadLimits& limits) {
@@ -142,15 +156,16 @@ Header parse_header(std::string_view text, std::uint64_t data_bytes, std::string
     }
     const std::uint64_t numel = empty ? 0 : span;
     std::uint64_t bytes = 0;
-    if (__builtin_mul_overflow(numel, element_size(e.dtype), &bytes)) {
-      fail(fmt::format("tensor '{}': shape {} of {} needs more than 2^64 bytes", name, e.shape, dtype_code(e.dtype)));
+    if (__builtin_mul_overflow(numel, stored_size(e.dtype, e.stored), &bytes)) {
+      fail(fmt::format("tensor '{}': shape {} of {} needs more than 2^64 bytes", name, e.shape,
+                       dtype_code(e.dtype, e.stored)));
     }
     if (e.begin > e.end) {
       fail(fmt::format("tensor '{}': data_offsets [{}, {}] begin after they end", name, e.begin, e.end));
     }
     if (e.end - e.begin != bytes) {
       fail(fmt::format("tensor '{}': data_offsets [{}, {}] hold {} bytes but shape {} of {} needs {}", name, e.begin,
-                       e.end, e.end - e.begin, e.shape, dtype_code(e.dtype), bytes));
+                       e.end, e.end - e.begin, e.shape, dtype_code(e.dtype, e.stored), bytes));
     }
     if (e.end > data_bytes) {
       fail(fmt::format("tensor '{}': data_offsets [{}, {}] reach past the data buffer of {} bytes (the file is "

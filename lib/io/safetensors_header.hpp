@@ -16,9 +16,13 @@
 
 namespace attograd::io::detail {
 
+// How a tensor's elements are stored in the file: as its dtype, or as 16-bit floats read into float32.
+enum class Stored { AsDType, F16, BF16 };
+
 struct HeaderEntry {
   std::string name;
-  DType dtype = DType::Float32;
+  DType dtype = DType::Float32;      // the tensor's dtype once loaded
+  Stored stored = Stored::AsDType;  // F16 and BF16 load as float32
   Shape shape;
   std::uint64_t begin = 0;  // data_offsets, from the start of the data buffer
   std::uint64_t end = 0;
@@ -30,9 +34,13 @@ struct Header {
   std::vector<std::size_t> by_name;  // positions in entries, sorted by name: SafetensorsFile's index
 };
 
-// The safetensors name of a dtype ("F32") and back (false for a name attograd does not read).
+// The safetensors name of a dtype ("F32") and back (false for a name attograd does not read); "F16" and
+// "BF16" give Float32 stored as 16 bits.
 std::string_view dtype_code(DType dtype);
-bool parse_dtype_code(std::string_view code, DType& dtype);
+std::string_view dtype_code(DType dtype, Stored stored);
+bool parse_dtype_code(std::string_view code, DType& dtype, Stored& stored);
+// Bytes per element in the file.
+std::size_t stored_size(DType dtype, Stored stored);
 
 // Reads the 8-byte little-endian length N at the start of a file of file_bytes bytes and checks that
 // 8 + N fits in the file and N in the limit. `source` starts every message ("load_tensors: 'a.st'").
@@ -46,7 +54,7 @@ Header parse_header(std::string_view json, std::uint64_t data_bytes, std::string
 
 // save_tensors and load_tensors with the op that error messages start with ("save_checkpoint").
 void save_tensors_as(std::string_view op, const std::filesystem::path& path, const NamedTensors& tensors,
-                     const Metadata& metadata);
+                     const Metadata& metadata, const SaveOptions& options = {});
 SafetensorsFile load_tensors_as(std::string_view op, const std::filesystem::path& path, const LoadLimits& limits);
 
 }  // namespace attograd::io::detail

@@ -13,7 +13,10 @@
 //                 padded with spaces so that the data starts at a multiple of 8 bytes
 //   the rest      the data buffer: each tensor's elements, row-major, little-endian, at
 //                 [begin, end) of data_offsets (counted from the start of this buffer)
-// dtypes: F32, F64, I64 and BOOL (one byte, 0 or 1). save_tensors writes the tensors sorted by name,
+// dtypes: F32, F64, I64 and BOOL (one byte, 0 or 1), and the 16-bit floats most shared checkpoints
+// use, F16 (IEEE half) and BF16 (bfloat16), which load_tensors reads into float32 tensors: exactly, as
+// every 16-bit value is a float32 one (LoadLimits::refuse_half refuses them instead). save_tensors
+// writes float32 tensors as F16 or BF16 on request (SaveOptions). It writes the tensors sorted by name,
 // each right after the previous one, and the file atomically (io/atomic_file.hpp).
 //
 // load_tensors trusts nothing in the file. It refuses, without opening it, a path that is not a regular
@@ -48,6 +51,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -79,6 +83,22 @@ struct LoadLimits {
   std::uint64_t max_header_bytes = kMaxHeaderBytes;
   std::size_t max_tensors = kMaxTensors;
   std::size_t max_metadata_entries = kMaxMetadataEntries;
+  // Refuse F16 and BF16 tensors (UnsupportedFileError) instead of reading them as float32, for a
+  // program that must not train from weights that lost precision.
+  bool refuse_half = false;
+};
+
+// The 16-bit float formats save_tensors can store float32 tensors in.
+enum class HalfFormat {
+  F16,   // IEEE half: 11 significant bits, largest 65504 (larger values are stored as infinity)
+  BF16,  // bfloat16: 8 significant bits, float32's range
+};
+
+struct SaveOptions {
+  // Store every float32 tensor in this format (rounded to nearest, ties to even; NaN stays NaN), in half
+  // the bytes: for sharing weights, as PyTorch users share .half() or .bfloat16() state dicts. Loading
+  // gives float32 tensors of the rounded values. float64, int64 and bool tensors are stored as they are.
+  std::optional<HalfFormat> float32_as;
 };
 
 // What a file holds: the tensors in the order of their data in the file, and the metadata.
@@ -103,13 +123,15 @@ struct SafetensorsFile {
 // Writes the tensors (any dtype, any strides; each name once, not empty, without NUL bytes, not
 // "__metadata__", valid UTF-8) and the metadata atomically. Bad arguments are ValueError; failures to
 // write are FileAccessError.
-void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata = {});
+void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata = {},
+                  const SaveOptions& options = {});
 // Reads and validates a whole file (see above). The tensors are new, contiguous, and require no grad.
 SafetensorsFile load_tensors(const std::filesystem::path& path, const LoadLimits& limits = {});
 
 // The same two in memory: the exact bytes save_tensors writes, and a parser of bytes from anywhere
 // (a network, a fuzzer). `source` names the bytes in error messages.
-std::string serialize_tensors(const NamedTensors& tensors, const Metadata& metadata = {});
+std::string serialize_tensors(const NamedTensors& tensors, const Metadata& metadata = {},
+                              const SaveOptions& options = {});
 SafetensorsFile parse_tensors(std::string_view bytes, std::string_view source = "<memory>",
                               const LoadLimits& limits = {});
 
