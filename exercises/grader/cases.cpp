@@ -24,9 +24,22 @@ Tensor values(std::vector<double> v, const Shape& shape) {
 
 std::string shape_text(const Shape& s) { return fmt::format("{}", s); }
 
+// A whole number in [lo, hi], from the exercise's generator: the random shapes change with --seed.
+std::int64_t draw(Generator& gen, std::int64_t lo, std::int64_t hi) {
+  return lo + static_cast<std::int64_t>(gen.below(static_cast<std::uint64_t>(hi - lo + 1)));
+}
+
+// A random shape of rank lo..hi, each dim 1..4.
+Shape random_shape(Generator& gen, int lo, int hi) {
+  const auto rank = draw(gen, lo, hi);
+  std::vector<std::int64_t> dims;
+  for (std::int64_t d = 0; d < rank; ++d) dims.push_back(draw(gen, 1, 4));
+  return Shape(std::span<const std::int64_t>(dims));
+}
+
 std::vector<Case> mul_tanh(Generator& gen) {
   std::vector<Case> cases;
-  for (const Shape& s : {Shape{}, Shape{5}, Shape{2, 3}}) {
+  for (const Shape& s : {Shape{}, Shape{5}, Shape{2, 3}, random_shape(gen, 1, 3)}) {
     cases.push_back({"my_mul", "A * B, both " + shape_text(s), {leaf(s, gen), leaf(s, gen)},
                      [](Ins in) { return my_mul(in[0], in[1]); }, [](Ins in) { return in[0] * in[1]; }});
   }
@@ -34,7 +47,7 @@ std::vector<Case> mul_tanh(Generator& gen) {
                    [](Ins in) { return my_mul(in[0], in[0]); }, [](Ins in) { return in[0] * in[0]; }});
   cases.push_back({"my_mul", "A * B with B a constant: only A wants a gradient", {leaf({3}, gen), leaf({3}, gen, 1, false)},
                    [](Ins in) { return my_mul(in[0], in[1]); }, [](Ins in) { return in[0] * in[1]; }});
-  for (const Shape& s : {Shape{}, Shape{6}, Shape{2, 3}}) {
+  for (const Shape& s : {Shape{}, Shape{6}, Shape{2, 3}, random_shape(gen, 1, 3)}) {
     cases.push_back({"my_tanh", "tanh(X), X " + shape_text(s), {leaf(s, gen)}, [](Ins in) { return my_tanh(in[0]); },
                      [](Ins in) { return tanh(in[0]); }});
   }
@@ -49,8 +62,13 @@ std::vector<Case> mul_tanh(Generator& gen) {
 
 std::vector<Case> add_broadcast(Generator& gen) {
   std::vector<Case> cases;
-  const std::vector<std::pair<Shape, Shape>> shapes = {
+  std::vector<std::pair<Shape, Shape>> shapes = {
       {{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{3}, {2, 3}}, {{2, 1}, {1, 3}}, {{}, {2, 3}}, {{4, 1, 3}, {2, 1}}, {{2, 3}, {2, 1}}};
+  // A random pair: B is A's last dims, some of them 1.
+  const Shape a = random_shape(gen, 1, 3);
+  std::vector<std::int64_t> b;
+  for (int d = static_cast<int>(draw(gen, 0, a.rank() - 1)); d < a.rank(); ++d) b.push_back(draw(gen, 0, 1) ? a[d] : 1);
+  shapes.emplace_back(a, Shape(std::span<const std::int64_t>(b)));
   for (const auto& [a, b] : shapes) {
     cases.push_back({"my_add", "A " + shape_text(a) + " + B " + shape_text(b), {leaf(a, gen), leaf(b, gen)},
                      [](Ins in) { return my_add(in[0], in[1]); }, [](Ins in) { return in[0] + in[1]; }});
@@ -62,8 +80,10 @@ std::vector<Case> add_broadcast(Generator& gen) {
 
 std::vector<Case> matmul_cases(Generator& gen) {
   std::vector<Case> cases;
-  const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3}, {3, 4}}, {{1, 1}, {1, 1}}, {{3, 1}, {1, 4}},
+  std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3}, {3, 4}}, {{1, 1}, {1, 1}}, {{3, 1}, {1, 4}},
                                                        {{1, 5}, {5, 1}}, {{4, 2}, {2, 3}}, {{3, 3}, {3, 3}}};
+  const std::int64_t m = draw(gen, 1, 5), k = draw(gen, 1, 5), n = draw(gen, 1, 5);
+  shapes.push_back({{m, k}, {k, n}});
   for (const auto& [a, b] : shapes) {
     cases.push_back({"my_matmul", "A " + shape_text(a) + " · B " + shape_text(b), {leaf(a, gen), leaf(b, gen)},
                      [](Ins in) { return my_matmul(in[0], in[1]); }, [](Ins in) { return matmul(in[0], in[1]); }});
@@ -81,9 +101,17 @@ std::vector<Case> sum_mean(Generator& gen) {
     Shape x, dims;
     bool keepdim;
   };
-  const std::vector<Reduce> reductions = {{{2, 3}, {1}, false}, {{2, 3}, {0}, true},   {{2, 3}, {0, 1}, false},
-                                          {{2, 3, 4}, {0, 2}, false}, {{2, 3, 4}, {-1}, true}, {{5}, {0}, false},
-                                          {{3, 1}, {1}, false}};
+  std::vector<Reduce> reductions = {{{2, 3}, {1}, false}, {{2, 3}, {0}, true},   {{2, 3}, {0, 1}, false},
+                                    {{2, 3, 4}, {0, 2}, false}, {{2, 3, 4}, {-1}, true}, {{5}, {0}, false},
+                                    {{3, 1}, {1}, false}};
+  // A random shape, over a random non-empty set of its dims.
+  const Shape x = random_shape(gen, 1, 3);
+  std::vector<std::int64_t> dims;
+  for (int d = 0; d < x.rank(); ++d) {
+    if (draw(gen, 0, 1)) dims.push_back(d);
+  }
+  if (dims.empty()) dims.push_back(x.rank() - 1);
+  reductions.push_back({x, Shape(std::span<const std::int64_t>(dims)), draw(gen, 0, 1) == 1});
   for (const Reduce& r : reductions) {
     const std::string what = fmt::format("X {} over dims {}{}", r.x, r.dims, r.keepdim ? ", keepdim" : "");
     cases.push_back({"my_sum", "sum of " + what, {leaf(r.x, gen)}, [r](Ins in) { return my_sum(in[0], r.dims, r.keepdim); },
@@ -102,8 +130,10 @@ std::vector<Case> softmax_cases(Generator& gen) {
     std::int64_t dim;
     double scale;
   };
-  const std::vector<Along> alongs = {{{5}, 0, 1}, {{2, 3}, -1, 1}, {{2, 3}, 0, 1}, {{3, 1}, -1, 1}, {{2, 4}, -1, 8},
-                                     {{2, 3, 4}, 1, 1}};
+  std::vector<Along> alongs = {{{5}, 0, 1}, {{2, 3}, -1, 1}, {{2, 3}, 0, 1}, {{3, 1}, -1, 1}, {{2, 4}, -1, 8},
+                               {{2, 3, 4}, 1, 1}};
+  const Shape x = random_shape(gen, 1, 3);
+  alongs.push_back({x, draw(gen, 0, x.rank() - 1), 1});
   for (const Along& a : alongs) {
     const std::string what = fmt::format("X {} along dim {}{}", a.x, a.dim, a.scale > 1 ? ", large logits" : "");
     cases.push_back({"my_softmax", "softmax of " + what, {leaf(a.x, gen, a.scale)},
@@ -129,8 +159,12 @@ std::vector<Case> cross_entropy_cases(Generator& gen) {
     std::vector<std::int64_t> t;
     double scale;
   };
-  const std::vector<Batch> batches = {{{4, 3}, {0, 2, 1, 2}, 1}, {{1, 1}, {0}, 1}, {{3, 5}, {4, 4, 0}, 30},
-                                      {{2, 2}, {1, 1}, 1}, {{6, 4}, {3, 0, 1, 2, 3, 0}, 2}};
+  std::vector<Batch> batches = {{{4, 3}, {0, 2, 1, 2}, 1}, {{1, 1}, {0}, 1}, {{3, 5}, {4, 4, 0}, 30},
+                                {{2, 2}, {1, 1}, 1}, {{6, 4}, {3, 0, 1, 2, 3, 0}, 2}};
+  const std::int64_t n = draw(gen, 1, 5), c = draw(gen, 1, 5);
+  std::vector<std::int64_t> t;
+  for (std::int64_t i = 0; i < n; ++i) t.push_back(draw(gen, 0, c - 1));
+  batches.push_back({{n, c}, t, 1});
   for (const Batch& b : batches) {
     cases.push_back({"my_cross_entropy",
                      fmt::format("logits {}, targets {}{}", b.x, fmt::join(b.t, " "), b.scale > 2 ? ", large logits" : ""),
@@ -143,7 +177,7 @@ std::vector<Case> cross_entropy_cases(Generator& gen) {
 std::vector<Case> layer_norm_cases(Generator& gen) {
   std::vector<Case> cases;
   auto ln = [](Ins in) { return my_layer_norm(in[0], in[1], in[2]); };
-  for (const Shape& s : {Shape{2, 5}, Shape{3}, Shape{2, 3, 4}, Shape{4, 2}}) {
+  for (const Shape& s : {Shape{2, 5}, Shape{3}, Shape{2, 3, 4}, Shape{4, 2}, random_shape(gen, 1, 3)}) {
     const std::int64_t k = s[-1];
     cases.push_back({"my_layer_norm", fmt::format("X {}, W and B [{}]", s, k),
                      {leaf(s, gen, 2.0), leaf({k}, gen), leaf({k}, gen)}, ln, [k](Ins in) {
@@ -158,7 +192,9 @@ std::vector<Case> layer_norm_cases(Generator& gen) {
 
 std::vector<Case> self_attention_cases(Generator& gen) {
   std::vector<Case> cases;
-  for (auto [s, scale] : std::vector<std::pair<Shape, double>>{{{3, 4}, 1}, {{1, 4}, 1}, {{2, 3, 4}, 1}, {{4, 2}, 2.5}}) {
+  const Shape random = random_shape(gen, 2, 3);
+  for (auto [s, scale] :
+       std::vector<std::pair<Shape, double>>{{{3, 4}, 1}, {{1, 4}, 1}, {{2, 3, 4}, 1}, {{4, 2}, 2.5}, {random, 1}}) {
     cases.push_back({"my_self_attention",
                      fmt::format("X {}{}", s, scale > 1 ? ", large values: rows of A close to one-hot" : ""),
                      {leaf(s, gen, scale)}, [](Ins in) { return my_self_attention(in[0]); },
@@ -182,7 +218,9 @@ std::vector<Case> mha_cases(Generator& gen) {
   struct Sizes {
     std::int64_t b, t, k, h;
   };
-  for (const Sizes& z : std::vector<Sizes>{{2, 3, 4, 2}, {1, 3, 4, 1}, {2, 2, 4, 4}, {2, 1, 4, 2}, {1, 4, 6, 3}}) {
+  const std::int64_t heads = draw(gen, 1, 3);
+  const Sizes random{draw(gen, 1, 2), draw(gen, 1, 3), heads * draw(gen, 1, 2), heads};
+  for (const Sizes& z : std::vector<Sizes>{{2, 3, 4, 2}, {1, 3, 4, 1}, {2, 2, 4, 4}, {2, 1, 4, 2}, {1, 4, 6, 3}, random}) {
     const double w = 1.0 / std::sqrt(static_cast<double>(z.k));
     cases.push_back({"my_multi_head_attention",
                      fmt::format("X [{}, {}, {}], {} head{} of width {}", z.b, z.t, z.k, z.h, z.h == 1 ? "" : "s", z.k / z.h),
