@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <source_location>
+#include <string_view>
 #include <vector>
 
 #include "attograd/autograd/op_registry.hpp"
