@@ -18,6 +18,7 @@
 #include "attograd/backend/settings.hpp"
 
 #include "attograd/autograd/anomaly.hpp"
+#include "attograd/autograd/custom_op.hpp"
 #include "attograd/autograd/engine.hpp"
 #include "attograd/autograd/grad_mode.hpp"
 #include "attograd/autograd/gradcheck.hpp"
