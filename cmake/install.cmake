@@ -3,7 +3,12 @@
 # (tests/consumer checks exactly that).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS attograd EXPORT attogradTargets
+# attograd_dist (attograd::dist) joins the same export when MPI was found (lib/dist/CMakeLists.txt).
+set(ATTOGRAD_INSTALL_TARGETS attograd)
+if(TARGET attograd_dist)
+  list(APPEND ATTOGRAD_INSTALL_TARGETS attograd_dist)
+endif()
+install(TARGETS ${ATTOGRAD_INSTALL_TARGETS} EXPORT attogradTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
