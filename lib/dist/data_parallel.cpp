@@ -53,6 +53,7 @@ struct DataParallel::State {
   std::vector<Bucket> buckets;
   std::unordered_map<const TensorImpl*, std::size_t> slot_of;  // a parameter's TensorImpl -> its slot
   double weight = 1.0;
+  bool reached = false;  // this pass reached one of the parameters
   std::size_t next_to_start = 0;  // buckets start in index order on every rank (MPI's collective rule)
   std::size_t next_to_finish = 0;
 
@@ -111,7 +112,10 @@ void unpack(const Slot& slot, const Bucket& b, std::int64_t flag_index) {
 void DataParallel::State::on_step(const autograd::BackwardStep& step) {
   if (step.node.kind() == autograd::Node::Kind::Leaf) {
     const auto found = slot_of.find(step.node.tensor().get());
-    if (found != slot_of.end()) gradient_ready(found->second);
+    if (found != slot_of.end()) {
+      reached = true;
+      gradient_ready(found->second);
+    }
   }
   if (next_to_finish < next_to_start) progress();
 }
@@ -150,9 +154,12 @@ void DataParallel::State::progress() {
   }
 }
 
-// The end of a backward pass: the parameters that got no gradient count as zero, the remaining buckets
-// start, and when every exchange is done the averaged gradients go into .grad.
+// The end of a backward pass that reached the model: the parameters that got no gradient count as
+// zero, the remaining buckets start, and when every exchange is done the averaged gradients go into
+// .grad.
 void DataParallel::State::finish_pass() {
+  if (!reached) return;  // another model's backward, or one for the inputs only: not ours to exchange
+  reached = false;
   for (std::size_t s = 0; s < slots.size(); ++s) gradient_ready(s);
   for (; next_to_finish < buckets.size(); ++next_to_finish) {
     detail::check(MPI_Wait(&buckets[next_to_finish].request, MPI_STATUS_IGNORE), "gradient all-reduce: MPI_Wait");

@@ -116,3 +116,18 @@ BOOST_AUTO_TEST_CASE(a_parameter_without_a_gradient_counts_as_zero_and_never_han
   check_close(l1.weight.grad(), full({2, 3}, 0.5));
   BOOST_TEST(!both.at<nn::Linear>(2).weight.grad().defined());  // as in one process: no gradient
 }
+
+BOOST_AUTO_TEST_CASE(a_backward_that_reaches_no_parameter_exchanges_nothing) {
+  dist::Communicator comm;
+  Generator gen(5);
+  Mlp net(gen);
+  dist::DataParallel ddp(comm, net);
+  // Rank 0 alone runs a backward of another model: were it collective, rank 0 would wait for rank 1
+  // forever (the test's timeout).
+  if (comm.rank() == 0) {
+    nn::Linear other(3, 1, nn::LinearOptions{.generator = &gen});
+    other(ones({2, 3})).sum().backward();
+    check_close(other.weight.grad(), full({1, 3}, 2.0));  // its own, not averaged
+  }
+  comm.barrier();
+}

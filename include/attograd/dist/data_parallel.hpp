@@ -23,7 +23,10 @@
 // and when the pass ends the engine's after_last_step hook waits for the rest. docs/distributed.md.
 //
 // Rules:
-// - While a DataParallel lives, every backward() on its thread is collective: all ranks call it.
+// - While a DataParallel lives, every backward() on its thread that reaches the model's parameters is
+//   collective: all ranks make it, in the same order. A backward that reaches none of them (another
+//   model's, or one for the inputs' gradients only) exchanges nothing, on any rank it runs on.
+// - A backward that throws midway leaves the ranks out of step: end the program (run.hpp).
 // - Frozen parameters (requires_grad false when it is made) are left out.
 // - A parameter that got no gradient on a rank this pass counts as zero there; if it got none on any
 //   rank its .grad stays as it was (undefined after zero_grad), as in one process.
