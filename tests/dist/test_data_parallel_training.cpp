@@ -44,9 +44,10 @@ struct Run {
     return global;
   }
 
-  train::TrainingState state() {
+  // The number of ranks is part of the run's settings: resuming with another is refused.
+  train::TrainingState state(int ranks) {
     return {.model = model, .optimizer = &*opt, .generator = &gen, .batches = &*batches, .curve = &curve,
-            .config = "seed=11"};
+            .config = fmt::format("seed=11 ranks={}", ranks)};
   }
 
   Generator gen;
@@ -120,14 +121,18 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_continues_the_same_curve_bit_for_bit) {
     dist::DataParallel ddp(comm, whole.model);
     for (int s = 1; s <= 12; ++s) {
       whole.step(s, &ddp);
-      if (s == 6 && comm.is_root()) train::save_training_state(path, whole.state(), s);  // rank 0 writes
+      if (s == 6 && comm.is_root()) train::save_training_state(path, whole.state(comm.size()), s);  // rank 0 writes
     }
   }
   comm.barrier();  // the file is complete before anyone reads it
 
+  Run other(kFloat64, 11);
+  BOOST_CHECK_EXCEPTION(train::load_training_state(path, other.state(comm.size() + 1)), Error,
+                        attograd::testing::has_message(fmt::format("ranks={}", comm.size())));
+
   Run resumed(kFloat64, 11);
   dist::DataParallel ddp(comm, resumed.model);
-  const std::int64_t done = train::load_training_state(path, resumed.state());  // every rank reads it
+  const std::int64_t done = train::load_training_state(path, resumed.state(comm.size()));  // every rank reads it
   BOOST_TEST(done == 6);
   for (std::int64_t s = done + 1; s <= 12; ++s) resumed.step(s, &ddp);
   BOOST_TEST(loss_bits(resumed.curve) == loss_bits(whole.curve));
