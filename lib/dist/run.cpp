@@ -28,8 +28,10 @@ std::pair<int, int> world() {
 
 int fail(const std::string& message) {
   const auto [rank, size] = world();
-  // One write, flushed before the abort, so that the message is whole and is not lost.
-  fmt::print(stderr, "rank {} of {}: {}\n", rank, size, message);
+  // One write, flushed before the abort, so that the message is whole and is not lost. In a world of
+  // one the rank says nothing.
+  if (size > 1) fmt::print(stderr, "rank {} of {}: {}\n", rank, size, message);
+  else fmt::print(stderr, "{}\n", message);
   std::fflush(stderr);
   if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
   return 1;

@@ -19,9 +19,9 @@
 
 namespace attograd::dist {
 
-// Returns what `program` returns. If it throws: prints the message; then, when MPI runs with more than
-// one rank, MPI_Abort(MPI_COMM_WORLD, 1) (it does not return); in a world of one (or before MPI
-// started) it returns 1.
+// Returns what `program` returns. If it throws: with more than one rank, prints "rank <r> of <n>:
+// <message>" and calls MPI_Abort(MPI_COMM_WORLD, 1) (it does not return); in a world of one (or before
+// MPI started) prints the message alone and returns 1.
 int run_or_abort(const std::function<int()>& program);
 
 }  // namespace attograd::dist
