@@ -32,6 +32,7 @@ struct Slot {
   std::string name;
   std::size_t bucket = 0;
   std::int64_t offset = 0;  // of its first element in the bucket's buffer
+  std::int64_t position = 0;  // among the bucket's parameters: where its flag is
   bool ready = false;       // its gradient for this pass is packed
 };
 
@@ -66,36 +67,33 @@ struct DataParallel::State {
 
 namespace {
 
+// Slot's gradient times this rank's weight into its place in the bucket (zeros when it has none), and
+// its flag.
 template <class T>
-void pack_as(const Tensor& grad, double weight, T* out) {
-  const Tensor g = grad.contiguous();
-  const T* in = g.data<T>();
-  const T w = static_cast<T>(weight);
-  for (std::int64_t i = 0; i < g.numel(); ++i) out[i] = w * in[i];  // this rank's weighted share
+void pack_as(const Slot& slot, Bucket& b, double weight) {
+  T* out = b.buffer.data<T>() + slot.offset;
+  const Tensor grad = slot.param.grad();
+  if (grad.defined()) {
+    const Tensor g = grad.contiguous();
+    const T* in = g.data<T>();
+    const T w = static_cast<T>(weight);
+    for (std::int64_t i = 0; i < g.numel(); ++i) out[i] = w * in[i];
+  } else {
+    std::fill(out, out + slot.param.numel(), T(0));
+  }
+  b.buffer.data<T>()[b.elements + slot.position] = grad.defined() ? T(1) : T(0);
 }
 
-// Slot s's gradient times the weight into its place in the buffer (zeros when it has none), and its flag.
-void pack(const Slot& slot, Bucket& b, std::int64_t flag_index, double weight) {
-  const Tensor grad = slot.param.grad();
-  const std::int64_t n = slot.param.numel();
-  if (b.dtype == kFloat64) {
-    double* out = b.buffer.data<double>();
-    if (grad.defined()) pack_as<double>(grad, weight, out + slot.offset);
-    else std::fill(out + slot.offset, out + slot.offset + n, 0.0);
-    out[b.elements + flag_index] = grad.defined() ? 1.0 : 0.0;
-  } else {
-    float* out = b.buffer.data<float>();
-    if (grad.defined()) pack_as<float>(grad, weight, out + slot.offset);
-    else std::fill(out + slot.offset, out + slot.offset + n, 0.0f);
-    out[b.elements + flag_index] = grad.defined() ? 1.0f : 0.0f;
-  }
+void pack(const Slot& slot, Bucket& b, double weight) {
+  if (b.dtype == kFloat64) pack_as<double>(slot, b, weight);
+  else pack_as<float>(slot, b, weight);
 }
 
 // After the sum: the averaged gradient into .grad, unless no rank had one.
-void unpack(const Slot& slot, const Bucket& b, std::int64_t flag_index) {
-  const double flag = b.dtype == kFloat64 ? b.buffer.data<double>()[b.elements + flag_index]
-                                          : b.buffer.data<float>()[b.elements + flag_index];
-  if (flag == 0.0) return;
+void unpack(const Slot& slot, const Bucket& b) {
+  const std::int64_t flag = b.elements + slot.position;
+  const double any_rank_had_one = b.dtype == kFloat64 ? b.buffer.data<double>()[flag] : b.buffer.data<float>()[flag];
+  if (any_rank_had_one == 0.0) return;
   Tensor grad = empty(slot.param.shape(), b.dtype);
   const std::size_t size = element_size(b.dtype);
   std::memcpy(grad.impl()->storage->data(),
@@ -124,8 +122,7 @@ void DataParallel::State::gradient_ready(std::size_t s) {
   Slot& slot = slots[s];
   if (slot.ready) return;
   Bucket& b = buckets[slot.bucket];
-  const auto flag_index = static_cast<std::int64_t>(std::find(b.slots.begin(), b.slots.end(), s) - b.slots.begin());
-  pack(slot, b, flag_index, weight);
+  pack(slot, b, weight);
   slot.ready = true;
   if (--b.pending == 0) start_ready_buckets();
 }
@@ -165,7 +162,7 @@ void DataParallel::State::finish_pass() {
     detail::check(MPI_Wait(&buckets[next_to_finish].request, MPI_STATUS_IGNORE), "gradient all-reduce: MPI_Wait");
   }
   for (Bucket& b : buckets) {
-    for (std::size_t i = 0; i < b.slots.size(); ++i) unpack(slots[b.slots[i]], b, static_cast<std::int64_t>(i));
+    for (std::size_t s : b.slots) unpack(slots[s], b);
     b.pending = b.slots.size();
   }
   for (Slot& slot : slots) slot.ready = false;
@@ -196,7 +193,8 @@ std::unique_ptr<DataParallel::State> make_buckets(const nn::Module& model, const
       b = &state->buckets.emplace_back();
       b->dtype = p.dtype();
     }
-    Slot slot{.param = p, .name = name, .bucket = state->buckets.size() - 1, .offset = b->elements};
+    Slot slot{.param = p, .name = name, .bucket = state->buckets.size() - 1, .offset = b->elements,
+              .position = static_cast<std::int64_t>(b->slots.size())};
     b->elements += p.numel();
     b->slots.push_back(state->slots.size());
     state->slot_of[p.impl()] = state->slots.size();
