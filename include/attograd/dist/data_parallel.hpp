@@ -25,7 +25,7 @@
 // Rules:
 // - While a DataParallel lives, every backward() on its thread that reaches the model's parameters is
 //   collective: all ranks make it, in the same order. A backward that reaches none of them (another
-//   model's, or one for the inputs' gradients only) exchanges nothing, on any rank it runs on.
+//   model's) exchanges nothing, on any rank it runs on.
 // - A backward that throws midway leaves the ranks out of step: end the program (run.hpp).
 // - Frozen parameters (requires_grad false when it is made) are left out.
 // - A parameter that got no gradient on a rank this pass counts as zero there; if it got none on any
