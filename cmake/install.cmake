@@ -3,7 +3,17 @@
 # (tests/consumer checks exactly that).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS attograd EXPORT attogradTargets
+# attograd_dist (attograd::dist) joins the same export when MPI was found (lib/dist/CMakeLists.txt).
+set(ATTOGRAD_INSTALL_TARGETS attograd)
+set(ATTOGRAD_DIST_NEEDS_MPI OFF)  # a static attograd_dist: its consumers link MPI themselves
+if(TARGET attograd_dist)
+  list(APPEND ATTOGRAD_INSTALL_TARGETS attograd_dist)
+  get_target_property(dist_type attograd_dist TYPE)
+  if(dist_type STREQUAL "STATIC_LIBRARY")
+    set(ATTOGRAD_DIST_NEEDS_MPI ON)
+  endif()
+endif()
+install(TARGETS ${ATTOGRAD_INSTALL_TARGETS} EXPORT attogradTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

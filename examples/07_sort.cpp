@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   return examples::run("07_sort", [&] {
+    examples::Ranks ranks;  // `mpirun -n N 07_sort`: data-parallel on N ranks (docs/distributed.md)
     const auto out = examples::start(flags);
     Generator gen(flags.seed);
     const auto train_inputs = inputs_of(false, length, digits, 100000, gen);
@@ -162,6 +163,7 @@ int main(int argc, char** argv) {
     nn::LanguageModel model(digits, emb, heads, depth, 2 * length - 1,
                             {.order = post_norm ? nn::NormOrder::PostNorm : nn::NormOrder::PreNorm, .generator = &gen});
     fmt::print("{}\n", model);
+    ranks.data_parallel(model);
 
     // AdamW with the learning rate warming up over the first steps, then falling along half a cosine;
     // gradients clipped to norm 1, as minGPT trains.
@@ -176,18 +178,19 @@ int main(int argc, char** argv) {
     const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
                                      .batches = &batches, .curve = &curve, .config = examples::config(flags, settings)};
     const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
-    train::Progress progress(flags.steps, {.label = "07_sort"});
+    train::Progress progress(flags.steps, {.label = "07_sort", .rank = ranks.rank()});
     const std::int64_t eval_every = std::max<std::int64_t>(1, flags.steps / 10);
     double seconds_evaluating = 0;
     for (std::int64_t step = done + 1; step <= flags.steps; ++step) {
-      auto [x, y] = batches.next2();                                // [B, 2L-1] each
+      auto [x, y] = ranks.shard(batches.next2());                   // [B, 2L-1] each: this rank's rows
       Tensor L = cross_entropy(model(x), y, {.ignore_index = -1});  // the sorted half's predictions only
       opt.zero_grad();
       L.backward();
       optim::clip_grad_norm(model.parameters(), 1.0);
       opt.step();
       schedule.step();
-      train::check_loss(L.item(), step);
+      const double loss = ranks.average(L.item());  // of the whole batch
+      train::check_loss(loss, step);
       double train_acc = NAN, test_acc = NAN;
       if (step % eval_every == 0 || step == flags.steps) {
         const double started = progress.elapsed();
@@ -195,11 +198,12 @@ int main(int argc, char** argv) {
         test_acc = accuracy_of(sort_with(model, test_inputs, length, gen), test_inputs);
         seconds_evaluating += progress.elapsed() - started;
       }
-      curve.add({static_cast<double>(step), L.item(), train_acc, test_acc});
-      progress.update(step, L.item(), std::isnan(test_acc) ? "" : fmt::format("test acc {:.3f}", test_acc));
-      if (examples::after_step(flags, out, state, step)) return;  // a checkpoint; --stop-after
+      curve.add({static_cast<double>(step), loss, train_acc, test_acc});
+      progress.update(step, loss, std::isnan(test_acc) ? "" : fmt::format("test acc {:.3f}", test_acc));
+      if (examples::after_step(flags, out, state, step, ranks.root())) return;  // a checkpoint; --stop-after
     }
     progress.finish();
+    if (!ranks.root()) return;  // rank 0 alone shows and writes the results
     const double seconds = progress.elapsed() - seconds_evaluating;
     const auto& last = curve.rows().back();
     const double train_accuracy = last[2], test_accuracy = last[3];
@@ -260,7 +264,7 @@ int main(int argc, char** argv) {
     examples::write_curve(curve, out, "07_sort: loss and accuracy of whole sorted sequences", false);
     examples::print_result({{"test_accuracy", fmt::format("{:.3f}", test_accuracy)},
                             {"train_accuracy", fmt::format("{:.3f}", train_accuracy)},
-                            {"steps", fmt::format("{}", flags.steps)}},
+                            {"steps", fmt::format("{}", flags.steps)}, {"ranks", fmt::format("{}", ranks.size())}},
                            seconds, out);
   });
 }

@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   return examples::run("08_char_lm", [&] {
+    examples::Ranks ranks;  // `mpirun -n N 08_char_lm`: data-parallel on N ranks (docs/distributed.md)
     const auto out = examples::start(flags);
     Generator gen(flags.seed);
 
@@ -240,6 +241,7 @@ int main(int argc, char** argv) {
 
     nn::LanguageModel model(V, emb, heads, depth, context, {.order = nn::NormOrder::PreNorm, .generator = &gen});
     fmt::print("{}\n", model);
+    ranks.data_parallel(model);
     optim::AdamW opt(model.parameters(), {.lr = flags.lr, .weight_decay = 0.1});
     optim::WarmupCosine schedule(opt, flags.steps / 20, flags.steps);
     train::Curve curve({"step", "train_bits", "val_bits", "markov5_bits", "entropy_floor"});
@@ -251,30 +253,32 @@ int main(int argc, char** argv) {
     const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
                                      .curve = &curve, .config = examples::config(flags, settings)};
     const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
-    train::Progress progress(flags.steps, {.label = "08_char_lm"});
+    train::Progress progress(flags.steps, {.label = "08_char_lm", .rank = ranks.rank()});
     const std::int64_t eval_every = std::max<std::int64_t>(1, flags.steps / 10);
     double seconds_evaluating = 0, val_bits = NAN;
     for (std::int64_t step = done + 1; step <= flags.steps; ++step) {
-      auto [x, y] = random_windows(train, batch, context, gen);  // [B, T] each
+      auto [x, y] = ranks.shard(random_windows(train, batch, context, gen));  // [B, T] each: this rank's rows
       Tensor L = cross_entropy(model(x), y);                      // nats per character
       opt.zero_grad();
       L.backward();
       optim::clip_grad_norm(model.parameters(), 1.0);
       opt.step();
       schedule.step();
-      train::check_loss(L.item(), step);
+      const double loss = ranks.average(L.item());  // of the whole batch
+      train::check_loss(loss, step);
       double val_now = NAN;
       if (step % eval_every == 0 || step == flags.steps) {
         const double started = progress.elapsed();
         val_now = val_bits = bits_per_token(model, val, context);
         seconds_evaluating += progress.elapsed() - started;
       }
-      const double bits = L.item() / std::numbers::ln2;
+      const double bits = loss / std::numbers::ln2;
       curve.add({static_cast<double>(step), bits, val_now, markov_bits, floor});
       progress.update(step, bits, std::isnan(val_now) ? "" : fmt::format("val {:.3f} bits/char", val_now));
-      if (examples::after_step(flags, out, state, step)) return;  // a checkpoint; --stop-after
+      if (examples::after_step(flags, out, state, step, ranks.root())) return;  // a checkpoint; --stop-after
     }
     progress.finish();
+    if (!ranks.root()) return;  // rank 0 alone shows and writes the results
     const double seconds = progress.elapsed() - seconds_evaluating;
     fmt::print("validation bits per character: transformer {:.3f}, order-5 Markov {:.3f}{}\n", val_bits, markov_bits,
                std::isnan(floor) ? "" : fmt::format(", entropy floor {:.3f}", floor));
@@ -320,6 +324,7 @@ int main(int argc, char** argv) {
       fields.emplace_back("sample_valid", fmt::format("{:.3f}", static_cast<double>(valid_lines) / static_cast<double>(lines)));
     }
     fields.emplace_back("steps", fmt::format("{}", flags.steps));
+    fields.emplace_back("ranks", fmt::format("{}", ranks.size()));
     examples::print_result(fields, seconds, out);
   });
 }

@@ -15,7 +15,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <exception>
+#include <memory>
+#include <stdexcept>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -24,6 +27,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <attograd/attograd.hpp>
+#ifdef ATTOGRAD_EXAMPLES_DIST
+#include <attograd/dist/dist.hpp>
+#endif
 
 namespace examples {
 
@@ -118,11 +124,11 @@ inline std::int64_t resume(const Flags& flags, const std::filesystem::path& out,
   return done;
 }
 
-// Call after each step: saves a checkpoint every --checkpoint-every steps, and returns true when the
-// run should end here (--stop-after).
+// Call after each step: saves a checkpoint every --checkpoint-every steps (rank 0 alone: every rank
+// holds the same state), and returns true when the run should end here (--stop-after).
 inline bool after_step(const Flags& flags, const std::filesystem::path& out,
-                       const attograd::train::TrainingState& state, std::int64_t step) {
-  if (flags.checkpoint_every > 0 && step % flags.checkpoint_every == 0) {
+                       const attograd::train::TrainingState& state, std::int64_t step, bool root = true) {
+  if (root && flags.checkpoint_every > 0 && step % flags.checkpoint_every == 0) {
     attograd::train::save_training_state(checkpoint_path(out), state, step);
   }
   if (step == flags.stop_after) {
@@ -131,6 +137,53 @@ inline bool after_step(const Flags& flags, const std::filesystem::path& out,
   }
   return false;
 }
+
+// Data parallelism for the examples that offer it (07, 08; docs/distributed.md). Started with
+// `mpirun -n N`, every rank draws the same batches (the same seed), trains on its own rows of each, and
+// the gradients are averaged across ranks during backward. Started alone, or built without MPI, it is a
+// world of one, and the run is the one it always was, bit for bit.
+//
+//   examples::Ranks ranks;            // first: only rank 0 keeps stdout
+//   ranks.data_parallel(model);       // after building the model
+//   auto [x, y] = ranks.shard(batches.next2());
+//   double loss = ranks.average(L.item());
+class Ranks {
+ public:
+#ifdef ATTOGRAD_EXAMPLES_DIST
+  Ranks() {
+    // Every print of an example is then rank 0's; errors still reach stderr from any rank.
+    if (!comm_.is_root() && std::freopen("/dev/null", "w", stdout) == nullptr) {
+      throw std::runtime_error("cannot silence stdout on rank " + std::to_string(comm_.rank()));
+    }
+  }
+  int rank() const { return comm_.rank(); }
+  int size() const { return comm_.size(); }
+  // Rank 0's parameters everywhere, and from now on each backward() averages the gradients.
+  void data_parallel(attograd::nn::Module& model) {
+    attograd::dist::broadcast(comm_, model);
+    ddp_ = std::make_unique<attograd::dist::DataParallel>(comm_, model);
+  }
+  // This rank's rows of a global batch.
+  std::pair<attograd::Tensor, attograd::Tensor> shard(const std::pair<attograd::Tensor, attograd::Tensor>& batch) {
+    return ddp_->shard2(batch.first, batch.second);
+  }
+  // The global batch's loss, from each rank's.
+  double average(double local_loss) const { return ddp_->average(local_loss); }
+
+ private:
+  attograd::dist::Communicator comm_;
+  std::unique_ptr<attograd::dist::DataParallel> ddp_;
+#else
+  int rank() const { return 0; }
+  int size() const { return 1; }
+  void data_parallel(attograd::nn::Module&) {}
+  std::pair<attograd::Tensor, attograd::Tensor> shard(std::pair<attograd::Tensor, attograd::Tensor> batch) { return batch; }
+  double average(double local_loss) const { return local_loss; }
+#endif
+
+ public:
+  bool root() const { return rank() == 0; }
+};
 
 // Applies --threads and creates the output folder; returns the folder.
 inline std::filesystem::path start(const Flags& flags) {
@@ -157,9 +210,20 @@ inline void print_result(std::vector<std::pair<std::string, std::string>> fields
 }
 
 // Runs an example's body; an exception (a NaN loss, a bad flag value found late, a file that cannot be
-// written) becomes one line on stderr and exit status 1 instead of a crash.
+// written) becomes one line on stderr and exit status 1 instead of a crash. With several ranks, one
+// rank's exception ends them all (dist::run_or_abort), with that rank's message.
 template <class Body>
 int run(const char* example, Body&& body) {
+#ifdef ATTOGRAD_EXAMPLES_DIST
+  return attograd::dist::run_or_abort([&]() -> int {
+    try {
+      body();
+      return 0;
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("{}: error: {}", example, e.what()));
+    }
+  });
+#else
   try {
     body();
     return 0;
@@ -167,6 +231,7 @@ int run(const char* example, Body&& body) {
     fmt::print(stderr, "{}: error: {}\n", example, e.what());
     return 1;
   }
+#endif
 }
 
 }  // namespace examples

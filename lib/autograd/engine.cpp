@@ -191,6 +191,12 @@ void run_hooks(const BackwardStep& step) {
   for (const StepHookGuard* guard : hooks) guard->hook()(step);
 }
 
+void run_after_last_step_hooks() {
+  for (const StepHookGuard* guard : hooks) {
+    if (guard->options().after_last_step) guard->options().after_last_step();
+  }
+}
+
 }  // namespace
 
 StepHookGuard::StepHookGuard(StepHook hook, StepHookOptions options) : hook_(std::move(hook)), options_(options) {
@@ -235,6 +241,7 @@ void backward(const Tensor& root, const Tensor& grad, BackwardOptions options) {
     run_hooks({node, g, d.all(), std::span<const bool>(added.get(), d.size()), step});
     if (!options.retain_graph) node.release();
   }
+  run_after_last_step_hooks();
 }
 
 }  // namespace autograd

@@ -42,6 +42,7 @@ std::string Progress::status(std::int64_t step, double loss, const std::string& 
 }
 
 void Progress::update(std::int64_t step, double loss, const std::string& extra) {
+  if (options_.rank != 0) return;  // the other ranks of a data-parallel run stay quiet
   step = std::clamp<std::int64_t>(step, 0, total_);
   const auto now = std::chrono::steady_clock::now();
   if (bar_) {
@@ -62,6 +63,7 @@ void Progress::update(std::int64_t step, double loss, const std::string& extra) 
 }
 
 void Progress::finish() {
+  if (options_.rank != 0) return;
   if (open_line_) fmt::print(options_.out, "\n");
   open_line_ = false;
   std::fflush(options_.out);

@@ -1,5 +1,7 @@
 // The engine: topological order, accumulation (and the version of .grad it bumps), freeing, retain_graph,
 // errors, hooks, and the reuse of a gradient's memory (offered, taken, and kept from those who read it).
+#include <cmath>
+
 #include "support/test.hpp"
 
 using namespace attograd;
@@ -162,6 +164,29 @@ BOOST_AUTO_TEST_CASE(hooks_see_every_step_in_topological_order) {
   BOOST_TEST((ops == std::vector<std::string>{"exp", "mul", "leaf"}));
   // x * x sends two gradients to x: the second is added to the first.
   BOOST_TEST((accumulated == std::vector<bool>{false, true}));
+}
+
+BOOST_AUTO_TEST_CASE(after_last_step_runs_once_when_every_gradient_is_in_place) {
+  Tensor x = scalar_tensor(2.0, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = exp(x * x);
+  int calls = 0;
+  double grad_seen = 0.0;
+  {
+    autograd::StepHookGuard hook([](const autograd::BackwardStep&) {},
+                                 {.reads_grad_output = false, .after_last_step = [&] {
+                                    ++calls;
+                                    grad_seen = x.grad().item();
+                                  }});
+    y.backward({}, {.retain_graph = true});
+    BOOST_TEST(calls == 1);
+    BOOST_TEST(grad_seen == 4.0 * std::exp(4.0));  // d exp(x²)/dx = 2x·exp(x²) at x = 2
+    // A pass that ends with an exception does not run it.
+    autograd::StepHookGuard failing([](const autograd::BackwardStep&) { throw ValueError("stop"); });
+    BOOST_CHECK_THROW(y.backward({}, {.retain_graph = true}), ValueError);
+    BOOST_TEST(calls == 1);
+  }
+  y.backward();  // no hook installed any more
+  BOOST_TEST(calls == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_deep_chain_does_not_overflow_the_stack) {

@@ -45,6 +45,18 @@ BOOST_AUTO_TEST_CASE(the_last_step_is_always_printed) {
   BOOST_TEST(text.find("step 7/7 loss 0.5000") != std::string::npos, text);
 }
 
+BOOST_AUTO_TEST_CASE(only_rank_0_of_a_data_parallel_run_prints) {
+  std::FILE* f = std::tmpfile();
+  Progress quiet(5, {.out = f, .rank = 1});
+  for (int step = 1; step <= 5; ++step) quiet.update(step, 0.5);
+  quiet.finish();
+  BOOST_TEST(read_all(f).empty());
+  Progress root(5, {.out = f, .rank = 0});
+  root.update(5, 0.5);
+  BOOST_TEST(read_all(f).find("step 5/5") != std::string::npos);
+  std::fclose(f);
+}
+
 BOOST_AUTO_TEST_CASE(bad_totals_are_refused) {
   BOOST_CHECK_EXCEPTION(Progress(0), ValueError, has_message("Progress: total must be >= 1, got 0"));
 }

@@ -45,6 +45,11 @@ struct StepHookOptions {
   // the leaves' .grad (coverage, data-parallel gradient exchange), says false and keeps the memory
   // saving; it is then shown an undefined grad_output on the steps whose backward took it.
   bool reads_grad_output = true;
+  // Called once after the last step of a backward pass, before backward() returns (not when the pass
+  // ends with an exception, nor for backward on a leaf, which runs no steps). The data-parallel
+  // gradient exchange (dist::DataParallel) waits for its all-reduces here, so that every gradient is
+  // complete when the user's backward() returns.
+  std::function<void()> after_last_step = {};
 };
 
 // Installs a hook for this thread for the guard's lifetime. Hooks run in the order installed; a hook

@@ -24,6 +24,9 @@ struct ProgressOptions {
   int plain_lines = 10;         // how many lines a plain (non-terminal) run prints in all
   bool force_plain = false;     // plain lines even on a terminal
   std::string unit = "steps";   // what one update counts
+  // In data-parallel training (docs/distributed.md), this process's rank: only rank 0 prints. A plain
+  // number, so that train/ needs nothing from dist/.
+  int rank = 0;
 };
 
 class Progress {
