@@ -190,6 +190,7 @@ json bench_workload(const Config& c, const std::string& workload, int threads, j
            {"attograd_matmul_gflops_in_step", bench::median(field(a, "matmul_gflops_in_step"))},
            {"matmul_calls_per_step", number(a[0], "matmul_calls_per_step")},
            {"onednn_products_per_step", number(a[0], "onednn_products_per_step")},
+           {"onednn_executions_per_step", number(a[0], "onednn_executions_per_step")},
            {"steps", p.warmup + p.steps}, {"attograd_first_loss", a[0]["first_loss"]},
            {"libtorch_first_loss", t[0]["first_loss"]}, {"attograd_last_loss", a[0]["last_loss"]},
            {"libtorch_last_loss", t[0]["last_loss"]}, {"attograd_ms_runs", field(a, "median_ms")},

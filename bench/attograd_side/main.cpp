@@ -84,10 +84,10 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
     if (i >= o.warmup) step_matmul_ms.push_back(bench::matmul_timer::totals().ms - matmul_before);
     return loss;
   };
-  std::uint64_t products_before = 0;
+  attograd::backend::onednn::CacheStats before;
   const auto on_timed_start = [&] {
     bench::matmul_timer::reset();
-    products_before = attograd::backend::onednn::cache_stats().products;
+    before = attograd::backend::onednn::cache_stats();
   };
   const bench::LoopResult r =
       bench::run_loop(o, step, [](const Tensor& loss) { return loss.item<double>(); }, on_timed_start);
@@ -97,21 +97,33 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
   std::vector<double> share;
   for (std::size_t i = 0; i < r.step_ms.size(); ++i) share.push_back(step_matmul_ms[i] / r.step_ms[i]);
   const bench::matmul_timer::Totals mm = bench::matmul_timer::totals();
-  const auto products = attograd::backend::onednn::cache_stats().products - products_before;
+  const attograd::backend::onednn::CacheStats after = attograd::backend::onednn::cache_stats();
+  const auto products = after.products - before.products;
+  // The share and the rate stand on the timer having seen every primitive attograd ran: a call that
+  // bypassed it (a library linked so that its calls bind elsewhere) would make both look smaller.
+  if (mm.calls != after.executions - before.executions) {
+    throw std::runtime_error(fmt::format(
+        "the matmul timer saw {} oneDNN primitive runs in {} timed steps, but attograd ran {} ({} products): "
+        "the matmul share and rate would be wrong. Is libattograd linked so that its dnnl_primitive_execute "
+        "binds to the timer's (bench/attograd_side/matmul_timer.hpp)?",
+        mm.calls, o.steps, after.executions - before.executions, products));
+  }
   const double steps = static_cast<double>(o.steps);
   fmt::print(
       "{{\"side\": \"attograd\", \"workload\": \"{}\", \"precision\": \"{}\", \"threads\": {}, "
       "\"warmup\": {}, \"steps\": {}, "
       "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
       "\"matmul_ms_per_step\": {}, \"matmul_share\": {}, \"matmul_calls_per_step\": {}, "
-      "\"onednn_products_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",
+      "\"onednn_products_per_step\": {}, \"onednn_executions_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",
       w.name, o.precision, attograd::num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
       bench::json_number(*std::min_element(r.step_ms.begin(), r.step_ms.end())),
       bench::json_number(r.timed_ms / steps), bench::json_number(r.cpu_ms / steps),
       bench::json_number(bench::peak_rss_mb()),
       bench::json_number(r.first_loss), bench::json_number(r.last_loss), bench::json_number(bench::median(step_matmul_ms)),
       bench::json_number(bench::median(share)), bench::json_number(static_cast<double>(mm.calls) / steps),
-      bench::json_number(static_cast<double>(products) / steps), bench::json_number(mm.flops * 1e-9),
+      bench::json_number(static_cast<double>(products) / steps),
+      bench::json_number(static_cast<double>(after.executions - before.executions) / steps),
+      bench::json_number(mm.flops * 1e-9),
       bench::json_number(mm.flops * 1e-6 / bench::median(step_matmul_ms)));
 }
 

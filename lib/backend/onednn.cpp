@@ -114,9 +114,7 @@ struct Context {
   std::vector<std::vector<std::byte>> scratchpads;
   std::mutex mutex;  // guards everything below and the memory objects of the entries
   std::unordered_map<Key, std::unique_ptr<Entry>, KeyHash> cache;
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;
-  std::uint64_t products = 0;
+  std::uint64_t hits = 0, misses = 0, products = 0, executions = 0;
   // The converted operands of the current product, kept between calls: each grows to the largest
   // operand converted so far (bf16 bits, two bytes per element).
   std::vector<std::uint16_t> lhs_bf16, rhs_bf16;
@@ -354,6 +352,7 @@ bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) {
     check(static_cast<dnnl_status_t>(failed.load()), e, "execute");
   }
   ++ctx.products;
+  ctx.executions += static_cast<std::uint64_t>(pieces) + (e.bf16 ? 2 : 0);  // its pieces, and conversions
   return true;
 }
 
@@ -387,7 +386,7 @@ bool native_bf16() {
 CacheStats cache_stats() {
   Context& ctx = context();
   std::lock_guard lock(ctx.mutex);
-  return {ctx.cache.size(), ctx.hits, ctx.misses, ctx.products};
+  return {ctx.cache.size(), ctx.hits, ctx.misses, ctx.products, ctx.executions};
 }
 
 void clear_cache() {

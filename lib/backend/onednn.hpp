@@ -78,6 +78,9 @@ struct CacheStats {
   std::uint64_t hits = 0;      // lookups that found their primitive
   std::uint64_t misses = 0;    // lookups that built one (or found that oneDNN has none worth using)
   std::uint64_t products = 0;  // products oneDNN computed
+  // oneDNN primitives run for them: a product's pieces, and the bf16 mode's two conversions when
+  // oneDNN computes in bf16 (the bench's timer checks that it saw every one).
+  std::uint64_t executions = 0;
 };
 CacheStats cache_stats();
 // Drops every cached primitive (they are rebuilt on demand).
