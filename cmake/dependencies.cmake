@@ -4,6 +4,7 @@
 find_package(fmt 9 CONFIG REQUIRED)        # libfmt-dev: all text formatting, public (Shape/Tensor formatters)
 find_package(dnnl 2.6 CONFIG REQUIRED)     # libdnnl-dev: float32 matmuls, private to lib/backend
 find_package(nlohmann_json 3 CONFIG REQUIRED)  # nlohmann-json3-dev: the checkpoint header, private to lib/io
+find_package(ZLIB REQUIRED)                # zlib1g-dev: gzip-compressed data files, private to lib/train
 
 if(ATTOGRAD_BUILD_TESTS)
   # The shared library build of Boost.Test: the header-only variant compiles several times slower per
