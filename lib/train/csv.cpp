@@ -240,7 +240,9 @@ CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& options) 
     for (std::int64_t c = 0; c < count; ++c) {
       const double value = parse_number(fields[static_cast<std::size_t>(c)], options.dtype, problem);
       if (!problem.empty()) {
-        if (rows == 0 && !options.header) problem += " (if the first line names the columns, set header = true)";
+        if (rows == 0 && !options.header && problem.ends_with("is not a number")) {
+          problem += " (if the first line names the columns, set header = true)";
+        }
         throw CsvError(path, line_number, c + 1, problem);
       }
       values.push_back(value);

@@ -117,6 +117,8 @@ BOOST_AUTO_TEST_CASE(text_that_is_not_a_number_is_refused_where_it_stands) {
   check_error("1,2\n3,++4\n", 2, 2, "'++4' is not a number");
   check_error("1,2\n3,4\r5\n", 2, 2, "'4\\x0d5' is not a number");  // a lone carriage return
   check_error("x,y\n1,2\n", 1, 1, "'x' is not a number (if the first line names the columns, set header = true)");
+  check_error("1,nan\n", 1, 2, "'nan' is not finite: NaN and infinity are refused (a missing value has no number to "
+                             "stand for it; fill or drop it first)");  // no header hint: a header is not the problem
 }
 
 BOOST_AUTO_TEST_CASE(nan_infinity_and_numbers_out_of_range_are_refused) {
