@@ -1,13 +1,14 @@
-// 10_digits: handwritten digits, real data nobody here made. An MLP and a small self-attention model
-// that reads the image as a sequence of its 8 rows, trained on one part of the data, chosen on a second
-// and judged once on a third.
+// 10_digits: handwritten digits, real data nobody here made. MLPs and small self-attention models that
+// read the image as a sequence of its 8 rows, trained on one part of the data, chosen on a second and
+// judged once on a third.
 //
 // The data: scikit-learn's digits, 1,797 images of 8 x 8 pixels (values 0-16) with their digit, from
 // Debian's python3-sklearn (`./dev data` fetches it; docs/data.md). A stratified split (seeded, the same
 // in any tool: train/split.hpp) keeps 60% of each digit for training, 20% for validation, 20% for test,
 // written to split.csv so that other tools can use the very same rows.
 //
-// The models, trained side by side on the same mini-batches with Adam and the cross entropy:
+// The models, --ensemble of each kind (5), each from its own initial weights, all trained side by side
+// on the same mini-batches with Adam and the cross entropy:
 //   MLP:        pixels [B, 64] -> Linear(64 -> H) -> ReLU -> Linear(H -> 10)
 //   attention:  pixels [B, 64] as 8 rows [B, 8, 8] -> Linear(8 -> C) + a learned position per row
 //               -> transformer block(s) -> mean over the rows -> Linear(C -> 10)
@@ -15,10 +16,12 @@
 // and the same digit upside down would look alike); attention lets a row's vector gather the others.
 //
 // How a user who trained in PyTorch would judge them: every --eval-every steps each model is scored on
-// the validation part and its best weights so far are kept (early stopping); at the end each model gets
-// its best weights back, the best on validation of the two and of their ensemble (the mean of their
-// probabilities) is "the best model", and only then is the test part used, once for each. The test part
-// never chose anything.
+// the validation part and its best weights so far are kept (early stopping). At the end every model gets
+// its best weights back, and the candidates are: each model alone, the MLPs together, the attention
+// models together, and all of them together (an ensemble: the mean of their probabilities). "The MLP"
+// is the MLP best on validation, "the attention model" likewise, and "the best model" the candidate
+// best on validation (on a tie the earlier one: a single model before a group). Only then is the test
+// part used, once for each. The test part never chose anything.
 //
 // Pictures: curve.svg (training losses), validation.svg (validation accuracy), confusion.svg (the best
 // model's confusion matrix on test), misclassified.svg (the test digits it gets wrong), attention.svg
@@ -30,6 +33,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -110,7 +114,7 @@ double accuracy_of(const std::vector<std::int64_t>& predicted, const std::vector
 
 // A model in training: its optimiser, its best validation accuracy so far and the weights that got it.
 struct Contender {
-  std::string name;
+  std::string name;  // "mlp_0", "attention_3", ...
   nn::Module& model;
   Forward forward;
   optim::Adam opt;
@@ -119,16 +123,34 @@ struct Contender {
   std::vector<Tensor> best_weights;
 };
 
+// What the test may judge: one model or several, whose probabilities are averaged.
+struct Candidate {
+  std::string name;
+  std::vector<const Contender*> members;
+  double validation = 0, test = 0;
+  std::vector<std::int64_t> test_predictions;
+
+  Tensor probabilities(const Tensor& images) const {  // [B, 64] -> [B, 10]
+    Tensor sum = softmax(members[0]->forward(images), -1);
+    for (std::size_t i = 1; i < members.size(); ++i) sum = sum + softmax(members[i]->forward(images), -1);
+    return sum / static_cast<double>(members.size());
+  }
+  std::vector<std::int64_t> predict(const Tensor& images) const {
+    NoGradGuard no_grad;
+    return argmax(probabilities(images), -1).to_vector<std::int64_t>();
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"10_digits: handwritten digits (scikit-learn's 8 x 8 images) with an MLP and a self-attention "
-               "model over the image's rows; picked on validation, judged once on test"};
+  CLI::App app{"10_digits: handwritten digits (scikit-learn's 8 x 8 images) with MLPs and self-attention models "
+               "over the image's rows; picked on validation, judged once on test"};
   examples::Flags flags{.steps = 2000, .lr = 2e-3, .out = "runs/10_digits"};
   examples::add_common_flags(app, flags);
   std::string data;
   std::uint64_t split_seed = 0;
-  std::int64_t hidden = 128, emb = 32, heads = 4, depth = 1, batch = 32, eval_every = 0, shown = 4;
+  std::int64_t hidden = 128, emb = 32, heads = 4, depth = 1, batch = 32, eval_every = 0, shown = 4, ensemble = 5;
   double weight_decay = 1e-3;
   double validation_fraction = 0.2, test_fraction = 0.2;
   app.add_option("--data", data, "the digits file (default: $ATTOGRAD_DATA_DIR/digits.csv.gz, else " ATTOGRAD_DATA_DIR
@@ -153,6 +175,9 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", weight_decay, "Adam's L2 penalty on the weights (scikit-learn's alpha)")
       ->capture_default_str()
       ->check(examples::at_least(0));
+  app.add_option("--ensemble", ensemble, "models of each kind, each from its own initial weights")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 20));
   app.add_option("--shown", shown, "test digits in attention.svg")->capture_default_str()->check(CLI::Range(1, 10));
   CLI11_PARSE(app, argc, argv);
 
@@ -171,46 +196,60 @@ int main(int argc, char** argv) {
                "split.csv)\n", digits.labels.size(0), split.train.size(), split.validation.size(), split.test.size(),
                split_seed);
 
+    // --ensemble models of each kind, each drawing its initial weights from the one generator in turn.
     Generator gen(flags.seed);
-    Mlp mlp(hidden, gen);
-    RowAttention attention(emb, heads, depth, gen);
-    fmt::print("{}\n{}\n", mlp, attention);
-    Contender mlp_run{"mlp", mlp, [&](const Tensor& x) { return mlp(x); }, optim::Adam(mlp.parameters(), {.lr = flags.lr, .weight_decay = weight_decay})};
-    Contender attention_run{"attention", attention, [&](const Tensor& x) { return attention(x); },
-                            optim::Adam(attention.parameters(), {.lr = flags.lr, .weight_decay = weight_decay})};
-    const std::array<Contender*, 2> models = {&mlp_run, &attention_run};
+    std::vector<std::unique_ptr<Mlp>> mlps;
+    std::vector<std::unique_ptr<RowAttention>> attentions;
+    std::vector<std::unique_ptr<Contender>> runs;  // the MLPs first, then the attention models
+    for (std::int64_t k = 0; k < ensemble; ++k) {
+      Mlp& m = *mlps.emplace_back(std::make_unique<Mlp>(hidden, gen));
+      // A Contender holds an optimiser, which cannot move: built in place, behind a pointer.
+      runs.emplace_back(new Contender{fmt::format("mlp_{}", k), m, [&m](const Tensor& x) { return m(x); },
+                                      optim::Adam(m.parameters(), {.lr = flags.lr, .weight_decay = weight_decay})});
+    }
+    for (std::int64_t k = 0; k < ensemble; ++k) {
+      RowAttention& a = *attentions.emplace_back(std::make_unique<RowAttention>(emb, heads, depth, gen));
+      runs.emplace_back(new Contender{fmt::format("attention_{}", k), a, [&a](const Tensor& x) { return a(x); },
+                                      optim::Adam(a.parameters(), {.lr = flags.lr, .weight_decay = weight_decay})});
+    }
+    fmt::print("{} of each:\n{}\n{}\n", ensemble, *mlps[0], *attentions[0]);
+    const auto kind_of = [&](std::size_t r) { return r < static_cast<std::size_t>(ensemble) ? 0 : 1; };  // 0 MLP, 1 attention
 
     train::Batches batches({x_train, y_train}, batch, gen);
     if (eval_every == 0) eval_every = batches.batches_per_epoch();
-    train::Curve curve({"step", "mlp_loss", "attention_loss"});
-    std::vector<viz::Series> validation_curves = {{"MLP", {}, {}}, {"attention", {}, {}}};
+    train::Curve curve({"step", "mlp_loss", "attention_loss"});  // each the mean over the models of its kind
+    std::vector<viz::Series> validation_curves = {{"MLPs (mean)", {}, {}}, {"attention models (mean)", {}, {}}};
     train::Progress progress(flags.steps, {.label = "10_digits"});
     for (std::int64_t step = 1; step <= flags.steps; ++step) {
-      const auto [images, labels] = batches.next2();  // the same batch for both models
-      std::vector<double> row = {static_cast<double>(step)};
-      for (Contender* c_ptr : models) {
-        Contender& c = *c_ptr;
+      const auto [images, labels] = batches.next2();  // the same batch for every model
+      std::vector<double> row = {static_cast<double>(step), 0.0, 0.0};
+      for (std::size_t r = 0; r < runs.size(); ++r) {
+        Contender& c = *runs[r];
         Tensor L = cross_entropy(c.forward(images), labels);
         c.opt.zero_grad();
         L.backward();
         c.opt.step();
-        row.push_back(L.item());
-        train::check_loss(row.back(), step);
+        train::check_loss(L.item(), step);
+        row[1 + kind_of(r)] += L.item() / static_cast<double>(ensemble);
       }
       curve.add(row);
       if (step % eval_every == 0 || step == flags.steps) {
-        for (std::size_t m = 0; m < models.size(); ++m) {
-          Contender& c = *models[m];
+        double mean_validation[2] = {0, 0};
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+          Contender& c = *runs[r];
           c.model.eval();  // scoring mode (these models have no dropout, but a model of yours might)
           const double v = accuracy_of(predict(c.forward, x_val), y_val);
           c.model.train();
-          validation_curves[m].x.push_back(static_cast<double>(step));
-          validation_curves[m].y.push_back(v);
+          mean_validation[kind_of(r)] += v / static_cast<double>(ensemble);
           if (v > c.best_validation) {  // strictly better: on a tie the earlier, shorter-trained weights stay
             c.best_validation = v;
             c.best_step = step;
             c.best_weights = snapshot(c.model);
           }
+        }
+        for (int kind = 0; kind < 2; ++kind) {
+          validation_curves[kind].x.push_back(static_cast<double>(step));
+          validation_curves[kind].y.push_back(mean_validation[kind]);
         }
       }
       progress.update(step, row[1], fmt::format("attention {:.3f}, val {:.3f} / {:.3f}", row[2],
@@ -220,37 +259,40 @@ int main(int argc, char** argv) {
     progress.finish();
     const double seconds = progress.elapsed();
 
-    // Each model gets back its best weights on validation. A third candidate is the two together: the mean
-    // of their probabilities (an ensemble; two models that err on different digits correct each other).
-    // The best candidate on validation is "the best model" (the earlier in the table on a tie, the
-    // simpler). Only now is the test part used, once for each.
-    for (Contender* c : models) {
-      restore(c->model, c->best_weights);
-      c->model.eval();
+    // Every model gets back its best weights on validation. Then the candidates, each scored on
+    // validation; the choices are made there, and only then is the test part used, once for each.
+    std::vector<Candidate> candidates;
+    std::vector<const Contender*> group[2], everyone;
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      restore(runs[r]->model, runs[r]->best_weights);
+      runs[r]->model.eval();
+      candidates.push_back({runs[r]->name, {runs[r].get()}});
+      group[kind_of(r)].push_back(runs[r].get());
+      everyone.push_back(runs[r].get());
     }
-    const Forward ensemble = [&](const Tensor& x) { return (softmax(mlp(x), -1) + softmax(attention(x), -1)) * 0.5; };
-    struct Candidate {
-      std::string name;
-      Forward forward;
-      double validation;
-      std::vector<std::int64_t> test_predictions;
-      double test = 0;
-    };
-    std::vector<Candidate> candidates = {{"mlp", mlp_run.forward, mlp_run.best_validation, {}},
-                                         {"attention", attention_run.forward, attention_run.best_validation, {}},
-                                         {"ensemble", ensemble, accuracy_of(predict(ensemble, x_val), y_val), {}}};
-    std::size_t best = 0;
+    if (ensemble > 1) {
+      candidates.push_back({"mlp_ensemble", group[0]});
+      candidates.push_back({"attention_ensemble", group[1]});
+    }
+    candidates.push_back({"ensemble", everyone});  // every model: with --ensemble 1, one MLP and one attention
+    std::size_t best = 0, best_mlp = 0, best_attention = static_cast<std::size_t>(ensemble);
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-      if (candidates[i].validation > candidates[best].validation) best = i;
+      Candidate& c = candidates[i];
+      c.validation = accuracy_of(c.predict(x_val), y_val);
+      if (c.validation > candidates[best].validation) best = i;
+      if (i < static_cast<std::size_t>(ensemble) && c.validation > candidates[best_mlp].validation) best_mlp = i;
+      if (i >= static_cast<std::size_t>(ensemble) && i < runs.size() && c.validation > candidates[best_attention].validation) {
+        best_attention = i;
+      }
     }
-    fmt::print("\n{:<10} {:>12} {:>10}\n", "model", "validation", "test");
-    for (Candidate& c : candidates) {
-      c.test_predictions = predict(c.forward, x_test);
+    fmt::print("\n{:<20} {:>10} {:>8}  chosen\n", "candidate", "validation", "test");
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      Candidate& c = candidates[i];
+      c.test_predictions = c.predict(x_test);
       c.test = accuracy_of(c.test_predictions, y_test);
-      fmt::print("{:<10} {:>12.3f} {:>10.3f}\n", c.name, c.validation, c.test);
+      fmt::print("{:<20} {:>10.3f} {:>8.3f}  {}\n", c.name, c.validation, c.test,
+                 i == best ? "best" : i == best_mlp ? "the MLP" : i == best_attention ? "the attention model" : "");
     }
-    fmt::print("(the MLP's best validation score came at step {}, the attention model's at step {})\n",
-               mlp_run.best_step, attention_run.best_step);
     const std::string& best_name = candidates[best].name;
     const auto& best_test = candidates[best].test_predictions;
     const double best_accuracy = candidates[best].test;
@@ -283,10 +325,11 @@ int main(int argc, char** argv) {
     if (!wrong.empty()) fmt::print("wrong: {}\n", fmt::join(wrong_captions, ", "));
 
     // What the attention model's last block attends to, averaged over its heads, on the first test digits.
+    RowAttention& attention = *attentions[best_attention - static_cast<std::size_t>(ensemble)];
     auto& attn = attention.block(attention.blocks.size() - 1).attn;
     const Tensor few = x_test.slice(0, 0, shown);
     attn.record(true);
-    const auto few_predicted = predict(attention_run.forward, few);
+    const auto few_predicted = predict([&](const Tensor& x) { return attention(x); }, few);
     attn.record(false);
     const Tensor maps = mean(attn.recorded().weights, {1});  // [shown, H, 8, 8] -> [shown, 8, 8]
     std::vector<Tensor> per_digit;
@@ -303,13 +346,13 @@ int main(int argc, char** argv) {
                               viz::line_chart(validation_curves, {.title = "10_digits: validation accuracy",
                                                                   .y_label = "accuracy"}));
     examples::write_curve(curve, out, "10_digits: training loss (cross entropy) of each model");
-    examples::print_result({{"test_accuracy", fmt::format("{:.3f}", candidates[0].test)},
-                            {"attention_test_accuracy", fmt::format("{:.3f}", candidates[1].test)},
-                            {"ensemble_test_accuracy", fmt::format("{:.3f}", candidates[2].test)},
+    examples::print_result({{"test_accuracy", fmt::format("{:.3f}", candidates[best_mlp].test)},
+                            {"attention_test_accuracy", fmt::format("{:.3f}", candidates[best_attention].test)},
+                            {"ensemble_test_accuracy", fmt::format("{:.3f}", candidates.back().test)},
                             {"best_model", best_name},
                             {"best_test_accuracy", fmt::format("{:.3f}", best_accuracy)},
-                            {"mlp_validation_accuracy", fmt::format("{:.3f}", mlp_run.best_validation)},
-                            {"attention_validation_accuracy", fmt::format("{:.3f}", attention_run.best_validation)},
+                            {"mlp_validation_accuracy", fmt::format("{:.3f}", candidates[best_mlp].validation)},
+                            {"attention_validation_accuracy", fmt::format("{:.3f}", candidates[best_attention].validation)},
                             {"test_digits", fmt::format("{}", y_test.size())},
                             {"steps", fmt::format("{}", flags.steps)}},
                            seconds, out);
