@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
   app.add_option("--test", test_fraction, "share of each digit held out for test")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 0.45));
-  app.add_option("--weight-decay", weight_decay, "Adam's L2 penalty on the weights (scikit-learn's alpha)")
+  app.add_option("--weight-decay", weight_decay, "Adam's L2 penalty, weight_decay (scikit-learn's alpha is this times the batch size)")
       ->capture_default_str()
       ->check(examples::at_least(0));
   app.add_option("--ensemble", ensemble, "models of each kind, each from its own initial weights")

@@ -234,7 +234,8 @@ CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& options) 
     }
     if (count != columns) {
       throw CsvError(path, line_number, std::min(count, columns) + 1,
-                     fmt::format("this row has {} fields but line {} has {}{}", count, first_row_line, columns,
+                     fmt::format("this row has {} field{} but line {} has {}{}", count, count == 1 ? "" : "s",
+                                 first_row_line, columns,
                                  count < columns ? " (a short row: a value is missing)" : " (a long row)"));
     }
     for (std::int64_t c = 0; c < count; ++c) {

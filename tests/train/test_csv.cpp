@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(ragged_rows_name_the_line_and_the_missing_column) {
   check_error("1,2,3\n4,5,6\n7,8\n", 3, 3, "this row has 2 fields but line 1 has 3 (a short row: a value is missing)");
   check_error("1,2\n3,4,5\n", 2, 3, "this row has 3 fields but line 1 has 2 (a long row)");
   check_error("1,2,3\n4,5,\n", 2, 3, "an empty field where a number belongs");  // a trailing comma
-  check_error("a,b\n1,2\n1\n", 3, 2, "this row has 1 fields but line 1 has 2", {.header = true});
+  check_error("a,b\n1,2\n1\n", 3, 2, "this row has 1 field but line 1 has 2", {.header = true});
 }
 
 BOOST_AUTO_TEST_CASE(text_that_is_not_a_number_is_refused_where_it_stands) {
