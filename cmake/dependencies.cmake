@@ -9,6 +9,7 @@ find_package(nlohmann_json 3 CONFIG REQUIRED)  # nlohmann-json3-dev: the checkpo
 # with the C compiler, so C is enabled for that alone (attograd has no C sources).
 enable_language(C)
 find_package(MPI COMPONENTS C)
+find_package(ZLIB REQUIRED)                # zlib1g-dev: gzip-compressed data files, private to lib/train
 
 if(ATTOGRAD_BUILD_TESTS)
   # The shared library build of Boost.Test: the header-only variant compiles several times slower per

@@ -69,8 +69,10 @@
 #include "attograd/viz/summary.hpp"
 #include "attograd/viz/svg.hpp"
 
+#include "attograd/train/csv.hpp"
 #include "attograd/train/curve.hpp"
 #include "attograd/train/data.hpp"
 #include "attograd/train/progress.hpp"
 #include "attograd/train/report.hpp"
 #include "attograd/train/resume.hpp"
+#include "attograd/train/split.hpp"

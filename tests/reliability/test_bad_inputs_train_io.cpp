@@ -70,6 +70,18 @@ BOOST_AUTO_TEST_CASE(training_helpers) {
                       {"training: the loss is nan at step 17", "anomaly mode"}),
       bad<ValueError>("an infinite loss", [] { train::check_loss(INFINITY, 3); },
                       {"training: the loss is inf at step 3"}),
+      bad<DTypeError>("read_csv into int64", [] { train::read_csv(never_written(), {.dtype = kInt64}); },
+                      {"read_csv: dtype must be float32 or float64, got int64"}),
+      bad<ValueError>("read_csv with a digit as delimiter", [] { train::read_csv(never_written(), {.delimiter = '1'}); },
+                      {"read_csv: the delimiter cannot be '1'"}),
+      bad<ValueError>("stratified_split with no train left",
+                      [] { train::stratified_split(i64({4}), 0, {.validation = 0.6, .test = 0.4}); },
+                      {"stratified_split: fractions must be >= 0 with validation + test < 1"}),
+      bad<DTypeError>("stratified_split of float labels", [] { train::stratified_split(f32({4}), 0); },
+                      {"stratified_split: labels must be int64 class labels, got float32"}),
+      bad<ValueError>("write_split missing a row",
+                      [] { train::write_split(never_written(), {.train = {0}, .test = {2}}, i64({3})); },
+                      {"write_split: row 1 is in no part of the split"}),
   }));
 }
 
