@@ -12,8 +12,9 @@
 //
 // The baselines are n-gram models (examples/ngram.hpp), bigram to 5-gram, each with add-k smoothing and
 // with interpolated Kneser-Ney, their k and discount picked on the validation words. The model is a
-// small causal transformer (nn::LanguageModel) that reads a word from its "." and must beat the best
-// n-gram on the test words. Last, it invents words: at each --temperatures, 1,000 samples, 20 of them
+// small causal transformer (nn::LanguageModel) that reads a word from its "." and is set against the
+// best n-gram on the test words (the goal is to beat it; at the defaults it comes within 0.04 nats, not
+// below: examples/README.md has the measurements). Last, it invents words: at each --temperatures, 1,000 samples, 20 of them
 // printed, counted as words it trained on, real words it never saw (validation and test), or new.
 //
 //   $ 11_words
@@ -112,7 +113,8 @@ struct Tuned {
 };
 // The setting among `grid` with the lowest validation nats, and its test nats.
 template <class MakeModel>
-Tuned tune(const std::vector<double>& grid, MakeModel make, const std::vector<Tokens>& val, const std::vector<Tokens>& test) {
+Tuned tune(const std::vector<double>& grid, MakeModel make, const std::vector<Tokens>& val,
+           const std::vector<Tokens>& test) {
   Tuned best;
   for (const double s : grid) {
     const double nats = examples::mean_nats(make(s), val);
@@ -171,8 +173,9 @@ double nats_per_char(nn::LanguageModel& model, const std::vector<Tokens>& words)
   std::stable_sort(sorted.begin(), sorted.end(), [](const Tokens* a, const Tokens* b) { return a->size() < b->size(); });
   double nats = 0, predicted = 0;
   for (std::size_t begin = 0; begin < sorted.size(); begin += 512) {
+    const std::size_t end = std::min(begin + 512, sorted.size());
     const std::vector<const Tokens*> part(sorted.begin() + static_cast<std::ptrdiff_t>(begin),
-                                          sorted.begin() + static_cast<std::ptrdiff_t>(std::min(begin + 512, sorted.size())));
+                                          sorted.begin() + static_cast<std::ptrdiff_t>(end));
     auto [ids, targets] = batch_of(part);
     nats += cross_entropy(model(ids), targets, {.ignore_index = -1, .reduction = Reduction::Sum}).item();
     for (const Tokens* w : part) predicted += static_cast<double>(w->size() - 1);
@@ -186,12 +189,13 @@ double nats_per_char(nn::LanguageModel& model, const std::vector<Tokens>& words)
 int main(int argc, char** argv) {
   CLI::App app{"11_words: a character-level transformer language model of English words, in nats per character "
                "against add-k and Kneser-Ney n-gram models, and the words it invents"};
-  examples::Flags flags{.steps = 6000, .lr = 1e-2, .out = "runs/11_words"};
+  examples::Flags flags{.steps = 20000, .lr = 1e-2, .out = "runs/11_words"};
   examples::add_common_flags(app, flags);
   examples::add_checkpoint_flags(app, flags);
   std::string words_path = "/usr/share/dict/american-english";
   std::uint64_t split_seed = 0;
   std::int64_t emb = 64, heads = 4, depth = 2, batch = 64, samples = 1000, show = 20;
+  double dropout = 0;
   std::vector<double> temperatures{0.5, 0.8, 1.0};
   app.add_option("--words", words_path, "the word list, one word per line (Debian: wamerican)")->capture_default_str();
   app.add_option("--split-seed", split_seed, "seed of the train/validation/test split (not --seed: the same test "
@@ -203,6 +207,9 @@ int main(int argc, char** argv) {
       ->check(examples::above(0));
   app.add_option("--depth", depth, "transformer blocks")->capture_default_str()->check(examples::above(0));
   app.add_option("--batch", batch, "words per training step")->capture_default_str()->check(examples::above(0));
+  app.add_option("--dropout", dropout, "dropout rate on the embeddings and in every block, while training")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
   app.add_option("--temperatures", temperatures, "of the samples: below 1 sharper, above 1 flatter")
       ->capture_default_str()
       ->check(examples::above(0));
@@ -264,7 +271,8 @@ int main(int argc, char** argv) {
     // The transformer: it reads ". c a t" and predicts "c a t .".
     Generator gen(flags.seed);
     const auto context = static_cast<std::int64_t>(longest) + 1;
-    nn::LanguageModel model(V, emb, heads, depth, context, {.order = nn::NormOrder::PreNorm, .generator = &gen});
+    nn::LanguageModel model(V, emb, heads, depth, context,
+                            {.order = nn::NormOrder::PreNorm, .dropout = dropout, .generator = &gen});
     fmt::print("{}\n", model);
     optim::AdamW opt(model.parameters(), {.lr = flags.lr, .weight_decay = 0.01});
     optim::WarmupCosine schedule(opt, flags.steps / 20, flags.steps);
@@ -273,8 +281,8 @@ int main(int argc, char** argv) {
     train::Batches batches({tensor_of<std::int64_t>(order, {static_cast<std::int64_t>(order.size())})}, batch, gen);
     train::Curve curve({"step", "train_nats", "val_nats", "best_ngram_val_nats"});
     const std::string settings =
-        fmt::format("steps={} words={} split_seed={} emb={} heads={} depth={} batch={}", flags.steps, words_path,
-                    split_seed, emb, heads, depth, batch);
+        fmt::format("steps={} words={} split_seed={} emb={} heads={} depth={} batch={} dropout={}", flags.steps,
+                    words_path, split_seed, emb, heads, depth, batch, dropout);
     const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
                                      .batches = &batches, .curve = &curve, .config = examples::config(flags, settings)};
     const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
@@ -305,8 +313,9 @@ int main(int argc, char** argv) {
     progress.finish();
     const double seconds = progress.elapsed() - seconds_evaluating;
     const double test_nats = nats_per_char(model, test);  // judged once, after training
-    fmt::print("test nats per character: transformer {:.4f} (validation {:.4f}), best n-gram {:.4f} ({})\n", test_nats,
-               val_nats, best_ngram, best_name);
+    fmt::print("test nats per character: transformer {:.4f} (validation {:.4f}), best n-gram {:.4f} ({}): {}\n",
+               test_nats, val_nats, best_ngram, best_name,
+               test_nats < best_ngram ? "the transformer is better" : "the n-gram model is still better");
 
     // New words: sampled from ".", cut at the first "." after it (or at the longest word's length).
     const std::unordered_set<std::string> in_train(split.train.begin(), split.train.end()),
@@ -320,7 +329,9 @@ int main(int argc, char** argv) {
       std::vector<std::string> shown;
       for (std::int64_t s = 0; s < samples; ++s) {
         std::string word;
-        for (std::int64_t t = 1; t < context && ids[s * context + t] != 0; ++t) word += char('a' + ids[s * context + t] - 1);
+        for (std::int64_t t = 1; t < context && ids[s * context + t] != 0; ++t) {
+          word += static_cast<char>('a' + ids[s * context + t] - 1);
+        }
         const bool trained = in_train.contains(word), real = !trained && in_dictionary.contains(word);
         n_train += trained;
         n_real += real;

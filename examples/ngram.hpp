@@ -102,7 +102,9 @@ class NGramCounts {
   // appends the token that followed.
   static std::uint64_t context_key(std::span<const std::int64_t> tokens, std::size_t i, int m) {
     std::uint64_t key = static_cast<std::uint64_t>(m);
-    for (std::size_t j = i - static_cast<std::size_t>(m); j < i; ++j) key = (key << 8) | static_cast<std::uint64_t>(tokens[j]);
+    for (std::size_t j = i - static_cast<std::size_t>(m); j < i; ++j) {
+      key = (key << 8) | static_cast<std::uint64_t>(tokens[j]);
+    }
     return key;
   }
   static std::uint64_t gram_key(std::span<const std::int64_t> tokens, std::size_t i, int m, std::int64_t next) {
