@@ -12,9 +12,10 @@
 // held-out character is predicted from at least --context / 2 characters before it.
 //
 // The baseline is an order-5 Markov model with Laplace smoothing 0.01, counted on the same training
-// text: P(c | the 5 characters before) = (n(context, c) + 0.01) / (n(context) + 0.01 V). It cannot see
-// further back than 5 characters, so it cannot know the bits a XOR refers to, nor how many brackets
-// are open; the transformer can, and must beat it. A generated language also knows its entropy floor:
+// text: P(c | the 5 characters before) = (n(context, c) + 0.01) / (n(context) + 0.01 V), that is a 6-gram
+// model with add-k smoothing (examples/ngram.hpp, shared with 11_words). It cannot see further back than
+// 5 characters, so it cannot know the bits a XOR refers to, nor how many brackets are open; the
+// transformer can, and must beat it. A generated language also knows its entropy floor:
 // the information its random choices carry per character, below which no model can go.
 //
 // After training, --samples samples of --sample-chars characters at --temperature are printed, each
@@ -33,59 +34,15 @@
 #include <numbers>
 #include <optional>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "common.hpp"
 #include "languages.hpp"
+#include "ngram.hpp"
 
 using namespace attograd;
 
 namespace {
-
-// --- the order-k Markov model ------------------------------------------------------------------------
-
-// P(c | context) = (n(context, c) + a) / (n(context) + a V), context = the k tokens before c (fewer at
-// the start of a text). Token ids < 256 are packed 8 bits each, with the context's length, into a key.
-class Markov {
- public:
-  Markov(int order, double smoothing, std::int64_t vocab) : order_(order), a_(smoothing), V_(vocab) {}
-
-  void fit(const std::vector<std::int64_t>& tokens) {
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const std::uint64_t context = key(tokens, i);
-      ++contexts_[context];
-      ++pairs_[(context << 8) | static_cast<std::uint64_t>(tokens[i])];
-    }
-  }
-  // The mean of -log2 P(tokens[i] | context) over i = 1 .. N-1.
-  double bits(const std::vector<std::int64_t>& tokens) const {
-    double total = 0;
-    for (std::size_t i = 1; i < tokens.size(); ++i) {
-      const std::uint64_t context = key(tokens, i);
-      const double n = count(contexts_, context), n_c = count(pairs_, (context << 8) | tokens[i]);
-      total -= std::log2((n_c + a_) / (n + a_ * static_cast<double>(V_)));
-    }
-    return total / static_cast<double>(tokens.size() - 1);
-  }
-
- private:
-  std::uint64_t key(const std::vector<std::int64_t>& tokens, std::size_t end) const {
-    const std::size_t k = std::min<std::size_t>(end, static_cast<std::size_t>(order_));
-    std::uint64_t key = k;
-    for (std::size_t j = end - k; j < end; ++j) key = (key << 8) | static_cast<std::uint64_t>(tokens[j]);
-    return key;
-  }
-  static double count(const std::unordered_map<std::uint64_t, std::uint32_t>& map, std::uint64_t key) {
-    const auto it = map.find(key);
-    return it == map.end() ? 0.0 : it->second;
-  }
-
-  int order_;
-  double a_;
-  std::int64_t V_;
-  std::unordered_map<std::uint64_t, std::uint32_t> contexts_, pairs_;
-};
 
 // --- the transformer's data and evaluation ----------------------------------------------------------
 
@@ -233,9 +190,9 @@ int main(int argc, char** argv) {
                train.size(), val.size(), V, std::log2(static_cast<double>(V)));
 
     // The baseline: an order-5 Markov model counted on the same training text.
-    Markov markov(5, 0.01, V);
-    markov.fit(train);
-    const double markov_bits = markov.bits(val);
+    examples::NGramCounts counts(6, V);  // 5 characters of context: a 6-gram model
+    counts.add(train);
+    const double markov_bits = examples::mean_nats(examples::AddK{counts, 6, 0.01}, {val}) / std::numbers::ln2;
     fmt::print("order-5 Markov model: {:.3f} bits per character on the held-out text{}\n", markov_bits,
                std::isnan(floor) ? "" : fmt::format(" (entropy floor {:.3f})", floor));
 
