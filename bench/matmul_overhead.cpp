@@ -30,6 +30,7 @@
 #include <attograd/attograd.hpp>
 
 #include "backend/matmul.hpp"
+#include "backend/threads.hpp"
 
 using namespace attograd;
 using Clock = std::chrono::steady_clock;
@@ -142,6 +143,9 @@ void bench(std::int64_t n, int rounds) {
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::stoi(argv[1]) : 1;
   set_num_threads(threads);
+  // attograd gives each op its threads itself; the bare oneDNN rows read OpenMP's setting, which
+  // would otherwise stay at every core and compare two threads with one.
+  const attograd::backend::OmpThreads bare(threads);
   const dnnl_version_t* v = dnnl_version();
   fmt::print("matmul_overhead: oneDNN {}.{}.{}, {} thread(s), load average {}\n", v->major, v->minor, v->patch,
              num_threads(), load_average());
