@@ -61,7 +61,7 @@ namespace {
 
 // Each loop is compiled three times, for AVX-512, AVX2 and the baseline x86-64 (SSE2) the library is
 // built for, and the loader picks the widest the CPU has (the functions above are forced inline: a
-// call out of the AVX-512 loop into baseline code made tanh 4 times slower instead of 5 times faster).
+// call out of the AVX-512 loop into baseline code made tanh slower than the baseline, not faster).
 // Results are the same bits on each clone and at each position in the array (vector body or scalar
 // tail) because the library is built with -ffp-contract=off (lib/CMakeLists.txt): without it g++
 // fuses a multiply and an add into one FMA, rounded once, wherever the target has FMA: the AVX-512

@@ -3,8 +3,8 @@
 //
 //   if (!onednn::matmul(a, b, c)) matmul_reference(a, b, c);   // what backend::matmul does
 //
-// How a call is made cheap (measured: creating a primitive costs 25-70 us and more, a hit in oneDNN's
-// own primitive cache ~1.2 us, a tiny execute 0.25 us):
+// How a call is made cheap (creating a primitive, or even finding it in oneDNN's own primitive cache,
+// costs more than executing a small product; bench/matmul_overhead measures what attograd adds):
 // - one engine and one stream for the process;
 // - a cache of primitives keyed by everything that defines them: both operands' shapes and strides
 //   (c's follow: it is contiguous) and the precision (MatmulPrecision, attograd/backend/settings.hpp);
@@ -27,9 +27,9 @@
 //
 // bfloat16 (MatmulPrecision::BFloat16): two reorders convert the float32 operands, as laid out above,
 // to dense bfloat16 (round to nearest even, the unit-stride dim kept), then a bf16·bf16 -> f32
-// primitive (with the f32 bias) reads them. On this AVX-512 CPU with avx512_bf16 the bf16 kernel
-// (brg:avx512_core_bf16) runs at about twice the f32 one's GFLOP/s, and a conversion costs a few
-// percent of a product. fpmath_mode::bf16 on the f32 primitive would be the one-line alternative, but
+// primitive (with the f32 bias) reads them. On a CPU with avx512_bf16 the bf16 kernel
+// (brg:avx512_core_bf16) is faster than the f32 one, and a conversion is small beside a product
+// (docs/performance.md, "The bf16 mode", gives the measured figures). fpmath_mode::bf16 on the f32 primitive would be the one-line alternative, but
 // oneDNN 2.6 ignores it without AMX (same kernel, bit-identical results), so the f32 primitive stays
 // strict.
 //

@@ -56,8 +56,8 @@ memory::desc to_desc(const Operand& op, memory::data_type type = memory::data_ty
 }
 
 // The operand dense in bfloat16, its unit-stride dim kept: converting it is then one straight pass
-// (a transposing conversion of a [2048, 128] matrix took 0.25-0.37 ms, a straight one 0.02-0.04 ms),
-// and oneDNN's bf16 kernel is as fast on a transposed operand as on a plain one.
+// (a transposing conversion took about ten times as long: docs/performance.md, "The bf16 mode"), and
+// oneDNN's bf16 kernel is as fast on a transposed operand as on a plain one.
 Operand dense_bf16(Operand op) {
   const bool column_major = op.col_stride != 1;
   op.row_stride = column_major ? 1 : op.cols;
