@@ -180,10 +180,18 @@ std::shared_ptr<TensorImpl> Node::tensor() const { return kind_ == Kind::Leaf ? 
 
 // The one implementation of record(): `info` is the registered op, or null for an op known by name.
 Node* record_node(const OpInfo* info, std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
-  if (!GradMode::is_enabled()) return nullptr;
   bool any = false;
-  for (const Tensor* t : inputs) any = any || (t->defined() && t->requires_grad());
-  if (!any) return nullptr;
+  bool under_no_grad = false;  // an input that would have needed a graph was computed without one
+  for (const Tensor* t : inputs) {
+    if (!t->defined()) continue;
+    any = any || t->requires_grad();
+    under_no_grad = under_no_grad || t->impl()->computed_under_no_grad;
+  }
+  if (!GradMode::is_enabled() || !any) {
+    // Remembered, so that backward() on a loss computed here can name the guard (engine.cpp).
+    if (under_no_grad || (any && !GradMode::is_enabled())) out.impl()->computed_under_no_grad = true;
+    return nullptr;
+  }
   if (info != nullptr && info->gradient != Gradient::Backward) [[unlikely]] refuse_without_backward(op, inputs);
 
   std::vector<std::shared_ptr<Node>> next;

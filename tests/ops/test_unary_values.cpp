@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(integer_and_bool_inputs_are_dtype_errors_naming_the_op_and_
   const Tensor b = tensor_of<bool>({true, false}, {2});
   for (const auto& [name, f] : ops) {
     BOOST_CHECK_EXCEPTION(f(i), DTypeError,
-                          has_message(fmt::format("{}: expected a floating-point tensor, got int64; convert with to(kFloat32)", name)));
+                          has_message(fmt::format("{}: expected a floating-point tensor, got int64; convert with .to(kFloat32)", name)));
     BOOST_CHECK_EXCEPTION(f(b), DTypeError, has_message(fmt::format("{}: expected a floating-point tensor, got bool", name)));
     BOOST_CHECK_EXCEPTION(f(Tensor()), ValueError, has_message(fmt::format("{}: input is an undefined tensor", name)));
   }
