@@ -262,6 +262,11 @@ Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs) {
   return record_node(nullptr, op, out, pointers(inputs));
 }
 
+std::string scalars_text(const Node& node) {
+  if (node.scalar_letter() == 0) return {};
+  return fmt::format("{} = {:g}", node.scalar_letter(), node.scalar());
+}
+
 bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
   if (!GradMode::is_enabled()) return false;
   for (const Tensor& t : inputs) {
