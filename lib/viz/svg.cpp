@@ -247,6 +247,14 @@ std::string heatmap(const Tensor& values, const std::vector<std::string>& row_la
   const int W = static_cast<int>(std::max(left + cell * cols + 90, text_width(options.title, 15) + 24));
   const int H = static_cast<int>(top + cell * rows + 20);
 
+  // The values written in the cells: all of them, or none when one would not fit its cell (tiny
+  // gradients such as -4.7e-07); the colours and each cell's tooltip still give them.
+  auto value_text = [&](double value) {
+    return options.diverging ? fmt::format("{:.2g}", value) : fmt::format("{:.2f}", value);
+  };
+  bool show_values = options.show_values && cell >= 28;
+  for (std::size_t i = 0; show_values && i < v.size(); ++i) show_values = text_width(value_text(v[i]), 10) <= cell - 4;
+
   std::string svg = header(W, H);
   svg += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n", W / 2,
                      xml_escape(options.title));
@@ -269,11 +277,10 @@ std::string heatmap(const Tensor& values, const std::vector<std::string>& row_la
       svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}, {}: {:.4g}</title></rect>\n",
                          x, y, cell, cell, std::isfinite(value) ? colour(t) : "#bbbbbb",
                          xml_escape(label(row_labels, r)), xml_escape(label(col_labels, c)), value);
-      if (options.show_values && cell >= 28) {
+      if (show_values) {
         const bool dark_cell = options.diverging ? std::abs(t - 0.5) > 0.35 : t <= 0.6;
         svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"middle\" fill=\"{}\">{}</text>\n",
-                           x + cell * 0.5, y + cell * 0.5 + 3.5, dark_cell ? "#fff" : "#000",
-                           options.diverging ? fmt::format("{:.2g}", value) : fmt::format("{:.2f}", value));
+                           x + cell * 0.5, y + cell * 0.5 + 3.5, dark_cell ? "#fff" : "#000", value_text(value));
       }
     }
   }

@@ -104,6 +104,10 @@ BOOST_AUTO_TEST_CASE(a_diverging_scale_is_centred_on_zero) {
   BOOST_TEST(svg.find("fill=\"#d48791\"><title>0, 2: 1</title>") != std::string::npos, svg);  // half way to red
   BOOST_TEST(svg.find(">-2</text>") != std::string::npos);  // the scale's ends: -2 and 2
   BOOST_TEST(svg.find(">2</text>") != std::string::npos);
+  // Values too long for their cells are not written in any cell; the tooltips keep them.
+  const std::string tiny = heatmap(tensor({{-4.7e-7, 2.5e-5}}), {}, {}, {.diverging = true});
+  BOOST_TEST(tiny.find("text-anchor=\"middle\" fill=") == std::string::npos, tiny);
+  BOOST_TEST(tiny.find("<title>0, 0: -4.7e-07</title>") != std::string::npos, tiny);
 }
 
 // A 60 x 60 map with small cells labels every second row and column, in a font that fits the cell.
