@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
                "also train a third model, with the fixed sines and cosines of \"Attention is all you need\" in place "
                "of learned position embeddings, on the same batches, and compare");
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "06_word_order: does A come before B? Without and with positions");
 
   return examples::run("06_word_order", [&] {
     const auto out = examples::start(flags);
@@ -290,7 +291,13 @@ int main(int argc, char** argv) {
                                     .min = 0.0, .max = 1.0});
     }
 
-    examples::write_curve(curve, out, "06_word_order: training loss without and with position embeddings");
+    // For the report: the same attention again, with the gradients of the sequence's cross entropy.
+    attn.record(true);
+    cross_entropy(positions(test_x.slice(0, 0, 1)), tensor_of<std::int64_t>({test_labels[0]}, {1})).backward();
+    attn.record(false);
+    report.attention(attn.recorded(), shown, "positions model, block 0 (gradients of the cross entropy)");
+    examples::write_curve(curve, out, "06_word_order: training loss without and with position embeddings", true,
+                          &report);
     std::vector<std::pair<std::string, std::string>> result = {
         {"no_positions_accuracy", fmt::format("{}", accuracy_without)},  // exact: 0.5 or not
         {"positions_accuracy", fmt::format("{:.3f}", accuracy_with)},
@@ -298,6 +305,6 @@ int main(int argc, char** argv) {
         {"swap_logit_difference", fmt::format("{:.2g}", swap_difference)}};
     if (fixed) result.emplace_back("sinusoidal_accuracy", fmt::format("{:.3f}", accuracy_fixed));
     result.emplace_back("steps", fmt::format("{}", flags.steps));
-    examples::print_result(result, seconds, out);
+    examples::print_result(result, seconds, out, &report);
   });
 }
