@@ -331,7 +331,7 @@ int main(int argc, char** argv) {
       report.attention(attn.recorded(), chars, "block 0 on held-out text (gradients of the next-character loss)");
     }
     examples::write_curve(curve, out, "08_char_lm: bits per character (train, held out, order-5 Markov, floor)", false,
-                          &report);
+                          &report, "bits per character");
     std::vector<std::pair<std::string, std::string>> fields = {
         {"bits_per_char", fmt::format("{:.3f}", val_bits)}, {"markov5_bits_per_char", fmt::format("{:.3f}", markov_bits)}};
     if (lang) fields.emplace_back("entropy_floor", fmt::format("{:.3f}", floor));

@@ -159,12 +159,13 @@ inline attograd::train::RunReport start_report(const CLI::App& app, const std::s
 }
 
 // Writes the training curve as out/curve.csv and out/curve.svg (one line per column after the first),
-// and puts the chart in the report when one is given.
+// and puts the chart in the report when one is given. The y axis is named y_label, or "value".
 inline void write_curve(const attograd::train::Curve& curve, const std::filesystem::path& out, const std::string& title,
-                        bool log_y = true, attograd::train::RunReport* report = nullptr) {
+                        bool log_y = true, attograd::train::RunReport* report = nullptr, const std::string& y_label = "") {
+  const attograd::viz::ChartOptions chart{.title = title, .y_label = y_label, .log_y = log_y};
   curve.write_csv(out / "curve.csv");
-  curve.write_svg(out / "curve.svg", {.title = title, .log_y = log_y});
-  if (report != nullptr) report->curve(curve, {.title = title, .log_y = log_y});
+  curve.write_svg(out / "curve.svg", chart);
+  if (report != nullptr) report->curve(curve, chart);
 }
 
 // Prints the last line of every example: the example's own fields, then seconds (the training time)
