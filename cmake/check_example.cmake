@@ -8,7 +8,9 @@
 # - it exits with status 0;
 # - its last line is `result: name=value ...` with fields seconds and out;
 # - every check "<field> <op> <number>" holds (op: < <= > >= ==) for a numeric field of that name;
-# - OUT holds curve.csv (a header and at least one row) and a non-empty curve.svg;
+# - OUT holds curve.csv (a header and at least one row), a non-empty curve.svg, and report.html, the
+#   run on one page, with the result line in it (tests/train/test_run_report_browser.cpp opens such a
+#   page in Chromium);
 # - the second run prints the same result line apart from seconds (fixed seed, same numbers).
 # With OUT_FLAG=OFF (a program without flags, such as docs/tutorial.md's), the program runs in OUT
 # with ARGS alone and writes its files there; its result line then needs no out field.
@@ -115,7 +117,7 @@ foreach(check IN LISTS checks)
   endif()
 endforeach()
 
-foreach(file curve.csv curve.svg)
+foreach(file curve.csv curve.svg report.html)
   if(NOT EXISTS "${OUT}/${file}")
     list(APPEND failed "the run wrote no ${OUT}/${file}")
   endif()
@@ -131,6 +133,15 @@ if(EXISTS "${OUT}/curve.svg")
   file(READ "${OUT}/curve.svg" svg LIMIT 200)
   if(NOT svg MATCHES "<svg")
     list(APPEND failed "${OUT}/curve.svg is not an SVG picture")
+  endif()
+endif()
+
+if(EXISTS "${OUT}/report.html")
+  file(READ "${OUT}/report.html" report)
+  string(REPLACE "&amp;" "&" report "${report}")
+  string(FIND "${report}" "${first_result}" at)
+  if(at EQUAL -1)
+    list(APPEND failed "${OUT}/report.html does not hold the result line")
   endif()
 endif()
 

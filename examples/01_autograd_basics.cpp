@@ -60,7 +60,7 @@ HandGradients by_hand(const std::vector<double>& x /* [N, 2] */, const std::vect
 // Part 1: returns the largest difference between attograd's gradients and the hand-derived ones. Writes
 // the graph, with every value and gradient, as neuron.dot (and neuron.svg when Graphviz is installed)
 // into out; with `explain`, prints each backward step as it happens.
-double one_neuron(const std::filesystem::path& out, bool explain) {
+double one_neuron(const std::filesystem::path& out, bool explain, train::RunReport& report) {
   viz::GraphCapture capture;  // intermediates keep their values and gradients for the picture
   TensorOptions leaf{.dtype = kFloat64, .requires_grad = true};
   Tensor x = tensor({1.0, 2.0}, leaf);
@@ -144,6 +144,7 @@ double one_neuron(const std::filesystem::path& out, bool explain) {
     fmt::print("  the graph with its values and gradients: {} (install Debian's graphviz for an SVG picture)\n\n",
                (out / "neuron.dot").string());
   }
+  report.graph(L, "part 1: the neuron's graph, with every value and gradient");
   return err;
 }
 
@@ -160,10 +161,11 @@ int main(int argc, char** argv) {
   bool explain = false;
   app.add_flag("--explain", explain, "print part 1's backward pass step by step (docs/teaching.md)");
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "01_autograd_basics: one neuron's gradients, by attograd and by hand");
 
   return examples::run("01_autograd_basics", [&] {
     const auto out = examples::start(flags);
-    double max_error = one_neuron(out, explain);
+    double max_error = one_neuron(out, explain, report);
 
     // Part 2. The data: inputs X [N, 2] from the seed, targets t = tanh(X w* + b*) from the teacher.
     Generator gen(flags.seed);
@@ -212,11 +214,11 @@ int main(int argc, char** argv) {
 
     fmt::print("  learned w = [{:.4f}, {:.4f}], b = {:.4f}; gradients checked by hand at every step\n",
                w.to_vector<double>()[0], w.to_vector<double>()[1], b.item());
-    examples::write_curve(curve, out, "01_autograd_basics: one neuron learns its teacher");
+    examples::write_curve(curve, out, "01_autograd_basics: one neuron learns its teacher", true, &report);
     examples::print_result({{"max_grad_error", fmt::format("{:.2g}", max_error)},
                             {"loss", fmt::format("{:.3g}", loss)},
                             {"weight_error", fmt::format("{:.3g}", weight_error())},
                             {"steps", fmt::format("{}", flags.steps)}},
-                           seconds, out);
+                           seconds, out, &report);
   });
 }

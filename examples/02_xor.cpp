@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   std::int64_t hidden = 8;
   app.add_option("--hidden", hidden, "hidden units")->capture_default_str()->check(examples::above(0));
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "02_xor: XOR with a small MLP");
 
   return examples::run("02_xor", [&] {
     const auto out = examples::start(flags);
@@ -66,6 +67,14 @@ int main(int argc, char** argv) {
     progress.finish();
     const double seconds = progress.elapsed();
 
+    // One more forward and backward, kept whole for the report's picture of the graph.
+    {
+      viz::GraphCapture capture;
+      Tensor L = cross_entropy(model(X), y);
+      L.backward();
+      report.graph(L, "the graph of one step: the loss on the 4 points, every value and gradient");
+    }
+
     // The trained model on the four points, and over a grid for the picture.
     NoGradGuard no_grad;
     model.eval();
@@ -88,15 +97,16 @@ int main(int argc, char** argv) {
     }
     const Tensor logits = model(tensor(grid, {kGrid * kGrid, 2}));
     const Tensor probability = softmax(logits, -1).select(1, 1).reshape({kGrid, kGrid});  // p(class 1)
-    io::write_file_atomically(out / "decision.svg",
-                              viz::heatmap(probability, y_labels, x_labels,
-                                           {.title = "02_xor: p(class 1) over the plane (x1 across, x2 up)",
-                                            .min = 0.0, .max = 1.0, .show_values = false, .cell = 16}));
+    const std::string decision = viz::heatmap(probability, y_labels, x_labels,
+                                              {.title = "02_xor: p(class 1) over the plane (x1 across, x2 up)",
+                                               .min = 0.0, .max = 1.0, .show_values = false, .cell = 16});
+    io::write_file_atomically(out / "decision.svg", decision);
+    report.picture("the trained model's p(class 1) over the plane", decision);
 
-    examples::write_curve(curve, out, "02_xor: cross entropy and accuracy on the 4 points");
+    examples::write_curve(curve, out, "02_xor: cross entropy and accuracy on the 4 points", true, &report);
     examples::print_result({{"accuracy", fmt::format("{:.3f}", accuracy)},
                             {"loss", fmt::format("{:.3g}", loss)},
                             {"steps", fmt::format("{}", flags.steps)}},
-                           seconds, out);
+                           seconds, out, &report);
   });
 }

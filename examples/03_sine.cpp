@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(examples::at_least(0));
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "03_sine: an MLP fits sin(x)");
 
   return examples::run("03_sine", [&] {
     const auto out = examples::start(flags);
@@ -119,14 +120,15 @@ int main(int argc, char** argv) {
       const auto grid = xs.to_vector<double>();
       viz::Series truth{"sin(x)", grid, sin_of(xs).to_vector<double>()};
       viz::Series fitted{"model", grid, model(xs).to_vector<double>()};
-      io::write_file_atomically(out / "fit.svg", viz::line_chart({truth, fitted}, {.title = "03_sine: the fit",
-                                                                                  .x_label = "x", .y_label = "y"}));
+      const std::string fit = viz::line_chart({truth, fitted}, {.title = "03_sine: the fit", .x_label = "x", .y_label = "y"});
+      io::write_file_atomically(out / "fit.svg", fit);
+      report.picture("the trained model against sin(x)", fit);
     }
     fmt::print("test MSE {:.3g} on {} held-out points (baseline, the mean: {:.3g})\n", mse, test_points, baseline);
-    examples::write_curve(curve, out, "03_sine: mean squared error");
+    examples::write_curve(curve, out, "03_sine: mean squared error", true, &report);
     examples::print_result({{"test_mse", fmt::format("{:.3g}", mse)},
                             {"baseline_mse", fmt::format("{:.3g}", baseline)},
                             {"steps", fmt::format("{}", flags.steps)}},
-                           seconds, out);
+                           seconds, out, &report);
   });
 }

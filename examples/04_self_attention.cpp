@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--to", to, "part 4: the token it should attend to")->capture_default_str();
   app.add_flag("--scaled", scaled, "divide the dot products by sqrt(C) (the lecture's slide 14)");
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "04_self_attention: the basic self-attention, step by step");
 
   return examples::run("04_self_attention", [&] {
     const auto T = static_cast<std::int64_t>(tokens.size());
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
                                  {.title = "W: output (row) attends to input (column)"});
     viz::write_attention_heatmap(out / "attention_grad.svg", attention.recorded(), viz::AttentionPart::weights_grad,
                                  tokens, {.title = "dL/dW for L = sum(Y * dY)"});
+    report.attention(attention.recorded(), tokens, "W, for L = sum(Y * dY)");
     X.zero_grad();
 
     // Through the values: W computed from X, then detached, so it is a constant here.
@@ -188,21 +190,22 @@ int main(int argc, char** argv) {
       const Tensor trained = attention.forward_with_weights(Xd).weights;
       attention_now = trained.at({from, to});
       show("W after gradient descent on the inputs", trained, tokens, tokens);
-      io::write_file_atomically(out / "attention_trained.svg",
-                                viz::heatmap(trained, tokens, tokens,
-                                             {.title = fmt::format("W after {} steps: '{}' attends to '{}'",
-                                                                   flags.steps, tokens[from], tokens[to]),
-                                              .min = 0.0, .max = 1.0}));
+      const std::string picture = viz::heatmap(trained, tokens, tokens,
+                                               {.title = fmt::format("W after {} steps: '{}' attends to '{}'",
+                                                                     flags.steps, tokens[from], tokens[to]),
+                                                .min = 0.0, .max = 1.0});
+      io::write_file_atomically(out / "attention_trained.svg", picture);
+      report.picture("part 4: W after gradient descent on the inputs", picture);
     }
     fmt::print("'{}' attends to '{}' with weight {:.4f} (it was {:.4f})\n", tokens[from], tokens[to], attention_now,
                before);
 
-    examples::write_curve(curve, out, "04_self_attention: -log W[from, to] and W[from, to]");
+    examples::write_curve(curve, out, "04_self_attention: -log W[from, to] and W[from, to]", true, &report);
     examples::print_result({{"row_sum_error", fmt::format("{:.2g}", row_sum_error)},
                             {"equivariance_error", fmt::format("{:.2g}", equivariance_error)},
                             {"path_error", fmt::format("{:.2g}", path_error)},
                             {"attention", fmt::format("{:.4f}", attention_now)},
                             {"steps", fmt::format("{}", flags.steps)}},
-                           seconds, out);
+                           seconds, out, &report);
   });
 }

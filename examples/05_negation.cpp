@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
   app.add_option("--sentence", shown, "the sentence whose attention is drawn (words of the generator's vocabulary)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "05_negation: \"not X\" sentiment, bag of words against attention");
 
   return examples::run("05_negation", [&] {
     const auto out = examples::start(flags);
@@ -371,13 +372,22 @@ int main(int argc, char** argv) {
       }
     }
 
-    examples::write_curve(curve, out, "05_negation: training loss, bag of words vs attention");
+    // For the report: the same attention again, with the gradients of -log p(positive) for the sentence.
+    {
+      attn.record(true);
+      const Tensor x = tensor_of<std::int64_t>(ids, {1, static_cast<std::int64_t>(ids.size())});
+      (-log_softmax(attention(x), -1).select(1, 1).sum()).backward();
+      attn.record(false);
+      report.attention(attn.recorded(), words,
+                       fmt::format("block 0 on \"{}\" (gradients of -log p(positive))", shown));
+    }
+    examples::write_curve(curve, out, "05_negation: training loss, bag of words vs attention", true, &report);
     examples::print_result({{"baseline_accuracy", fmt::format("{:.3f}", baseline_accuracy)},
                             {"attention_accuracy", fmt::format("{:.3f}", attention_accuracy)},
                             {"baseline_negated_accuracy", fmt::format("{:.3f}", baseline_negated)},
                             {"attention_negated_accuracy", fmt::format("{:.3f}", attention_negated)},
                             {"test_sentences", fmt::format("{}", n)},
                             {"steps", fmt::format("{}", flags.steps)}},
-                           seconds, out);
+                           seconds, out, &report);
   });
 }

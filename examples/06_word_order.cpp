@@ -20,7 +20,10 @@
 // Held-out pairs: a pair belongs to the test set when a hash of its frame (the sequence with A and B
 // both written "?") says so, one in five; no test sequence, nor its twin, is trained on.
 //
-// Writes curve.csv / curve.svg (both models' training loss) and attention_head<h>.svg: the
+// With --sinusoidal a third model trains on the same batches, with the fixed sines and cosines of
+// nn::SinusoidalPositionEncoding in place of learned position embeddings (examples/README.md compares).
+//
+// Writes curve.csv / curve.svg (each model's training loss) and attention_head<h>.svg: the
 // position model's attention on a held-out sequence, one picture per head.
 //
 //   $ 06_word_order
@@ -28,6 +31,7 @@
 //   result: no_positions_accuracy=0.5 positions_accuracy=... pairs_told_apart=0 swap_logit_difference=...
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,7 +122,12 @@ int main(int argc, char** argv) {
   app.add_option("--test-pairs", test_pairs, "held-out pairs of twins in the test set")
       ->capture_default_str()
       ->check(examples::above(0));
+  bool sinusoidal = false;
+  app.add_flag("--sinusoidal", sinusoidal,
+               "also train a third model, with the fixed sines and cosines of \"Attention is all you need\" in place "
+               "of learned position embeddings, on the same batches, and compare");
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "06_word_order: does A come before B? Without and with positions");
 
   return examples::run("06_word_order", [&] {
     const auto out = examples::start(flags);
@@ -160,6 +169,13 @@ int main(int argc, char** argv) {
     no_positions.to(kFloat64);
     positions.to(kFloat64);
     fmt::print("{}\n", positions);
+    // With --sinusoidal, a third model whose positions are a fixed table: nothing to learn there.
+    std::optional<nn::Classifier> fixed;
+    if (sinusoidal) {
+      fixed.emplace(2 + fillers, emb, heads, depth, length, 2,
+                    nn::ClassifierOptions{.pool = nn::Pool::Mean, .sinusoidal_positions = true, .generator = &gen});
+      fixed->to(kFloat64);
+    }
 
     // Training batches: random pairs from the training side, each in a random order.
     Generator data_gen(flags.seed + 1);
@@ -182,22 +198,27 @@ int main(int argc, char** argv) {
 
     optim::Adam no_positions_opt(no_positions.parameters(), {.lr = flags.lr});
     optim::Adam positions_opt(positions.parameters(), {.lr = flags.lr});
-    train::Curve curve({"step", "no_positions_loss", "positions_loss"});
+    std::vector<std::pair<nn::Classifier*, optim::Adam*>> trained = {{&no_positions, &no_positions_opt},
+                                                                     {&positions, &positions_opt}};
+    std::optional<optim::Adam> fixed_opt;
+    if (fixed) trained.emplace_back(&*fixed, &fixed_opt.emplace(fixed->parameters(), optim::AdamOptions{.lr = flags.lr}));
+    std::vector<std::string> columns = {"step", "no_positions_loss", "positions_loss"};
+    if (fixed) columns.push_back("sinusoidal_loss");
+    train::Curve curve(columns);
     train::Progress progress(flags.steps, {.label = "06_word_order"});
     for (std::int64_t step = 1; step <= flags.steps; ++step) {
-      const auto [ids, labels] = training_batch();  // the same batch for both
-      double losses[2] = {0, 0};
-      int i = 0;
-      for (auto [model, opt] : {std::pair{&no_positions, &no_positions_opt}, std::pair{&positions, &positions_opt}}) {
+      const auto [ids, labels] = training_batch();  // the same batch for every model
+      std::vector<double> row = {static_cast<double>(step)};
+      for (auto [model, opt] : trained) {
         Tensor L = cross_entropy((*model)(ids), labels);
         opt->zero_grad();
         L.backward();
         opt->step();
-        losses[i] = L.item();
-        train::check_loss(losses[i++], step);
+        row.push_back(L.item());
+        train::check_loss(row.back(), step);
       }
-      curve.add({static_cast<double>(step), losses[0], losses[1]});
-      progress.update(step, losses[1], fmt::format("no positions {:.3f}", losses[0]));
+      curve.add(row);
+      progress.update(step, row[2], fmt::format("no positions {:.3f}", row[1]));
     }
     progress.finish();
     const double seconds = progress.elapsed();
@@ -231,7 +252,16 @@ int main(int argc, char** argv) {
     fmt::print("no positions: {} of {} right ({}); it told {} of {} pairs apart; the twins' logits differ by at "
                "most {:.2g} (rounding)\n",
                right_without, n, accuracy_without, told_apart, test_pairs, swap_difference);
-    fmt::print("positions:    {} of {} right ({:.3f})\n\n", right_with, n, accuracy_with);
+    fmt::print("positions:    {} of {} right ({:.3f})\n", right_with, n, accuracy_with);
+    double accuracy_fixed = NAN;
+    if (fixed) {
+      fixed->eval();
+      const std::int64_t right_fixed = count_right(predictions(*fixed, test_x));
+      accuracy_fixed = static_cast<double>(right_fixed) / static_cast<double>(n);
+      fmt::print("sinusoidal:   {} of {} right ({:.3f}), with {} parameters to the learned model's {}\n", right_fixed,
+                 n, accuracy_fixed, fixed->parameter_count(), positions.parameter_count());
+    }
+    fmt::print("\n");
 
     {
       NoGradGuard no_grad;
@@ -261,12 +291,20 @@ int main(int argc, char** argv) {
                                     .min = 0.0, .max = 1.0});
     }
 
-    examples::write_curve(curve, out, "06_word_order: training loss without and with position embeddings");
-    examples::print_result({{"no_positions_accuracy", fmt::format("{}", accuracy_without)},  // exact: 0.5 or not
-                            {"positions_accuracy", fmt::format("{:.3f}", accuracy_with)},
-                            {"pairs_told_apart", fmt::format("{}", told_apart)},
-                            {"swap_logit_difference", fmt::format("{:.2g}", swap_difference)},
-                            {"steps", fmt::format("{}", flags.steps)}},
-                           seconds, out);
+    // For the report: the same attention again, with the gradients of the sequence's cross entropy.
+    attn.record(true);
+    cross_entropy(positions(test_x.slice(0, 0, 1)), tensor_of<std::int64_t>({test_labels[0]}, {1})).backward();
+    attn.record(false);
+    report.attention(attn.recorded(), shown, "positions model, block 0 (gradients of the cross entropy)");
+    examples::write_curve(curve, out, "06_word_order: training loss without and with position embeddings", true,
+                          &report);
+    std::vector<std::pair<std::string, std::string>> result = {
+        {"no_positions_accuracy", fmt::format("{}", accuracy_without)},  // exact: 0.5 or not
+        {"positions_accuracy", fmt::format("{:.3f}", accuracy_with)},
+        {"pairs_told_apart", fmt::format("{}", told_apart)},
+        {"swap_logit_difference", fmt::format("{:.2g}", swap_difference)}};
+    if (fixed) result.emplace_back("sinusoidal_accuracy", fmt::format("{:.3f}", accuracy_fixed));
+    result.emplace_back("steps", fmt::format("{}", flags.steps));
+    examples::print_result(result, seconds, out, &report);
   });
 }

@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "sequences per training step")->capture_default_str()->check(examples::above(0));
   app.add_flag("--post-norm", post_norm, "layer norm after each residual add (the blog's order) instead of before");
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "07_sort: sorting digits with a small causal transformer");
 
   return examples::run("07_sort", [&] {
     examples::Ranks ranks;  // `mpirun -n N 07_sort`: data-parallel on N ranks (docs/distributed.md)
@@ -247,8 +248,21 @@ int main(int argc, char** argv) {
         labels.push_back(fmt::format("→{}", shown.back()));
       }
       for (std::size_t l = 0; l < static_cast<std::size_t>(depth); ++l) model.block(l).attn.record(true);
-      model(tensor_of<std::int64_t>(shown, {1, static_cast<std::int64_t>(shown.size())}));
+      {
+        // With a graph this time, for the gradients in the report: the loss of the sorted half, each
+        // position predicting the model's own next output.
+        EnableGradGuard grad;
+        const auto T = static_cast<std::int64_t>(shown.size());
+        std::vector<std::int64_t> next(static_cast<std::size_t>(T), -1);
+        for (std::int64_t t = length - 1; t + 1 < T; ++t) next[static_cast<std::size_t>(t)] = shown[static_cast<std::size_t>(t + 1)];
+        cross_entropy(model(tensor_of<std::int64_t>(shown, {1, T})), tensor_of<std::int64_t>(next, {1, T}),
+                      {.ignore_index = -1})
+            .backward();
+      }
       for (std::size_t l = 0; l < static_cast<std::size_t>(depth); ++l) {
+        report.attention(model.block(l).attn.recorded(), labels,
+                         fmt::format("layer {}, sorting {} (gradients of the sorted half's loss)", l,
+                                     digits_text(test_inputs[pick])));
         for (std::int64_t h = 0; h < heads; ++h) {
           viz::write_attention_heatmap(
               out / fmt::format("attention_layer{}_head{}.svg", l, h), model.block(l).attn.recorded(),
@@ -261,10 +275,10 @@ int main(int argc, char** argv) {
       }
     }
 
-    examples::write_curve(curve, out, "07_sort: loss and accuracy of whole sorted sequences", false);
+    examples::write_curve(curve, out, "07_sort: loss and accuracy of whole sorted sequences", false, &report);
     examples::print_result({{"test_accuracy", fmt::format("{:.3f}", test_accuracy)},
                             {"train_accuracy", fmt::format("{:.3f}", train_accuracy)},
                             {"steps", fmt::format("{}", flags.steps)}, {"ranks", fmt::format("{}", ranks.size())}},
-                           seconds, out);
+                           seconds, out, &report);
   });
 }

@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
       ->check(examples::above(0));
   app.add_option("--prompt", prompt, "the samples' start (default: a newline, or a text's first 16 held-out bytes)");
   CLI11_PARSE(app, argc, argv);
+  auto report = examples::start_report(app, "08_char_lm: a character-level language model");
 
   return examples::run("08_char_lm", [&] {
     examples::Ranks ranks;  // `mpirun -n N 08_char_lm`: data-parallel on N ranks (docs/distributed.md)
@@ -273,7 +274,25 @@ int main(int argc, char** argv) {
       }
     }
 
-    examples::write_curve(curve, out, "08_char_lm: bits per character (train, held out, order-5 Markov, floor)", false);
+    // For the report: block 0's attention on the first 24 held-out characters, with the gradients of
+    // their next-character loss. (Whole contexts make maps too large to read.)
+    {
+      const auto T = std::min<std::int64_t>({24, context, static_cast<std::int64_t>(val.size()) - 1});
+      const std::vector<std::int64_t> window(val.begin(), val.begin() + T), next(val.begin() + 1, val.begin() + T + 1);
+      std::vector<std::string> chars;
+      for (const std::int64_t t : window) {
+        const char c = vocab[static_cast<std::size_t>(t)];
+        chars.push_back(c == '\n' ? "\\n" : c == ' ' ? "␣" : std::iscntrl(static_cast<unsigned char>(c)) ? "?" : std::string(1, c));
+      }
+      model.eval();
+      auto& attn = model.block(0).attn;
+      attn.record(true);
+      cross_entropy(model(tensor_of<std::int64_t>(window, {1, T})), tensor_of<std::int64_t>(next, {1, T})).backward();
+      attn.record(false);
+      report.attention(attn.recorded(), chars, "block 0 on held-out text (gradients of the next-character loss)");
+    }
+    examples::write_curve(curve, out, "08_char_lm: bits per character (train, held out, order-5 Markov, floor)", false,
+                          &report, "bits per character");
     std::vector<std::pair<std::string, std::string>> fields = {
         {"bits_per_char", fmt::format("{:.3f}", val_bits)}, {"markov5_bits_per_char", fmt::format("{:.3f}", markov_bits)}};
     if (lang) fields.emplace_back("entropy_floor", fmt::format("{:.3f}", floor));
@@ -282,6 +301,6 @@ int main(int argc, char** argv) {
     }
     fields.emplace_back("steps", fmt::format("{}", flags.steps));
     fields.emplace_back("ranks", fmt::format("{}", ranks.size()));
-    examples::print_result(fields, seconds, out);
+    examples::print_result(fields, seconds, out, &report);
   });
 }

@@ -7,7 +7,8 @@
 //     examples::add_common_flags(app, flags);                                  // --seed --steps --lr ...
 //     examples::add_checkpoint_flags(app, flags);  // --checkpoint-every --resume, when it wires a TrainingState
 //     CLI11_PARSE(app, argc, argv);
-//     return examples::run("02_xor", [&] { ...; examples::print_result({...}, seconds, out); });
+//     auto report = examples::start_report(app, "02_xor");                     // out/report.html
+//     return examples::run("02_xor", [&] { ...; examples::print_result({...}, seconds, out, &report); });
 //   }
 //
 // The training pieces themselves (Batches, Progress, Curve, TrainingState, result_line, accuracy) are in
@@ -20,6 +21,7 @@
 #include <memory>
 #include <stdexcept>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -193,20 +195,42 @@ inline std::filesystem::path start(const Flags& flags) {
   return out;
 }
 
-// Writes the training curve as out/curve.csv and out/curve.svg (one line per column after the first).
+// A run's report (attograd/train/run_report.hpp), begun with the value of every flag, defaults
+// included, as its settings. print_result writes it to out/report.html at the end.
+inline attograd::train::RunReport start_report(const CLI::App& app, const std::string& title) {
+  attograd::train::RunReport report(title);
+  // CLI11 writes the flags as a config file: one `name=value` a line, strings in quotes.
+  std::istringstream lines(app.config_to_str(true, false));
+  for (std::string line; std::getline(lines, line);) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos || line.starts_with('#') || line.starts_with('[')) continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    report.setting("--" + line.substr(0, eq), value);
+  }
+  return report;
+}
+
+// Writes the training curve as out/curve.csv and out/curve.svg (one line per column after the first),
+// and puts the chart in the report when one is given. The y axis is named y_label, or "value".
 inline void write_curve(const attograd::train::Curve& curve, const std::filesystem::path& out, const std::string& title,
-                        bool log_y = true) {
+                        bool log_y = true, attograd::train::RunReport* report = nullptr, const std::string& y_label = "") {
+  const attograd::viz::ChartOptions chart{.title = title, .y_label = y_label, .log_y = log_y};
   curve.write_csv(out / "curve.csv");
-  curve.write_svg(out / "curve.svg", {.title = title, .log_y = log_y});
+  curve.write_svg(out / "curve.svg", chart);
+  if (report != nullptr) report->curve(curve, chart);
 }
 
 // Prints the last line of every example: the example's own fields, then seconds (the training time)
-// and out (the output folder). Scripts and the golden-run tests read it.
+// and out (the output folder). Scripts and the golden-run tests read it. With a report, also writes
+// out/report.html, with this line and the training time in it.
 inline void print_result(std::vector<std::pair<std::string, std::string>> fields, double seconds,
-                         const std::filesystem::path& out) {
+                         const std::filesystem::path& out, attograd::train::RunReport* report = nullptr) {
   fields.emplace_back("seconds", fmt::format("{:.{}f}", seconds, seconds < 10 ? 3 : 1));
   fields.emplace_back("out", out.string());
-  fmt::print("{}\n", attograd::train::result_line(fields));
+  const std::string line = attograd::train::result_line(fields);
+  if (report != nullptr) report->result(line).timing("training", seconds).write(out / "report.html");
+  fmt::print("{}\n", line);
 }
 
 // Runs an example's body; an exception (a NaN loss, a bad flag value found late, a file that cannot be

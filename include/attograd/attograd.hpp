@@ -75,4 +75,5 @@
 #include "attograd/train/progress.hpp"
 #include "attograd/train/report.hpp"
 #include "attograd/train/resume.hpp"
+#include "attograd/train/run_report.hpp"
 #include "attograd/train/split.hpp"

@@ -113,6 +113,15 @@ struct AnomalyMode::State {
           std::isnan(bad.value) ? "nan" : fmt::format("{}", bad.value),
           input_value(node, i, bad.first, letter), node.op(), pos == position.end() ? 0 : pos->second, position.size(),
           fmt::join(inputs, ", "));
+      // A scalar constant of the op (A * s, X^p) is in the rule but is no input: name it, and say so when
+      // it is the non-finite value itself.
+      if (node.scalar_letter() != 0) {
+        text += fmt::format(" and the constant {}", scalars_text(node));
+        if (!std::isfinite(node.scalar())) {
+          text += fmt::format(" (the constant {} is itself {}: that is where the {} come from)", node.scalar_letter(),
+                              node.scalar(), bad.nan + bad.inf == 1 ? "value" : "values");
+        }
+      }
       if (const NodeNotes* notes = node.notes(); notes != nullptr && notes->has_where) {
         const bool own = notes->where.line() == anomaly_site.line() &&
                          std::string_view(notes->where.file_name()) == anomaly_site.file_name();

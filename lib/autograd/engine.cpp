@@ -32,6 +32,12 @@ Tensor seed_gradient(const Tensor& root, const Tensor& grad, const BackwardOptio
     throw AutogradError("backward: create_graph (differentiating the backward pass, double backward) is not "
                         "supported by attograd");
   }
+  if (!root.requires_grad() && root.impl()->computed_under_no_grad) {
+    throw AutogradError(fmt::format("backward: the tensor (shape {}) was computed while a NoGradGuard was alive, "
+                                    "so no graph was recorded for backward to follow; compute it outside the guard "
+                                    "(NoGradGuard is for evaluation and updates, where no backward follows)",
+                                    root.shape()));
+  }
   if (!root.requires_grad()) {
     throw AutogradError(fmt::format("backward: the tensor (shape {}) does not require grad and has no grad_fn; "
                                     "call requires_grad_() on the leaves you want gradients for",
@@ -50,8 +56,11 @@ Tensor seed_gradient(const Tensor& root, const Tensor& grad, const BackwardOptio
   }
   if (grad.shape() != root.shape() || grad.dtype() != root.dtype()) {
     // A shape mismatch is a ShapeError; only the dtype differing is a DTypeError (as in set_grad).
-    const std::string message = fmt::format("backward: the gradient is {} {} but the tensor is {} {}", grad.shape(),
-                                            grad.dtype(), root.shape(), root.dtype());
+    const std::string message = fmt::format("backward: the gradient is {} {} but the tensor is {} {}{}", grad.shape(),
+                                            grad.dtype(), root.shape(), root.dtype(),
+                                            grad.dtype() != root.dtype()
+                                                ? fmt::format("; convert it with .to({})", constant_name(root.dtype()))
+                                                : std::string());
     if (grad.shape() != root.shape()) throw ShapeError(message);
     throw DTypeError(message);
   }

@@ -180,10 +180,18 @@ std::shared_ptr<TensorImpl> Node::tensor() const { return kind_ == Kind::Leaf ? 
 
 // The one implementation of record(): `info` is the registered op, or null for an op known by name.
 Node* record_node(const OpInfo* info, std::string_view op, Tensor& out, std::span<const Tensor* const> inputs) {
-  if (!GradMode::is_enabled()) return nullptr;
   bool any = false;
-  for (const Tensor* t : inputs) any = any || (t->defined() && t->requires_grad());
-  if (!any) return nullptr;
+  bool under_no_grad = false;  // an input that would have needed a graph was computed without one
+  for (const Tensor* t : inputs) {
+    if (!t->defined()) continue;
+    any = any || t->requires_grad();
+    under_no_grad = under_no_grad || t->impl()->computed_under_no_grad;
+  }
+  if (!GradMode::is_enabled() || !any) {
+    // Remembered, so that backward() on a loss computed here can name the guard (engine.cpp).
+    if (under_no_grad || (any && !GradMode::is_enabled())) out.impl()->computed_under_no_grad = true;
+    return nullptr;
+  }
   if (info != nullptr && info->gradient != Gradient::Backward) [[unlikely]] refuse_without_backward(op, inputs);
 
   std::vector<std::shared_ptr<Node>> next;
@@ -252,6 +260,11 @@ Node* record(std::string_view op, Tensor& out, std::initializer_list<std::refere
 
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs) {
   return record_node(nullptr, op, out, pointers(inputs));
+}
+
+std::string scalars_text(const Node& node) {
+  if (node.scalar_letter() == 0) return {};
+  return fmt::format("{} = {:g}", node.scalar_letter(), node.scalar());
 }
 
 bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {

@@ -18,7 +18,9 @@
 namespace attograd {
 
 [[noreturn]] inline void throw_unsupported_dtype(std::string_view op, DType t, std::string_view wanted) {
-  throw DTypeError(fmt::format("{}: expected {} tensor, got {}", op, wanted, t));
+  // Most ops want floating point; the conversion that gets there is the fix worth naming.
+  throw DTypeError(fmt::format("{}: expected {} tensor, got {}{}", op, wanted, t,
+                               wanted.find("floating") != std::string_view::npos ? "; convert with .to(kFloat32)" : ""));
 }
 
 // float32 or float64.

@@ -20,7 +20,9 @@ void throw_undefined_tensor() {
   throw ValueError("tensor: this tensor is undefined (default-constructed, or a gradient not computed yet)");
 }
 void throw_dtype_mismatch(DType wanted, DType actual) {
-  throw DTypeError(fmt::format("data: asked for {} elements of a {} tensor", wanted, actual));
+  throw DTypeError(fmt::format("data: asked for {} elements of a {} tensor; ask for the tensor's own type, or "
+                               "convert first with .to({})",
+                               wanted, actual, constant_name(wanted)));
 }
 }  // namespace detail
 
@@ -155,7 +157,8 @@ Tensor& Tensor::requires_grad_(bool on) {
         "(use detach() to get a leaf)");
   }
   if (on && !is_floating(t.dtype)) {
-    throw DTypeError(fmt::format("requires_grad_: only floating-point tensors can require gradients, got {}",
+    throw DTypeError(fmt::format("requires_grad_: only floating-point tensors can require gradients, got {}; convert "
+                                 "first: x.to(kFloat32).requires_grad_()",
                                  t.dtype));
   }
   t.requires_grad = on;
@@ -164,7 +167,17 @@ Tensor& Tensor::requires_grad_(bool on) {
 
 Tensor Tensor::grad() const {
   const TensorImpl& t = checked();
-  return t.grad ? Tensor(t.grad) : Tensor();
+  if (t.grad) return Tensor(t.grad);
+  // PyTorch warns and returns None here; a warning is easy to miss and None fails later, far away, so
+  // attograd refuses at once and says how to keep the gradient.
+  if (t.grad_fn && !t.retains_grad) {
+    const std::string who = t.name.empty() ? "this tensor" : fmt::format("'{}'", t.name);
+    throw AutogradError(fmt::format(
+        "grad: {} is an intermediate (the output of {}), and backward() keeps the gradients of leaves only; "
+        "call retain_grad() on it before backward() to keep its gradient",
+        who, grad_fn_name()));
+  }
+  return Tensor();
 }
 
 void Tensor::set_grad(const Tensor& g) {
@@ -174,8 +187,11 @@ void Tensor::set_grad(const Tensor& g) {
     return;
   }
   if (g.shape() != t.shape || g.dtype() != t.dtype) {
-    const std::string message = fmt::format("set_grad: gradient {} {} does not match the tensor {} {}",
-                                            g.shape(), g.dtype(), t.shape, t.dtype);
+    const std::string message = fmt::format("set_grad: gradient {} {} does not match the tensor {} {}{}", g.shape(),
+                                            g.dtype(), t.shape, t.dtype,
+                                            g.dtype() != t.dtype ? fmt::format("; convert it with .to({})",
+                                                                               constant_name(t.dtype))
+                                                                 : std::string());
     if (g.shape() != t.shape) throw ShapeError(message);
     throw DTypeError(message);
   }

@@ -24,7 +24,7 @@ void check_sequence(std::string_view op, const Tensor& x) {
     throw ShapeError(fmt::format("{}: expected an input [T, C] or [B, T, C], got shape {}", op, x.shape()));
   }
   if (!x.is_floating_point()) {
-    throw DTypeError(fmt::format("{}: expected a floating-point input, got {}", op, x.dtype()));
+    throw DTypeError(fmt::format("{}: expected a floating-point input, got {}; convert with .to(kFloat32)", op, x.dtype()));
   }
 }
 

@@ -19,7 +19,7 @@ Tensor overwrite(Tensor t, const Tensor& values) {
 
 void check_floating(const char* op, const Tensor& t) {
   if (!t.is_floating_point()) {
-    throw DTypeError(fmt::format("init::{}: expected a floating-point tensor, got {}", op, t.dtype()));
+    throw DTypeError(fmt::format("init::{}: expected a floating-point tensor, got {}; convert with .to(kFloat32)", op, t.dtype()));
   }
 }
 

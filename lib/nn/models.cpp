@@ -61,7 +61,9 @@ Classifier::Classifier(std::int64_t vocab, std::int64_t emb, std::int64_t heads,
       max_len_(max_len),
       pool_(options.pool) {
   register_module("tokens", tokens);
-  if (options.position_embeddings) {
+  if (options.position_embeddings && options.sinusoidal_positions) {
+    register_module("encoding", encoding.emplace(max_len, emb));
+  } else if (options.position_embeddings) {
     positions.emplace(max_len, emb, EmbeddingOptions{.generator = options.generator});
     register_module("positions", *positions);
   }
@@ -79,6 +81,7 @@ Tensor Classifier::forward(const Tensor& ids) const {
   }
   Tensor x = tokens(ids);  // [B, T, C]
   if (positions) x = (*positions)(x);
+  if (encoding) x = (*encoding)(x);
   x = dropout(x);
   for (std::size_t i = 0; i < blocks.size(); ++i) x = block(i)(x);
   if (norm) x = (*norm)(x);
@@ -89,9 +92,9 @@ Tensor Classifier::forward(const Tensor& ids) const {
 }
 
 std::string Classifier::describe() const {
-  return fmt::format("vocab={}, emb={}, depth={}, max_len={}, classes={}, pool={}, positions={}", vocab_size(),
+  return fmt::format("vocab={}, emb={}, depth={}, max_len={}, classes={}, pool={}, positions={}{}", vocab_size(),
                      tokens.dim(), blocks.size(), max_len_, head.out_features(), to_string(pool_),
-                     positions.has_value());
+                     positions.has_value(), encoding ? ", sinusoidal positions" : "");
 }
 
 // --- LanguageModel -------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ Tensor next_token(const Tensor& logits, Generator& gen, const SampleOptions& opt
     throw ShapeError(fmt::format("next_token: expected logits [V] or [B, V] with V >= 1, got shape {}", logits.shape()));
   }
   if (!logits.is_floating_point()) {
-    throw DTypeError(fmt::format("next_token: expected floating-point logits, got {}", logits.dtype()));
+    throw DTypeError(fmt::format("next_token: expected floating-point logits, got {}; convert with .to(kFloat32)", logits.dtype()));
   }
   const std::int64_t V = logits.size(-1), B = logits.numel() / V;
   const std::vector<double> all = logits.to_vector<double>();
@@ -116,7 +116,7 @@ Tensor sample(LanguageModel& model, const Tensor& prompt, std::int64_t new_token
   check_options("sample", options);
   if (new_tokens < 0) throw ValueError(fmt::format("sample: new_tokens must be >= 0, got {}", new_tokens));
   if (prompt.dtype() != kInt64) {
-    throw DTypeError(fmt::format("sample: the prompt must be int64 token ids, got {}", prompt.dtype()));
+    throw DTypeError(fmt::format("sample: the prompt must be int64 token ids, got {}; convert with .to(kInt64)", prompt.dtype()));
   }
   if (prompt.dim() != 1 && prompt.dim() != 2) {
     throw ShapeError(fmt::format("sample: expected a prompt [T] or [B, T], got shape {}", prompt.shape()));

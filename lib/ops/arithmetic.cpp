@@ -126,6 +126,7 @@ Tensor add(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("add", a_in, s, false);
   Tensor c = with_scalar("add", a, s, [](auto x, auto y) { return wrapping::add(x, y); });
   if (Node* node = record(add_scalar_op, c, {a})) {
+    node->note_scalar('s', s);  // shown by graph pictures, traces and anomaly messages
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
   }
   return c;
@@ -138,6 +139,7 @@ Tensor sub(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("sub", a_in, s, false);
   Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return wrapping::sub(x, y); });
   if (Node* node = record(sub_scalar_op, c, {a})) {
+    node->note_scalar('s', s);
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = dC; };
   }
   return c;
@@ -149,6 +151,7 @@ Tensor sub(double s, const Tensor& a_in) {
   const Tensor a = scalar_operand("sub", a_in, s, false);
   Tensor c = with_scalar("sub", a, s, [](auto x, auto y) { return wrapping::sub(y, x); });
   if (Node* node = record(rsub_op, c, {a})) {
+    node->note_scalar('s', s);
     node->backward = [](const Tensor& dC, Grads& d) { d[0] = -dC; };
   }
   return c;
@@ -161,6 +164,7 @@ Tensor mul(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("mul", a_in, s, false);
   Tensor c = with_scalar("mul", a, s, [](auto x, auto y) { return wrapping::mul(x, y); });
   if (Node* node = record(mul_scalar_op, c, {a})) {
+    node->note_scalar('s', s);
     node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC * s; };
   }
   return c;
@@ -173,6 +177,7 @@ Tensor div(const Tensor& a_in, double s) {
   const Tensor a = scalar_operand("div", a_in, s, true);
   Tensor c = with_scalar("div", a, s, [](auto x, auto y) { return x / y; });
   if (Node* node = record(div_scalar_op, c, {a})) {
+    node->note_scalar('s', s);
     node->backward = [s](const Tensor& dC, Grads& d) { d[0] = dC / s; };
   }
   return c;
@@ -185,6 +190,7 @@ Tensor div(double s, const Tensor& a_in) {
   const Tensor a = scalar_operand("div", a_in, s, true);
   Tensor c = with_scalar("rdiv", a, s, [](auto x, auto y) { return y / x; });
   if (Node* node = record(rdiv_op, c, {a})) {
+    node->note_scalar('s', s);
     node->backward = [A = node->save(a), C = node->save(c)](const Tensor& dC, Grads& d) {
       d[0] = -dC * C / A;
     };
@@ -213,6 +219,7 @@ Tensor pow(const Tensor& x, double p) {
     return static_cast<T>(std::pow(v, static_cast<T>(p)));
   });
   if (Node* node = record(pow_op, y, {x})) {
+    node->note_scalar('p', p);
     node->backward = [X = node->save(x), p](const Tensor& dY, Grads& d) {
       if (p == 0.0) {
         d[0] = dY * 0.0;  // X^0 is constant 1 (and 0 * X^-1 would be NaN at X = 0)

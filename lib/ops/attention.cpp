@@ -87,7 +87,7 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask, s
   const Tensor scores = matmul(q, k.mT());  // [.., Tq, Tk], scaled in the softmax below
   if (mask.defined()) {
     if (mask.dtype() != kBool) {
-      throw DTypeError(fmt::format("{}: the mask must be bool (true = masked), got {}", kOp, mask.dtype()));
+      throw DTypeError(fmt::format("{}: the mask must be bool (true = masked), got {}; convert with .to(kBool)", kOp, mask.dtype()));
     }
     bool fits = mask.dim() <= scores.dim();
     for (int i = 1; fits && i <= mask.dim(); ++i) fits = mask.shape()[-i] == 1 || mask.shape()[-i] == scores.shape()[-i];

@@ -52,7 +52,7 @@ Tensor compare_scalar(const Tensor& a, double s, Cmp cmp) {
 
 void require_bool(std::string_view op, const Tensor& t, std::string_view what) {
   if (t.dtype() != kBool) {
-    throw DTypeError(fmt::format("{}: {} must be a bool tensor (a mask), got {}", op, what, t.dtype()));
+    throw DTypeError(fmt::format("{}: {} must be a bool tensor (a mask), got {}; make it with a comparison (x > 0) or .to(kBool)", op, what, t.dtype()));
   }
 }
 

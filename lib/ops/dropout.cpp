@@ -27,7 +27,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
     throw ValueError(fmt::format("dropout: probability p must be between 0 and 1, got {}", p));
   }
   if (!x.is_floating_point()) {
-    throw DTypeError(fmt::format("dropout: expected a floating-point tensor, got {}", x.dtype()));
+    throw DTypeError(fmt::format("dropout: expected a floating-point tensor, got {}; convert with .to(kFloat32)", x.dtype()));
   }
   if (!training || p == 0.0) return x;
   if (p == 1.0) return x * zeros(x.shape(), {.dtype = x.dtype()});  // everything dropped; no 1/0 scale

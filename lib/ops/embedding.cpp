@@ -29,7 +29,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   require_defined("embedding", weight, "weight");
   require_defined("embedding", ids, "ids");
   if (!weight.is_floating_point()) {
-    throw DTypeError(fmt::format("embedding: the weight must be a floating-point tensor, got {}", weight.dtype()));
+    throw DTypeError(fmt::format("embedding: the weight must be a floating-point tensor, got {}; convert with .to(kFloat32)", weight.dtype()));
   }
   if (weight.dim() != 2) {
     throw ShapeError(fmt::format("embedding: the weight must be a [vocabulary, dim] matrix (rank 2), got shape {}",
@@ -37,7 +37,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   }
   if (ids.dtype() != kInt64) {
     throw DTypeError(fmt::format("embedding: ids must be int64, got {}; make them with tensor_of<std::int64_t> "
-                                 "or convert with to(kInt64)",
+                                 "or convert with .to(kInt64)",
                                  ids.dtype()));
   }
   const std::int64_t V = weight.shape()[0], D = weight.shape()[1];

@@ -25,7 +25,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   if (x.dim() == 0) throw ShapeError("index_select: a rank-0 tensor has no dim to select from");
   const int d = normalize_dim("index_select", dim, x.dim());
   if (index.dtype() != kInt64 || index.dim() != 1) {
-    throw DTypeError(fmt::format("index_select: the index must be a 1-D int64 tensor, got {} of shape {}",
+    throw DTypeError(fmt::format("index_select: the index must be a 1-D int64 tensor, got {} of shape {} (convert with .to(kInt64))",
                                  index.dtype(), index.shape()));
   }
   const std::int64_t size = x.shape()[d];

@@ -119,7 +119,8 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_writable("add_", *this);
   check_broadcasts("add_", *this, other);
   if (other.dtype() != dtype()) {
-    throw DTypeError(fmt::format("add_: dtypes differ: tensor {} vs other {}", dtype(), other.dtype()));
+    throw DTypeError(fmt::format("add_: dtypes differ: tensor {} vs other {}; convert other with .to({})", dtype(),
+                                 other.dtype(), constant_name(dtype())));
   }
   check_int64_scalar("add_", "alpha", *this, alpha, true);
   backend::add_into(*this, without_overlap(*this, other), alpha);

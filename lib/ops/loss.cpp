@@ -49,13 +49,13 @@ Tensor checked_targets(std::string_view op, std::string_view what, const Tensor&
   require_defined(op, x, what);
   require_defined(op, targets, "targets");
   if (!x.is_floating_point()) {
-    throw DTypeError(fmt::format("{}: expected floating-point {}, got {}", op, what, x.dtype()));
+    throw DTypeError(fmt::format("{}: expected floating-point {}, got {}; convert with .to(kFloat32)", op, what, x.dtype()));
   }
   if (x.dim() == 0) {
     throw ShapeError(fmt::format("{}: {} need a class dim (the last one), got a rank-0 tensor", op, what));
   }
   if (targets.dtype() != kInt64) {
-    throw DTypeError(fmt::format("{}: targets must be int64 class indices, got {}", op, targets.dtype()));
+    throw DTypeError(fmt::format("{}: targets must be int64 class indices, got {}; convert with .to(kInt64)", op, targets.dtype()));
   }
   Shape expected = x.shape();
   expected.erase(x.dim() - 1);

@@ -49,7 +49,7 @@ const Op layer_norm_op({.name = "layer_norm",
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
   if (!x.is_floating_point()) {
-    throw DTypeError(fmt::format("layer_norm: expected a floating-point input, got {}", x.dtype()));
+    throw DTypeError(fmt::format("layer_norm: expected a floating-point input, got {}; convert with .to(kFloat32)", x.dtype()));
   }
   if (normalized_shape.empty()) {
     throw ShapeError("layer_norm: normalized_shape must name at least one dim, got []");

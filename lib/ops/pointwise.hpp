@@ -20,7 +20,7 @@ using attograd::require_defined;  // core/tensor.hpp
 inline void require_floating(std::string_view op, const Tensor& x) {
   require_defined(op, x);
   if (!x.is_floating_point()) {
-    throw DTypeError(fmt::format("{}: expected a floating-point tensor, got {}; convert with to(kFloat32)", op,
+    throw DTypeError(fmt::format("{}: expected a floating-point tensor, got {}; convert with .to(kFloat32)", op,
                                  x.dtype()));
   }
 }

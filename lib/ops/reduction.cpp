@@ -105,7 +105,7 @@ Tensor extreme_along(const Tensor& x, int dim, bool is_max) {
 Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool keepdim, bool is_max) {
   require_defined(op, x);
   if (x.dtype() == kBool) {
-    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
+    throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool; convert with .to(kInt64) or .to(kFloat32)", op));
   }
   const Reduced r = reduced_dims(op, x, dims);
   // Checked here, before the reduced dims are moved and flattened, so that the message names x's dims.
@@ -122,7 +122,7 @@ Tensor extreme(std::string_view op, const Tensor& x, const Shape& dims, bool kee
 
 Tensor arg_extreme(std::string_view op, const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {
   require_defined(op, x);
-  if (x.dtype() == kBool) throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool", op));
+  if (x.dtype() == kBool) throw DTypeError(fmt::format("{}: expected a numeric tensor, got bool; convert with .to(kInt64) or .to(kFloat32)", op));
   if (x.dim() == 0) {
     normalize_dim(op, dim, 0);
     return zeros({}, {.dtype = kInt64});
@@ -179,7 +179,7 @@ const Op mean_op(
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   require_defined("mean", x);
   if (!x.is_floating_point()) {
-    throw DTypeError(fmt::format("mean: expected a floating-point tensor, got {}; convert with to(kFloat32)",
+    throw DTypeError(fmt::format("mean: expected a floating-point tensor, got {}; convert with .to(kFloat32)",
                                  x.dtype()));
   }
   const Reduced r = reduced_dims("mean", x, dims);

@@ -1,4 +1,4 @@
-// Pointwise functions of one tensor: exp, log, sqrt, abs, tanh, sigmoid, relu, gelu, clamp. Each saves
+// Pointwise functions of one tensor: exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, gelu, clamp. Each saves
 // what its derivative needs: the input, or the output when the derivative is cheaper from it
 // (exp, sqrt, tanh, sigmoid).
 #include <cmath>
@@ -79,6 +79,31 @@ Tensor abs(const Tensor& x) {
   if (Node* node = record(abs_op, y, {x})) {
     node->backward = [X = node->save(x)](const Tensor& dY, Grads& d) {
       d[0] = where(X > 0.0, dY, where(X < 0.0, -dY, 0.0));
+    };
+  }
+  return y;
+}
+
+// Y = sin X    dX = dY * cos X
+const Op sin_op({.name = "sin", .rule = "dX = dY * cos X", .derivation = kDerivation});
+Tensor sin(const Tensor& x) {
+  Tensor y = unary("sin", x, [](auto v) { return std::sin(v); });
+  if (Node* node = record(sin_op, y, {x})) {
+    // One pass over dY and X, as tanh's: cos X is not saved, it is computed where it is needed.
+    node->backward = [X = node->save(x)](const Tensor& dY, Grads& d) {
+      d[0] = pointwise::binary("sin", dY, X, [](auto g, auto v) { return g * std::cos(v); });
+    };
+  }
+  return y;
+}
+
+// Y = cos X    dX = -dY * sin X
+const Op cos_op({.name = "cos", .rule = "dX = -dY * sin X", .derivation = kDerivation});
+Tensor cos(const Tensor& x) {
+  Tensor y = unary("cos", x, [](auto v) { return std::cos(v); });
+  if (Node* node = record(cos_op, y, {x})) {
+    node->backward = [X = node->save(x)](const Tensor& dY, Grads& d) {
+      d[0] = pointwise::binary("cos", dY, X, [](auto g, auto v) { return -g * std::sin(v); });
     };
   }
   return y;

@@ -86,7 +86,7 @@ Optimizer::Optimizer(std::string name, std::vector<ParamGroup> groups, double de
       const Tensor& p = in.params[i];
       if (!p.defined()) throw ValueError(fmt::format("{}: {} is undefined", name_, describe(p, g, i)));
       if (!p.is_floating_point()) {
-        throw DTypeError(fmt::format("{}: {} has dtype {}; only floating-point tensors can be optimised", name_,
+        throw DTypeError(fmt::format("{}: {} has dtype {}; only floating-point tensors can be optimised (make the parameter with .to(kFloat32))", name_,
                                      describe(p, g, i), p.dtype()));
       }
       if (!p.is_leaf()) {

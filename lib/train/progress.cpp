@@ -21,6 +21,15 @@ std::string duration(double seconds) {
 
 }  // namespace
 
+std::string loss_text(double loss) {
+  if (loss == 0.0 || !std::isfinite(loss)) return fmt::format("{}", loss);
+  const double magnitude = std::floor(std::log10(std::abs(loss)));
+  // Four decimals while they show three significant digits (0.2627, 0.0463), more below (0.00460),
+  // and scientific notation for the very small (1.2e-07): never "0.0000" for a loss that is not zero.
+  if (magnitude < -5) return fmt::format("{:.2e}", loss);
+  return fmt::format("{:.{}f}", loss, std::max(4, static_cast<int>(2 - magnitude)));
+}
+
 Progress::Progress(std::int64_t total, ProgressOptions options)
     : total_(total), options_(std::move(options)), start_(std::chrono::steady_clock::now()), last_draw_(start_) {
   if (total < 1) throw ValueError(fmt::format("Progress: total must be >= 1, got {}", total));
@@ -37,7 +46,7 @@ std::string Progress::status(std::int64_t step, double loss, const std::string& 
   const double seconds = elapsed();
   const double rate = seconds > 0 ? static_cast<double>(step) / seconds : 0.0;
   const double left = rate > 0 ? static_cast<double>(total_ - step) / rate : NAN;
-  return fmt::format("{}/{} loss {:.4f}{}{} | {:.1f} {}/s | {} left", step, total_, loss, extra.empty() ? "" : " ", extra,
+  return fmt::format("{}/{} loss {}{}{} | {:.1f} {}/s | {} left", step, total_, loss_text(loss), extra.empty() ? "" : " ", extra,
                      rate, options_.unit, duration(left));
 }
 

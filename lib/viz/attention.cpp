@@ -19,6 +19,11 @@ std::string_view to_string(AttentionPart part) {
   return "?";
 }
 
+namespace {
+// Gradients are signed: drawn on a scale centred on zero, so that the sign shows.
+bool is_gradient(AttentionPart part) { return part == AttentionPart::scores_grad || part == AttentionPart::weights_grad; }
+}  // namespace
+
 Tensor recorded_part(const nn::AttentionRecord& record, AttentionPart part) {
   if (record.empty()) {
     throw ValueError("attention_heatmap: nothing recorded: call record(true) on the module before its forward");
@@ -78,7 +83,7 @@ std::string attention_heatmap(const nn::AttentionRecord& record, AttentionPart p
                                 : options.title;
   return heatmap(map, tokens, tokens,
                  {.title = title, .min = options.min, .max = options.max, .show_values = options.show_values,
-                  .cell = options.cell});
+                  .cell = options.cell, .diverging = is_gradient(part)});
 }
 
 void write_attention_heatmap(const std::filesystem::path& path, const nn::AttentionRecord& record, AttentionPart part,

@@ -74,6 +74,7 @@ struct Picture {
     const autograd::OpInfo* info = node.op_info();
     std::string label =
         info != nullptr && !info->form.empty() ? fmt::format("{} ({})", node.op(), info->form) : node.op();
+    if (const std::string scalars = autograd::scalars_text(node); !scalars.empty()) label += "\n" + scalars;
     if (out && !out->name.empty()) label = fmt::format("{} = {}", out->name, label);
     label += fmt::format("\n{}\nvalue {}", head(node.shape(), node.dtype()), values(value));
     if (notes != nullptr && notes->grad.defined()) {

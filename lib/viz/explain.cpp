@@ -55,9 +55,12 @@ std::string target(const Node& input) {
   return name.empty() ? fmt::format("a leaf {}", input.shape()) : name;
 }
 
+// "sub (A - s) with s = 0.5": the op, its form, and the scalar constant the rule uses.
 std::string title(const Node& node) {
   const autograd::OpInfo* info = node.op_info();
-  return info != nullptr && !info->form.empty() ? fmt::format("{} ({})", node.op(), info->form) : node.op();
+  std::string text = info != nullptr && !info->form.empty() ? fmt::format("{} ({})", node.op(), info->form) : node.op();
+  if (const std::string scalar = autograd::scalars_text(node); !scalar.empty()) text += " with " + scalar;
+  return text;
 }
 
 }  // namespace

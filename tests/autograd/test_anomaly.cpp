@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(nan_is_reported_and_so_is_a_non_finite_gradient_received) {
   BOOST_CHECK_EXCEPTION(z.backward(tensor({1.0, nan}, {.dtype = kFloat64})), AutogradError,
                         has_message("the backward of 'mul' produced 1 NaN value in the gradient for its input A (shape "
                                     "[2]): dA[1] = nan, where A[1] = 2. 'mul' was op 1 of 1 in forward order, applied "
-                                    "to a leaf [2], recorded in the scope of the AnomalyMode at"));
+                                    "to a leaf [2] and the constant s = 2, recorded in the scope of the AnomalyMode at"));
   BOOST_CHECK_EXCEPTION(z.backward(tensor({1.0, nan}, {.dtype = kFloat64})), AutogradError,
                         has_message("The gradient it received, dC, already had 1 NaN value. Its rule: dA = dC * s"));
 }
@@ -156,6 +156,17 @@ BOOST_AUTO_TEST_CASE(sites_are_noted_only_while_anomaly_mode_is_on_and_nest) {
   const autograd::NodeNotes* notes = z.grad_fn()->notes();
   BOOST_TEST_REQUIRE(notes != nullptr);
   BOOST_TEST(notes->where.line() == outer.line());
+}
+
+// r * NaN: the gradient dA = dC * s is NaN because the constant s is; the message must say so, since
+// no input of the op holds the NaN.
+BOOST_AUTO_TEST_CASE(a_nan_constant_is_named_as_the_cause) {
+  Tensor r = leaf64({1.0, 2.0}, "r");
+  AnomalyMode anomaly;
+  Tensor loss = sum(r * std::numeric_limits<double>::quiet_NaN());
+  BOOST_CHECK_EXCEPTION(loss.backward(), AutogradError,
+                        has_message("applied to leaf 'r' [2] and the constant s = nan (the constant s is itself nan: "
+                                    "that is where the values come from)"));
 }
 
 // train::check_loss, which stops a run on a NaN loss, sends the user here: it must name this guard

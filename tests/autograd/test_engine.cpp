@@ -57,6 +57,30 @@ BOOST_AUTO_TEST_CASE(backward_on_a_constant_is_an_error) {
   BOOST_CHECK_EXCEPTION(x.sum().backward(), AutogradError, has_message("does not require grad"));
 }
 
+BOOST_AUTO_TEST_CASE(backward_on_a_loss_computed_under_no_grad_names_the_guard) {
+  Tensor w = ones({2}, {.requires_grad = true});
+  Tensor loss;
+  Tensor hidden;
+  {
+    NoGradGuard guard;
+    loss = (w * 3.0).sum();
+    hidden = w * 2.0;
+  }
+  const char* says = "was computed while a NoGradGuard was alive, so no graph was recorded";
+  BOOST_CHECK_EXCEPTION(loss.backward(), AutogradError, has_message(says));
+  // ... also when the guard's result goes on into ops outside it.
+  BOOST_CHECK_EXCEPTION((hidden * hidden).sum().backward(), AutogradError, has_message(says));
+  // A constant that never met a tensor requiring grad keeps the requires_grad_() hint.
+  BOOST_CHECK_EXCEPTION(ones({2}).sum().backward(), AutogradError, has_message("call requires_grad_() on the leaves"));
+}
+
+BOOST_AUTO_TEST_CASE(a_gradient_of_another_dtype_says_how_to_convert_it) {
+  Tensor x = ones({2}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = x * 2.0;
+  BOOST_CHECK_EXCEPTION(y.backward(ones({2})), DTypeError, has_message("convert it with .to(kFloat64)"));
+  BOOST_CHECK_EXCEPTION(x.set_grad(ones({2})), DTypeError, has_message("convert it with .to(kFloat64)"));
+}
+
 BOOST_AUTO_TEST_CASE(double_backward_is_refused) {
   Tensor x = scalar_tensor(1.0, {.requires_grad = true});
   Tensor y = x * x;
@@ -98,8 +122,15 @@ BOOST_AUTO_TEST_CASE(retain_grad_keeps_an_intermediate_gradient) {
   y.backward();
   check_values(h.grad(), {6.0, 12.0});   // dy/dh = 2h
   check_values(x.grad(), {18.0, 36.0});  // dy/dx = 2h * 3
+  // Intermediates keep no gradient by default, and asking for one says how to keep it.
   Tensor other = x * 2.0;
-  BOOST_TEST(!other.grad().defined());   // intermediates do not keep gradients by default
+  BOOST_CHECK_EXCEPTION(other.grad(), AutogradError,
+                        has_message("grad: this tensor is an intermediate (the output of mul), and backward() keeps "
+                                    "the gradients of leaves only; call retain_grad() on it before backward()"));
+  other.set_name("hidden");
+  BOOST_CHECK_EXCEPTION(other.grad(), AutogradError, has_message("grad: 'hidden' is an intermediate"));
+  // A leaf that no backward reached yet simply has none.
+  BOOST_TEST(!tensor({1.0}, {.requires_grad = true}).grad().defined());
 }
 
 BOOST_AUTO_TEST_CASE(modifying_a_saved_tensor_in_place_is_caught) {

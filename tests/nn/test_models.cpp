@@ -97,6 +97,21 @@ BOOST_AUTO_TEST_CASE(classifier_without_positions_is_permutation_invariant) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(classifier_with_sinusoidal_positions_sees_order_with_nothing_to_learn) {
+  Generator gen(3);
+  const Tensor ids = ids_of({1, 4, 2, 7, 7, 3, 0, 5, 9, 2, 6, 8}, 2, 6);
+  const Tensor shuffled = index_select(ids, 1, tensor_of<std::int64_t>({4, 0, 5, 2, 1, 3}, {6}));
+  Classifier fixed(10, 8, 2, 1, 6, 3, {.sinusoidal_positions = true, .generator = &gen});
+  Classifier learned(10, 8, 2, 1, 6, 3, {.generator = &gen});
+  BOOST_TEST(!fixed.positions.has_value());
+  BOOST_TEST_REQUIRE(fixed.encoding.has_value());
+  // The table is no parameter: the fixed model has exactly max_len * C = 48 fewer of them.
+  BOOST_TEST(fixed.parameter_count() + 48 == learned.parameter_count());
+  fixed.to(kFloat64);
+  BOOST_TEST(max_abs_diff(fixed(shuffled), fixed(ids)) > 1e-3);
+  BOOST_TEST(fmt::format("{}", fixed).find("positions=false, sinusoidal positions)") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(classifier_matches_a_hand_composed_version) {
   Generator gen(4);
   const Tensor ids = ids_of({1, 4, 2, 7, 0, 5, 9, 2}, 2, 4);

@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(add_with_alpha_and_broadcasting) {
 BOOST_AUTO_TEST_CASE(add_errors) {
   Tensor x = zeros({2, 3});
   BOOST_CHECK_EXCEPTION(x.add_(ones({2, 3}, {.dtype = kFloat64})), DTypeError,
-                        has_message("add_: dtypes differ: tensor float32 vs other float64"));
+                        has_message("add_: dtypes differ: tensor float32 vs other float64; convert other with .to(kFloat32)"));
   BOOST_CHECK_EXCEPTION(x.add_(ones({3, 3})), ShapeError,
                         has_message("add_: shapes [3, 3] and [2, 3] cannot be broadcast: dim -2 is 3 vs 2"));
   BOOST_CHECK_EXCEPTION(x.add_(ones({1, 2, 3})), ShapeError,

@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(gradients_by_hand) {
 BOOST_AUTO_TEST_CASE(mean_of_integers_is_a_dtype_error) {
   const Tensor ids = tensor_of<std::int64_t>({1, 2, 3}, {3});
   BOOST_CHECK_EXCEPTION(mean(ids), DTypeError,
-                        has_message("mean: expected a floating-point tensor, got int64; convert with to(kFloat32)"));
+                        has_message("mean: expected a floating-point tensor, got int64; convert with .to(kFloat32)"));
   BOOST_CHECK_EXCEPTION(mean(ids, {0}, true), DTypeError, has_message("mean: expected a floating-point tensor, got int64"));
   BOOST_CHECK_EXCEPTION(mean(tensor_of<bool>({true}, {1})), DTypeError,
                         has_message("mean: expected a floating-point tensor, got bool"));

@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(log_softmax_is_the_log_of_softmax_where_finite) {
 
 BOOST_AUTO_TEST_CASE(errors) {
   BOOST_CHECK_EXCEPTION(softmax(tensor_of<std::int64_t>({1, 2}, {2}), 0), DTypeError,
-                        has_message("softmax: expected a floating-point tensor, got int64; convert with to(kFloat32)"));
+                        has_message("softmax: expected a floating-point tensor, got int64; convert with .to(kFloat32)"));
   BOOST_CHECK_EXCEPTION(log_softmax(tensor_of<bool>({true}, {1}), 0), DTypeError,
                         has_message("log_softmax: expected a floating-point tensor, got bool"));
   BOOST_CHECK_EXCEPTION(softmax(zeros({2, 3, 4}), 3), IndexError,

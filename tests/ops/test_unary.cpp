@@ -1,4 +1,4 @@
-// exp, log, sqrt, abs, tanh, sigmoid, relu, gelu and clamp: gradients against finite differences on
+// exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, gelu and clamp: gradients against finite differences on
 // shapes of rank 0 to 3 (non-smooth ops away from their kinks, log and sqrt on positive inputs),
 // gradients at the kinks by convention, views as inputs, and tensors with no elements. Forward
 // values, dtypes and errors: test_unary_values.cpp.
@@ -44,6 +44,8 @@ const std::vector<UnaryCase> kOps = {
     {"x.sqrt()", [](const Tensor& x) { return x.sqrt(); }, {}, true},
     {"abs", [](const Tensor& x) { return abs(x); }, {0.0}},
     {"x.abs()", [](const Tensor& x) { return x.abs(); }, {0.0}},
+    {"sin", [](const Tensor& x) { return sin(x); }},
+    {"cos", [](const Tensor& x) { return cos(x); }},
     {"tanh", [](const Tensor& x) { return tanh(x); }},
     {"x.tanh()", [](const Tensor& x) { return x.tanh(); }},
     {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},

@@ -1,4 +1,4 @@
-// Forward values of exp, log, sqrt, abs, tanh, sigmoid, relu, gelu and clamp that a gradient check
+// Forward values of exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, gelu and clamp that a gradient check
 // cannot see, worked out by hand or with mpmath at 40 digits, in float32 and float64; the extremes
 // (sigmoid at +-50, tails of gelu, NaN); dtypes and errors.
 #include "support/test.hpp"
@@ -63,6 +63,26 @@ BOOST_AUTO_TEST_CASE(exp_log_sqrt_abs_tanh_by_hand) {
       }
     }
   }
+}
+
+// sin and cos at angles whose values are known exactly: 0, pi/6, pi/2, pi, and -pi/3.
+BOOST_AUTO_TEST_CASE(sin_and_cos_at_known_angles) {
+  const double pi = 3.141592653589793;
+  for (DType dtype : kFloatTypes) {
+    BOOST_TEST_CONTEXT(fmt::format("{}", dtype)) {
+      const double tol = tolerance(dtype);
+      const Tensor x = values({0.0, pi / 6, pi / 2, pi, -pi / 3}, dtype);
+      check_values(sin(x), {0.0, 0.5, 1.0, 0.0, -0.8660254037844386}, tol);
+      check_values(cos(x), {1.0, 0.8660254037844386, 0.0, -1.0, 0.5}, tol);
+      check_values(sin(values({INFINITY, NAN}, dtype)), {NAN, NAN}, 0.0);  // IEEE, no exception
+      BOOST_TEST(sin(x).dtype() == dtype);
+      BOOST_TEST(cos(x).dtype() == dtype);
+    }
+  }
+  // The gradients by hand: d sin/dx = cos x, d cos/dx = -sin x, at pi/3.
+  Tensor a = tensor({pi / 3}, {.dtype = kFloat64, .requires_grad = true});
+  (sin(a) + cos(a) * 2.0).sum().backward();
+  check_values(a.grad(), {0.5 - 2 * 0.8660254037844386}, 1e-15);
 }
 
 BOOST_AUTO_TEST_CASE(sigmoid_by_hand_and_finite_at_the_extremes) {
@@ -201,6 +221,8 @@ BOOST_AUTO_TEST_CASE(integer_and_bool_inputs_are_dtype_errors_naming_the_op_and_
       {"sqrt", [](const Tensor& x) { return sqrt(x); }},
       {"abs", [](const Tensor& x) { return abs(x); }},
       {"tanh", [](const Tensor& x) { return tanh(x); }},
+      {"sin", [](const Tensor& x) { return sin(x); }},
+      {"cos", [](const Tensor& x) { return cos(x); }},
       {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
       {"relu", [](const Tensor& x) { return relu(x); }},
       {"gelu", [](const Tensor& x) { return gelu(x); }},
@@ -211,7 +233,7 @@ BOOST_AUTO_TEST_CASE(integer_and_bool_inputs_are_dtype_errors_naming_the_op_and_
   const Tensor b = tensor_of<bool>({true, false}, {2});
   for (const auto& [name, f] : ops) {
     BOOST_CHECK_EXCEPTION(f(i), DTypeError,
-                          has_message(fmt::format("{}: expected a floating-point tensor, got int64; convert with to(kFloat32)", name)));
+                          has_message(fmt::format("{}: expected a floating-point tensor, got int64; convert with .to(kFloat32)", name)));
     BOOST_CHECK_EXCEPTION(f(b), DTypeError, has_message(fmt::format("{}: expected a floating-point tensor, got bool", name)));
     BOOST_CHECK_EXCEPTION(f(Tensor()), ValueError, has_message(fmt::format("{}: input is an undefined tensor", name)));
   }

@@ -57,6 +57,22 @@ BOOST_AUTO_TEST_CASE(only_rank_0_of_a_data_parallel_run_prints) {
   std::fclose(f);
 }
 
+BOOST_AUTO_TEST_CASE(a_small_loss_keeps_its_significant_digits) {
+  BOOST_TEST(loss_text(0.2627) == "0.2627");
+  BOOST_TEST(loss_text(0.04631) == "0.0463");
+  BOOST_TEST(loss_text(0.0046) == "0.00460");
+  BOOST_TEST(loss_text(0.000012345) == "0.0000123");
+  BOOST_TEST(loss_text(1.2345e-7) == "1.23e-07");
+  BOOST_TEST(loss_text(0.0) == "0");
+  BOOST_TEST(loss_text(12.5) == "12.5000");
+  std::FILE* f = std::tmpfile();
+  Progress p(1, {.out = f});
+  p.update(1, 3e-5);
+  const std::string text = read_all(f);
+  std::fclose(f);
+  BOOST_TEST(text.find("step 1/1 loss 0.0000300 | ") != std::string::npos, text);
+}
+
 BOOST_AUTO_TEST_CASE(bad_totals_are_refused) {
   BOOST_CHECK_EXCEPTION(Progress(0), ValueError, has_message("Progress: total must be >= 1, got 0"));
 }

@@ -90,8 +90,12 @@ BOOST_AUTO_TEST_CASE(leaves_constants_and_named_outputs) {
                                    "color=\"#888888\", fontcolor=\"#555555\", penwidth=2.5];\n}\n");
   Tensor y = (x * 2.0).set_name("y");
   const std::string dot = viz::to_dot(y);
-  BOOST_TEST(dot.find("n1 [label=\"y = mul (A * s)\\n[2] float64\\nvalue [2, 4]\"") != std::string::npos, dot);
+  // The scalar constant is shown under the op's form: s is 2 here.
+  BOOST_TEST(dot.find("n1 [label=\"y = mul (A * s)\\ns = 2\\n[2] float64\\nvalue [2, 4]\"") != std::string::npos, dot);
   BOOST_TEST(dot.find("  n0 -> n1;\n") != std::string::npos, dot);
+  const std::string shifted = viz::to_dot(sub(pow(x, 3.0), 0.5));
+  BOOST_TEST(shifted.find("\"sub (A - s)\\ns = 0.5\\n") != std::string::npos, shifted);
+  BOOST_TEST(shifted.find("\"pow\\np = 3\\n") != std::string::npos, shifted);
 }
 
 BOOST_AUTO_TEST_CASE(large_values_are_summarised_and_quotes_escaped) {

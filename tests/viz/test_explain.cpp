@@ -71,6 +71,16 @@ BOOST_AUTO_TEST_CASE(a_value_used_twice_is_added) {
       trace);
 }
 
+BOOST_AUTO_TEST_CASE(scalar_constants_are_shown_with_the_op) {
+  Tensor x = tensor({1.0, 2.0}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor y = sum(sub(pow(x, 3.0), 0.5));
+  std::string trace;
+  viz::Explain explain(trace);
+  y.backward();
+  BOOST_TEST(trace.find("step 1  sub (A - s) with s = 0.5  [2] -> [2]\n") != std::string::npos, trace);
+  BOOST_TEST(trace.find("step 2  pow with p = 3  [2] -> [2]\n") != std::string::npos, trace);
+}
+
 BOOST_AUTO_TEST_CASE(large_gradients_and_constant_inputs) {
   Tensor w = (arange(6.0, {.dtype = kFloat64}).reshape({2, 3})).requires_grad_();
   Tensor x = ones({3, 4}, {.dtype = kFloat64});

@@ -61,3 +61,60 @@ BOOST_AUTO_TEST_CASE(heatmap_rejects_bad_shapes_and_labels) {
                         has_message("heatmap: expected a 2-D tensor, got shape [2, 2, 2]"));
   BOOST_CHECK_EXCEPTION(heatmap(ones({2, 3}), {"x"}, {}), ShapeError, has_message("heatmap: 1 row labels for 2 rows"));
 }
+
+// Log axes are labelled at 1, 2 and 5 times powers of ten, never at 10^0.5 = 3.16228.
+BOOST_AUTO_TEST_CASE(log_ticks_are_one_two_five_times_a_power_of_ten) {
+  const std::string svg = line_chart({{"loss", {0, 1, 2}, {4.0, 0.3, 0.02}}}, {.log_y = true});
+  for (const char* label : {">0.05</text>", ">0.1</text>", ">0.2</text>", ">0.5</text>", ">1</text>", ">2</text>"}) {
+    BOOST_TEST(svg.find(label) != std::string::npos, label);
+  }
+  BOOST_TEST(svg.find("3.16") == std::string::npos);
+  // Within one decade: linear ticks, 1-2-5 numbers too.
+  const std::string narrow = line_chart({{"loss", {0, 1}, {0.31, 0.34}}}, {.log_y = true});
+  BOOST_TEST(narrow.find("3.16") == std::string::npos);
+  BOOST_TEST(narrow.find(">0.32</text>") != std::string::npos, narrow);
+}
+
+// Every chart names its y axis, and the legend stands right of the plot, never over the lines.
+BOOST_AUTO_TEST_CASE(charts_have_a_y_label_and_the_legend_beside_the_plot) {
+  const std::string one = line_chart({{"bits_per_char", {0, 1}, {2.0, 1.0}}});
+  BOOST_TEST(one.find("rotate(-90 16 ") != std::string::npos);
+  BOOST_TEST(one.find(">bits_per_char</text>") != std::string::npos);
+  const std::string two = line_chart({{"train", {0, 1}, {2.0, 1.0}}, {"held out", {0, 1}, {2.5, 1.5}}});
+  BOOST_TEST(two.find(">value</text>") != std::string::npos);
+  // The plot's frame ends at 700 (the default width less 20); the legend's text starts past it.
+  BOOST_TEST(two.find("<rect x=\"70\" y=\"40\" width=\"630\"") != std::string::npos, two);
+  BOOST_TEST(two.find("<text x=\"734\" y=\"48.0\" font-size=\"11\">train</text>") != std::string::npos, two);
+}
+
+// A map narrower than its title is widened to hold it.
+BOOST_AUTO_TEST_CASE(a_long_title_is_never_clipped) {
+  const std::string title = "06_word_order, positions, head 0: row attends to column";
+  const std::string svg = heatmap(ones({2, 2}), {}, {}, {.title = title});
+  const auto at = svg.find("width=\"") + 7;
+  const int width = std::stoi(svg.substr(at));
+  BOOST_TEST(width >= static_cast<int>(0.6 * 15 * title.size()), width);
+}
+
+// Gradients: white at zero, blue below, red above, on a scale symmetric about zero.
+BOOST_AUTO_TEST_CASE(a_diverging_scale_is_centred_on_zero) {
+  const std::string svg = heatmap(tensor({{-2.0, 0.0, 1.0}}), {}, {}, {.diverging = true});
+  BOOST_TEST(svg.find("fill=\"#2166ac\"><title>0, 0: -2</title>") != std::string::npos, svg);
+  BOOST_TEST(svg.find("fill=\"#f7f7f7\"><title>0, 1: 0</title>") != std::string::npos, svg);
+  BOOST_TEST(svg.find("fill=\"#d48791\"><title>0, 2: 1</title>") != std::string::npos, svg);  // half way to red
+  BOOST_TEST(svg.find(">-2</text>") != std::string::npos);  // the scale's ends: -2 and 2
+  BOOST_TEST(svg.find(">2</text>") != std::string::npos);
+  // Values too long for their cells are not written in any cell; the tooltips keep them.
+  const std::string tiny = heatmap(tensor({{-4.7e-7, 2.5e-5}}), {}, {}, {.diverging = true});
+  BOOST_TEST(tiny.find("text-anchor=\"middle\" fill=") == std::string::npos, tiny);
+  BOOST_TEST(tiny.find("<title>0, 0: -4.7e-07</title>") != std::string::npos, tiny);
+}
+
+// A 60 x 60 map with small cells labels every second row and column, in a font that fits the cell.
+BOOST_AUTO_TEST_CASE(large_maps_thin_their_labels) {
+  const std::string svg = heatmap(zeros({60, 60}), {}, {}, {.cell = 8});
+  BOOST_TEST(count(svg, "text-anchor=\"end\">") == 30u);
+  BOOST_TEST(count(svg, "transform=\"rotate(-60") == 30u);
+  BOOST_TEST(svg.find("font-size=\"12\"") == std::string::npos);
+  BOOST_TEST(heatmap(zeros({4, 4}), {}, {}).find("font-size=\"12\"") != std::string::npos);  // large cells keep 12
+}

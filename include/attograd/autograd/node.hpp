@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "attograd/autograd/op_registry.hpp"
@@ -118,6 +119,15 @@ class Node {
 
   // The teaching tools' notes, or null. Tools write into them through a const Node& (a hook's view).
   NodeNotes* notes() const;
+  // An op's scalar constant, by the letter its form and rule use: `node->note_scalar('s', s)` after
+  // record() in A - s, ('p', p) in pow. Graph pictures, traces and anomaly messages show it (a backward
+  // lambda's captured value cannot be read back). One store: every node has room for one.
+  void note_scalar(char letter, double value) {
+    scalar_letter_ = letter;
+    scalar_ = value;
+  }
+  char scalar_letter() const { return scalar_letter_; }  // 0: no scalar noted
+  double scalar() const { return scalar_; }
 
   // Scratch space of the engine during one backward pass.
   Tensor grad_buffer;
@@ -141,6 +151,8 @@ class Node {
   std::uint64_t sequence_nr_ = 0;
   std::vector<Saved> saved_;
   bool released_ = false;
+  char scalar_letter_ = 0;
+  double scalar_ = 0.0;
   bool has_notes_ = false;  // its notes are in a side table (node.cpp), so a node without them is no bigger
   std::weak_ptr<TensorImpl> output_;
   std::shared_ptr<TensorImpl> leaf_;
@@ -157,6 +169,9 @@ Node* record(const Op& op, Tensor& out, std::span<const Tensor> inputs);
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs);
 Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs);
+
+// The scalar constant a node noted, for labels: "s = 0.5", "p = 3"; "" when it noted none.
+std::string scalars_text(const Node& node);
 
 // True if grad mode is on and any of the tensors requires grad: whether an op needs to record.
 bool needs_grad(std::initializer_list<std::reference_wrapper<const Tensor>> inputs);

@@ -44,6 +44,17 @@ constexpr std::string_view name(DType t) {
   return "?";
 }
 
+// The constant that names a dtype in code, for messages that say how to convert: "kFloat64".
+constexpr std::string_view constant_name(DType t) {
+  switch (t) {
+    case DType::Float32: return "kFloat32";
+    case DType::Float64: return "kFloat64";
+    case DType::Int64: return "kInt64";
+    case DType::Bool: return "kBool";
+  }
+  return "?";
+}
+
 // The dtype of a binary op's result, as PyTorch promotes: bool < int64 < float32 < float64.
 // float32 with float64 gives float64; an integer with a float gives that float.
 constexpr DType promote(DType a, DType b) {

@@ -59,6 +59,9 @@ struct TensorImpl {
   // Autograd. A leaf has no grad_fn; requires_grad marks the leaves whose gradient is wanted.
   bool requires_grad = false;
   bool retains_grad = false;
+  // Computed from tensors that require grad while a NoGradGuard was alive (or from such a tensor):
+  // no graph was recorded, and backward() says so instead of suggesting requires_grad_().
+  bool computed_under_no_grad = false;
   std::shared_ptr<autograd::Node> grad_fn;           // the node that produced this tensor
   std::weak_ptr<autograd::Node> grad_accumulator;    // a leaf's node in the graphs using it
   std::shared_ptr<TensorImpl> grad;                  // accumulated gradient (leaves, retain_grad)
@@ -162,7 +165,10 @@ class Tensor {
   bool is_leaf() const { return checked().grad_fn == nullptr; }
   const std::shared_ptr<autograd::Node>& grad_fn() const { return checked().grad_fn; }
   std::string grad_fn_name() const;  // the op that computed this tensor ("" for a leaf)
-  Tensor grad() const;         // undefined until a backward reaches this tensor
+  // The gradient backward() left here: undefined until a backward reaches this tensor. An
+  // intermediate (the output of an op) keeps none unless retain_grad() was called on it before
+  // backward(): asking for it anyway is an AutogradError that says so.
+  Tensor grad() const;
   void set_grad(const Tensor& g);
   void zero_grad();            // drops the gradient (grad() becomes undefined)
   Tensor& retain_grad();       // keep the gradient of a non-leaf after backward

@@ -38,6 +38,9 @@ enum class Pool {
 struct ClassifierOptions {
   Pool pool = Pool::Mean;
   bool position_embeddings = true;  // off: the model sees its input as a bag of tokens
+  // With position_embeddings: the fixed sines and cosines of SinusoidalPositionEncoding instead of a
+  // learned table (examples/06_word_order.cpp compares the two).
+  bool sinusoidal_positions = false;
   NormOrder order = NormOrder::PostNorm;
   bool causal = false;
   std::int64_t hidden_mult = 4;
@@ -72,7 +75,8 @@ class Classifier : public Module {
   const TransformerBlock& block(std::size_t i) const { return blocks.at<TransformerBlock>(i); }
 
   Embedding tokens;                             // [V, C]
-  std::optional<PositionEmbedding> positions;   // [max_len, C]; empty without position embeddings
+  std::optional<PositionEmbedding> positions;   // [max_len, C]; empty without learned position embeddings
+  std::optional<SinusoidalPositionEncoding> encoding;  // [max_len, C]; with sinusoidal_positions
   Dropout dropout;                              // on the summed embeddings
   ModuleList blocks;                            // depth TransformerBlocks
   std::optional<LayerNorm> norm;                // pre-norm only

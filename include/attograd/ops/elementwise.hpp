@@ -52,6 +52,10 @@ Tensor abs(const Tensor& x);
 Tensor tanh(const Tensor& x);
 // Y = 1 / (1 + e^-X)    dX = dY * Y * (1 - Y)
 Tensor sigmoid(const Tensor& x);
+// Y = sin X    dX = dY * cos X     (X in radians; sinusoidal position encodings, periodic features)
+Tensor sin(const Tensor& x);
+// Y = cos X    dX = -dY * sin X
+Tensor cos(const Tensor& x);
 // Y = max(X, 0)    dX = dY where X > 0, else 0 (0 at X = 0)
 Tensor relu(const Tensor& x);
 

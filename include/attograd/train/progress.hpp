@@ -18,6 +18,10 @@
 
 namespace attograd::train {
 
+// A loss as the progress line prints it: four decimals (0.2627), more for a small loss so that three
+// significant digits show (0.00460), scientific below 1e-5 (1.23e-07); "0" only for zero.
+std::string loss_text(double loss);
+
 struct ProgressOptions {
   std::string label;
   std::FILE* out = stdout;

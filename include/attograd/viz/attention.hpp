@@ -45,6 +45,7 @@ struct AttentionHeatmapOptions {
 };
 
 // A recorded map as a heatmap; tokens label rows and columns (T of them, or none for indices).
+// Gradients (scores_grad, weights_grad) use a blue-white-red scale centred on zero.
 std::string attention_heatmap(const nn::AttentionRecord& record, AttentionPart part,
                               const std::vector<std::string>& tokens, const AttentionHeatmapOptions& options = {});
 // The same, written atomically to path (attograd/io/atomic_file.hpp).

@@ -3,7 +3,7 @@
 //
 //   std::string chart = line_chart({{"train loss", steps, losses}}, {.title = "07_sort", .y_label = "loss"});
 //   std::string map = heatmap(weights, tokens, tokens, {.title = "attention, head 0"});
-//   write_file("runs/07_sort/attention.svg", map);   // attograd/io/atomic_file.hpp
+//   io::write_file_atomically("runs/07_sort/attention.svg", map);   // attograd/io/atomic_file.hpp
 #pragma once
 
 #include <optional>
@@ -32,7 +32,9 @@ struct ChartOptions {
   int height = 420;
 };
 
-// A line chart of one or more series, with axes, ticks and a legend. Non-finite points are skipped.
+// A line chart of one or more series, with axes, ticks at 1, 2 or 5 x 10^k (on a log axis too) and
+// a legend right of the plot. Non-finite points are skipped. Without a y_label the y axis is named
+// after the one series, or "value".
 std::string line_chart(const std::vector<Series>& series, const ChartOptions& options = {});
 
 struct HeatmapOptions {
@@ -40,7 +42,10 @@ struct HeatmapOptions {
   std::optional<double> min;  // colour scale; the data's own range when absent
   std::optional<double> max;
   bool show_values = true;    // write each cell's value when the cells are large enough
-  int cell = 36;              // cell size in pixels
+  int cell = 36;              // cell size in pixels; below about 10 only every k-th label is written
+  // A blue-white-red scale centred on zero (white), for signed values such as gradients: the sign
+  // shows. The range is symmetric, -m..m with m the largest |value|, unless min and max are given.
+  bool diverging = false;
 };
 
 // A 2-D tensor as a grid of coloured cells, rows labelled top to bottom, columns left to right.
