@@ -179,7 +179,12 @@ int main(int argc, char** argv) {
     fmt::print("largest relative difference of the losses: {:.2e}; of the final parameters (absolute): {:.2e}\n",
                max_rel_diff, param_diff);
     const double tolerance = dtype == kFloat64 ? 1e-12 : 1e-4;
-    examples::write_curve(curve, out, "09_data_parallel: the loss on N ranks and in one process");
+    auto report = examples::start_report(app, "09_data_parallel: one training on several processes");
+    report.note(fmt::format("{} rank{}; largest relative difference of the losses from one process: {:.2e}; of the "
+                            "final parameters (absolute): {:.2e}",
+                            comm.size(), comm.size() == 1 ? "" : "s", max_rel_diff, param_diff));
+    examples::write_curve(curve, out, "09_data_parallel: the loss on N ranks and in one process", true, &report,
+                          "cross entropy");
     examples::print_result({{"ranks", fmt::format("{}", comm.size())},
                             {"test_accuracy", fmt::format("{:.3f}", test_accuracy)},
                             {"loss", fmt::format("{:.4f}", curve.rows().back()[1])},
@@ -187,7 +192,7 @@ int main(int argc, char** argv) {
                             {"max_param_diff", fmt::format("{:.1e}", param_diff)},
                             {"same_bits", same_bits ? "1" : "0"},
                             {"same_training", check ? (max_rel_diff <= tolerance && same_bits ? "yes" : "no") : "unchecked"}},
-                           seconds, out);
+                           seconds, out, &report);
     return 0;
   });
 }

@@ -313,12 +313,15 @@ int main(int argc, char** argv) {
       }
     }
     const std::vector<std::string> names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-    io::write_file_atomically(out / "confusion.svg",
-                              viz::heatmap(tensor(confusion, {10, 10}), names, names,
-                                           {.title = fmt::format("10_digits, {} on test: true digit (row) against "
-                                                                 "prediction (column)", best_name),
-                                            .min = 0.0, .cell = 40}));
-    examples::write_digit_grid(out / "misclassified.svg",
+    auto report = examples::start_report(app, "10_digits: handwritten digits, real data");
+    const std::string confusion_svg =
+        viz::heatmap(tensor(confusion, {10, 10}), names, names,
+                     {.title = fmt::format("10_digits, {} on test: true digit (row) against prediction (column)",
+                                           best_name),
+                      .min = 0.0, .cell = 40});
+    io::write_file_atomically(out / "confusion.svg", confusion_svg);
+    report.picture("the confusion matrix of the best model on test", confusion_svg);
+    const std::string misclassified_svg = examples::write_digit_grid(out / "misclassified.svg",
                                fmt::format("the {} test digits the {} model gets wrong (true as predicted)",
                                            wrong.size(), best_name),
                                train::rows_of(x_test, wrong), wrong_captions);
@@ -339,13 +342,17 @@ int main(int argc, char** argv) {
       captions.push_back(fmt::format("digit {}, predicted {}", y_test[static_cast<std::size_t>(i)],
                                      few_predicted[static_cast<std::size_t>(i)]));
     }
-    examples::write_attention_pictures(out / "attention.svg",
+    const std::string attention_svg = examples::write_attention_pictures(out / "attention.svg",
                                        "10_digits: each image row (a token) and what it attends to, last block, "
                                        "mean of the heads", few, per_digit, captions);
-    io::write_file_atomically(out / "validation.svg",
-                              viz::line_chart(validation_curves, {.title = "10_digits: validation accuracy",
-                                                                  .y_label = "accuracy"}));
-    examples::write_curve(curve, out, "10_digits: training loss (cross entropy) of each model");
+    const std::string validation_svg =
+        viz::line_chart(validation_curves, {.title = "10_digits: validation accuracy", .y_label = "accuracy"});
+    io::write_file_atomically(out / "validation.svg", validation_svg);
+    report.picture("validation accuracy of each model, by step", validation_svg);
+    report.picture("the test digits the best model gets wrong", misclassified_svg);
+    report.picture("what each image row attends to in the attention model", attention_svg);
+    examples::write_curve(curve, out, "10_digits: training loss (cross entropy) of each model", true, &report,
+                          "cross entropy");
     examples::print_result({{"test_accuracy", fmt::format("{:.3f}", candidates[best_mlp].test)},
                             {"attention_test_accuracy", fmt::format("{:.3f}", candidates[best_attention].test)},
                             {"ensemble_test_accuracy", fmt::format("{:.3f}", candidates.back().test)},
@@ -355,6 +362,6 @@ int main(int argc, char** argv) {
                             {"attention_validation_accuracy", fmt::format("{:.3f}", candidates[best_attention].validation)},
                             {"test_digits", fmt::format("{}", y_test.size())},
                             {"steps", fmt::format("{}", flags.steps)}},
-                           seconds, out);
+                           seconds, out, &report);
   });
 }

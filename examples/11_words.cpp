@@ -345,8 +345,9 @@ int main(int argc, char** argv) {
                  temperature, samples, frac_train, frac_real, frac_new, fmt::join(shown, " "));
     }
 
+    auto report = examples::start_report(app, "11_words: a character-level language model of English words");
     examples::write_curve(curve, out, "11_words: nats per character (train, validation, best n-gram on validation)",
-                          false);
+                          false, &report, "nats per character");
     std::vector<std::pair<std::string, std::string>> fields = {
         {"test_nats", fmt::format("{:.4f}", test_nats)}, {"best_ngram_test_nats", fmt::format("{:.4f}", best_ngram)},
         {"val_nats", fmt::format("{:.4f}", val_nats)}, {"ngram_sum_error", fmt::format("{:.1e}", ngram_sum_error)}};
@@ -356,6 +357,6 @@ int main(int argc, char** argv) {
                                    {"samples_new", fmt::format("{:.3f}", frac_new)}});
     }
     fields.emplace_back("steps", fmt::format("{}", flags.steps));
-    examples::print_result(fields, seconds, out);
+    examples::print_result(fields, seconds, out, &report);
   });
 }

@@ -59,8 +59,9 @@ inline std::string digit_svg(const std::vector<float>& pixels, double x, double 
                            "stroke=\"#888\"/>\n", x, y, 8 * cell, 8 * cell);
 }
 
-// A grid of digits, `per_row` to a row, each with a caption below ("7 -> 9"). images [K, 64].
-inline void write_digit_grid(const std::filesystem::path& path, const std::string& title, const attograd::Tensor& images,
+// A grid of digits, `per_row` to a row, each with a caption below ("7 -> 9"). images [K, 64]. Returns
+// the SVG it wrote, for the run's report.
+inline std::string write_digit_grid(const std::filesystem::path& path, const std::string& title, const attograd::Tensor& images,
                              const std::vector<std::string>& captions, int per_row = 10) {
   const double cell = 6, box = 8 * cell, gap_x = 24, gap_y = 34, top = 36;
   const auto k = static_cast<int>(captions.size());
@@ -76,13 +77,15 @@ inline void write_digit_grid(const std::filesystem::path& path, const std::strin
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x + box / 2,
                        y + box + 16, attograd::viz::xml_escape(captions[static_cast<std::size_t>(i)]));
   }
-  attograd::io::write_file_atomically(path, svg + "</svg>\n");
+  svg += "</svg>\n";
+  attograd::io::write_file_atomically(path, svg);
+  return svg;
 }
 
 // Digits beside their attention maps: for each digit, its image (row r of pixels at height r) and the
 // map weights [8, 8] of the same row height, so that row r of the map (what image row r attended to)
-// sits level with image row r. Darker blue = more weight; every row of a map sums to 1.
-inline void write_attention_pictures(const std::filesystem::path& path, const std::string& title,
+// sits level with image row r. Darker blue = more weight; every row of a map sums to 1. Returns the SVG.
+inline std::string write_attention_pictures(const std::filesystem::path& path, const std::string& title,
                                      const attograd::Tensor& images, const std::vector<attograd::Tensor>& maps,
                                      const std::vector<std::string>& captions) {
   const double cell = 14, box = 8 * cell, gap = 30, top = 40, pair = 2 * box + 10 + gap;
@@ -109,7 +112,9 @@ inline void write_attention_pictures(const std::filesystem::path& path, const st
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555\">image | rows attend to rows</text>\n", x,
                        top + box + 34);
   }
-  attograd::io::write_file_atomically(path, svg + "</svg>\n");
+  svg += "</svg>\n";
+  attograd::io::write_file_atomically(path, svg);
+  return svg;
 }
 
 }  // namespace examples
