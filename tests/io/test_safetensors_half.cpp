@@ -7,6 +7,8 @@
 
 #include <attograd/io/safetensors.hpp>
 
+#include "io/bytes.hpp"
+
 #include "io/temp_dir.hpp"
 
 using namespace attograd;
@@ -14,14 +16,6 @@ using namespace attograd::io;
 using namespace attograd::testing;
 
 namespace {
-
-std::string le64(std::uint64_t n) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i, n >>= 8) out[i] = static_cast<char>(n & 0xFF);
-  return out;
-}
-
-std::string file_with(const std::string& header, const std::string& data) { return le64(header.size()) + header + data; }
 
 // 16-bit patterns as the file holds them: little-endian.
 std::string bytes16(std::initializer_list<std::uint16_t> values) {

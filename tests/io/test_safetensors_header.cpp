@@ -8,6 +8,8 @@
 
 #include <attograd/io/safetensors.hpp>
 
+#include "io/bytes.hpp"
+
 #include "io/temp_dir.hpp"
 
 using namespace attograd;
@@ -15,15 +17,6 @@ using namespace attograd::io;
 using namespace attograd::testing;
 
 namespace {
-
-std::string le64(std::uint64_t n) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i, n >>= 8) out[i] = static_cast<char>(n & 0xFF);
-  return out;
-}
-
-// A file: the header's length, the header, the data.
-std::string file_with(const std::string& header, const std::string& data = "") { return le64(header.size()) + header + data; }
 
 // One valid entry for tensor `name`: float32 [1] at [0, 4].
 std::string entry(const std::string& name) {

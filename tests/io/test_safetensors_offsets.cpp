@@ -5,19 +5,13 @@
 
 #include <attograd/io/safetensors.hpp>
 
+#include "io/bytes.hpp"
+
 using namespace attograd;
 using namespace attograd::io;
 using namespace attograd::testing;
 
 namespace {
-
-std::string le64(std::uint64_t n) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i, n >>= 8) out[i] = static_cast<char>(n & 0xFF);
-  return out;
-}
-
-std::string file_with(const std::string& header, const std::string& data = "") { return le64(header.size()) + header + data; }
 
 // {"<name>": {"dtype": ..., "shape": [...], "data_offsets": [begin, end]}, ...}
 struct Entry {
