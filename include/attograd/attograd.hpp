@@ -1,10 +1,13 @@
-// attograd/attograd.hpp: everything in one include.
-//
-//   #include <attograd/attograd.hpp>
-//   using namespace attograd;
-//   Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
-//   Tensor y = (x * x).sum();
-//   y.backward();                        // x.grad() == 2x
+/// \file
+/// Everything in one include.
+///
+/// \code
+/// #include <attograd/attograd.hpp>
+/// using namespace attograd;
+/// Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
+/// Tensor y = (x * x).sum();
+/// y.backward();                        // x.grad() == 2x
+/// \endcode
 #pragma once
 
 #include "attograd/core/dtype.hpp"

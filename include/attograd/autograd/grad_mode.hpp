@@ -1,11 +1,14 @@
-// attograd/autograd/grad_mode.hpp: turning graph recording off for a scope.
-//
-//   {
-//     NoGradGuard no_grad;          // ops below record nothing: evaluation, optimiser updates
-//     Tensor y = model.forward(x);  // y.requires_grad() is false
-//   }                               // recording is back on
-//
-// The mode is per thread: a guard in one thread does not affect another.
+/// \file
+/// Turning graph recording off for a scope.
+///
+/// \code
+/// {
+///   NoGradGuard no_grad;          // ops below record nothing: evaluation, optimiser updates
+///   Tensor y = model.forward(x);  // y.requires_grad() is false
+/// }                               // recording is back on
+/// \endcode
+///
+/// The mode is per thread: a guard in one thread does not affect another.
 #pragma once
 
 namespace attograd {
@@ -30,7 +33,7 @@ class NoGradGuard {
   bool previous_;
 };
 
-// The opposite, for a scope inside a NoGradGuard that does want a graph.
+/// The opposite, for a scope inside a NoGradGuard that does want a graph.
 class EnableGradGuard {
  public:
   EnableGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(true); }

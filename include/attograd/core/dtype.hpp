@@ -1,10 +1,13 @@
-// attograd/core/dtype.hpp: the element types a Tensor can hold.
-//
-//   Tensor x = zeros({2, 3});                    // float32, the default
-//   Tensor y = zeros({2, 3}, kFloat64);          // float64, what gradcheck needs
-//   Tensor ids = tensor_of<int64_t>({1, 4}, {2}); // int64: token ids and class targets
-//   Tensor m = x > 0.0;                          // bool: masks and comparisons
-//   fmt::print("{}", y.dtype());                 // float64
+/// \file
+/// The element types a Tensor can hold.
+///
+/// \code
+/// Tensor x = zeros({2, 3});                    // float32, the default
+/// Tensor y = zeros({2, 3}, kFloat64);          // float64, what gradcheck needs
+/// Tensor ids = tensor_of<int64_t>({1, 4}, {2}); // int64: token ids and class targets
+/// Tensor m = x > 0.0;                          // bool: masks and comparisons
+/// fmt::print("{}", y.dtype());                 // float64
+/// \endcode
 #pragma once
 
 #include <cstddef>
@@ -44,7 +47,7 @@ constexpr std::string_view name(DType t) {
   return "?";
 }
 
-// The constant that names a dtype in code, for messages that say how to convert: "kFloat64".
+/// The constant that names a dtype in code, for messages that say how to convert: "kFloat64".
 constexpr std::string_view constant_name(DType t) {
   switch (t) {
     case DType::Float32: return "kFloat32";
@@ -55,8 +58,8 @@ constexpr std::string_view constant_name(DType t) {
   return "?";
 }
 
-// The dtype of a binary op's result, as PyTorch promotes: bool < int64 < float32 < float64.
-// float32 with float64 gives float64; an integer with a float gives that float.
+/// The dtype of a binary op's result, as PyTorch promotes: bool < int64 < float32 < float64.
+/// float32 with float64 gives float64; an integer with a float gives that float.
 constexpr DType promote(DType a, DType b) {
   auto rank = [](DType t) {
     switch (t) {
@@ -70,7 +73,7 @@ constexpr DType promote(DType a, DType b) {
   return rank(a) >= rank(b) ? a : b;
 }
 
-// The C++ type behind a dtype, and back.
+/// The C++ type behind a dtype, and back.
 template <class T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
@@ -80,9 +83,12 @@ template <class T> inline constexpr DType dtype_of_v = dtype_of<T>::value;
 
 }  // namespace attograd
 
+/// \cond
+// fmt's formatter, so that fmt::print("{}", x) works (hidden from the API reference: \cond).
 template <>
 struct fmt::formatter<attograd::DType> : fmt::formatter<std::string_view> {
   auto format(attograd::DType t, fmt::format_context& ctx) const {
     return fmt::formatter<std::string_view>::format(attograd::name(t), ctx);
   }
 };
+/// \endcond

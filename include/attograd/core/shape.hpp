@@ -1,12 +1,15 @@
-// attograd/core/shape.hpp: sizes (and strides) of an N-d tensor, rank 0 to kMaxRank.
-//
-//   Shape s{2, 3, 4};
-//   s.rank();        // 3
-//   s.numel();       // 24
-//   s[-1];           // 4 (negative indices count from the end)
-//   fmt::print("{}", s);   // [2, 3, 4]
-//
-// Shapes live inline (no heap allocation): every op creates a few of them.
+/// \file
+/// Sizes (and strides) of an N-d tensor, rank 0 to kMaxRank.
+///
+/// \code
+/// Shape s{2, 3, 4};
+/// s.rank();        // 3
+/// s.numel();       // 24
+/// s[-1];           // 4 (negative indices count from the end)
+/// fmt::print("{}", s);   // [2, 3, 4]
+/// \endcode
+///
+/// Shapes live inline (no heap allocation): every op creates a few of them.
 #pragma once
 
 #include <algorithm>
@@ -32,16 +35,16 @@ class Shape {
   std::size_t size() const { return static_cast<std::size_t>(rank_); }
   bool empty() const { return rank_ == 0; }
 
-  // Number of elements: the product of the sizes (1 for rank 0). Unchecked: a tensor's shape was
-  // checked when it was made (see checked_numel below).
+  /// Number of elements: the product of the sizes (1 for rank 0). Unchecked: a tensor's shape was
+  /// checked when it was made (see checked_numel below).
   std::int64_t numel() const {
     std::int64_t n = 1;
     for (int i = 0; i < rank_; ++i) n *= dims_[i];
     return n;
   }
 
-  // i may be negative: -1 is the last dim. Checked against the rank only in debug builds; ops check
-  // user-supplied dims with normalize_dim().
+  /// i may be negative: -1 is the last dim. Checked against the rank only in debug builds; ops check
+  /// user-supplied dims with normalize_dim().
   std::int64_t& operator[](int i) { return dims_[i < 0 ? i + rank_ : i]; }
   std::int64_t operator[](int i) const { return dims_[i < 0 ? i + rank_ : i]; }
 
@@ -53,7 +56,7 @@ class Shape {
   std::int64_t* data() { return dims_.data(); }
   std::span<const std::int64_t> span() const { return {dims_.data(), size()}; }
 
-  void push_back(std::int64_t d);  // throws ShapeError past kMaxRank
+  void push_back(std::int64_t d);  ///< throws ShapeError past kMaxRank
   void insert(int pos, std::int64_t d);
   void erase(int pos);
   void resize(int rank, std::int64_t fill = 1);
@@ -69,28 +72,36 @@ class Shape {
   int rank_ = 0;
 };
 
-// Strides count elements, not bytes, and use the same inline container.
+/// Strides count elements, not bytes, and use the same inline container.
 using Strides = Shape;
 
-// Row-major (C order) strides of a contiguous tensor of this shape.
+/// Row-major (C order) strides of a contiguous tensor of this shape.
 Strides contiguous_strides(const Shape& shape);
 
-// The product of non-negative sizes, or ShapeError naming the op and the shape when it does not fit in
-// int64 (Shape::numel would overflow, which is undefined behaviour):
-//   empty: shape [4294967296, 4294967296] has more elements than int64 can count
+/// The product of non-negative sizes, or ShapeError naming the op and the shape when it does not fit in
+/// int64 (Shape::numel would overflow, which is undefined behaviour):
+/// \code
+/// empty: shape [4294967296, 4294967296] has more elements than int64 can count
+/// \endcode
 std::int64_t checked_numel(std::string_view op, const Shape& shape);
 
-// Turns a possibly negative dim into 0..rank-1, or throws IndexError naming the op:
-//   sum: dim 3 is out of range for a tensor of rank 2 (expected -2..1)
+/// Turns a possibly negative dim into 0..rank-1, or throws IndexError naming the op:
+/// \code
+/// sum: dim 3 is out of range for a tensor of rank 2 (expected -2..1)
+/// \endcode
 int normalize_dim(std::string_view op, std::int64_t dim, int rank);
 
-// The shape two shapes broadcast to (NumPy rules: align trailing dims; each pair equal or one of
-// them 1), or ShapeError naming the op, both shapes and the first dim that clashes:
-//   add: shapes [2, 3] and [4] cannot be broadcast: dim -1 is 3 vs 4
+/// The shape two shapes broadcast to (NumPy rules: align trailing dims; each pair equal or one of
+/// them 1), or ShapeError naming the op, both shapes and the first dim that clashes:
+/// \code
+/// add: shapes [2, 3] and [4] cannot be broadcast: dim -1 is 3 vs 4
+/// \endcode
 Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b);
 
 }  // namespace attograd
 
+/// \cond
+// fmt's formatter, so that fmt::print("{}", x) works (hidden from the API reference: \cond).
 template <>
 struct fmt::formatter<attograd::Shape> {
   constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
@@ -98,3 +109,4 @@ struct fmt::formatter<attograd::Shape> {
     return fmt::format_to(ctx.out(), "[{}]", fmt::join(s.begin(), s.end(), ", "));
   }
 };
+/// \endcond

@@ -1,12 +1,15 @@
-// attograd/core/tensor.hpp: the N-d array that records the graph it was computed by.
-//
-//   Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
-//   Tensor y = (x * x).sum();          // y = sum of x_i^2, the graph is recorded as it computes
-//   y.backward();                      // dy/dx = 2x
-//   fmt::print("{}\n", x.grad());      // tensor([2.0000, 4.0000, 6.0000])
-//
-// A Tensor is a handle: copying one shares the data (as in PyTorch); clone() copies it. Shape ops such
-// as transpose, narrow and expand return views of the same storage (docs/architecture.md).
+/// \file
+/// The N-d array that records the graph it was computed by.
+///
+/// \code
+/// Tensor x = tensor({1.0, 2.0, 3.0}).requires_grad_();
+/// Tensor y = (x * x).sum();          // y = sum of x_i^2, the graph is recorded as it computes
+/// y.backward();                      // dy/dx = 2x
+/// fmt::print("{}\n", x.grad());      // tensor([2.0000, 4.0000, 6.0000])
+/// \endcode
+///
+/// A Tensor is a handle: copying one shares the data (as in PyTorch); clone() copies it. Shape ops such
+/// as transpose, narrow and expand return views of the same storage (docs/architecture.md).
 #pragma once
 
 #include <cstddef>
@@ -25,8 +28,8 @@ namespace autograd {
 class Node;
 }
 
-// A block of bytes, 64-byte aligned, shared by a tensor and its views. The version counts in-place
-// writes, so that autograd can refuse a gradient computed from a value that was overwritten.
+/// A block of bytes, 64-byte aligned, shared by a tensor and its views. The version counts in-place
+/// writes, so that autograd can refuse a gradient computed from a value that was overwritten.
 class Storage {
  public:
   explicit Storage(std::size_t bytes);
@@ -48,49 +51,50 @@ class Storage {
 
 class Tensor;
 
-// What a Tensor handle points to. Ops read and build these; user code goes through Tensor.
+/// What a Tensor handle points to. Ops read and build these; user code goes through Tensor.
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
-  Strides strides;          // in elements
-  std::int64_t offset = 0;  // in elements, from the start of storage
+  Strides strides;          ///< in elements
+  std::int64_t offset = 0;  ///< in elements, from the start of storage
   DType dtype = DType::Float32;
 
-  // Autograd. A leaf has no grad_fn; requires_grad marks the leaves whose gradient is wanted.
+  /// Autograd. A leaf has no grad_fn; requires_grad marks the leaves whose gradient is wanted.
   bool requires_grad = false;
   bool retains_grad = false;
-  // Computed from tensors that require grad while a NoGradGuard was alive (or from such a tensor):
-  // no graph was recorded, and backward() says so instead of suggesting requires_grad_().
+  /// Computed from tensors that require grad while a NoGradGuard was alive (or from such a tensor):
+  /// no graph was recorded, and backward() says so instead of suggesting requires_grad_().
   bool computed_under_no_grad = false;
-  std::shared_ptr<autograd::Node> grad_fn;           // the node that produced this tensor
-  std::weak_ptr<autograd::Node> grad_accumulator;    // a leaf's node in the graphs using it
-  std::shared_ptr<TensorImpl> grad;                  // accumulated gradient (leaves, retain_grad)
-  std::string name;                                  // parameter path, for pictures and errors
+  std::shared_ptr<autograd::Node> grad_fn;           ///< the node that produced this tensor
+  std::weak_ptr<autograd::Node> grad_accumulator;    ///< a leaf's node in the graphs using it
+  std::shared_ptr<TensorImpl> grad;                  ///< accumulated gradient (leaves, retain_grad)
+  std::string name;                                  ///< parameter path, for pictures and errors
 };
 
-// How to make a new tensor: `zeros({2, 3}, {.dtype = kFloat64, .requires_grad = true})`.
+/// How to make a new tensor: `zeros({2, 3}, {.dtype = kFloat64, .requires_grad = true})`.
 struct TensorOptions {
   DType dtype = DType::Float32;
   bool requires_grad = false;
 };
 
-// Options for Tensor::backward.
+/// Options for Tensor::backward.
 struct BackwardOptions {
-  bool retain_graph = false;  // keep saved values so backward can run through this graph again
-  bool create_graph = false;  // differentiate the backward pass itself: not supported, an error
+  bool retain_graph = false;  ///< keep saved values so backward can run through this graph again
+  bool create_graph = false;  ///< differentiate the backward pass itself: not supported, an error
 };
 
 class Tensor {
  public:
-  Tensor() = default;  // an undefined tensor: defined() is false
+  Tensor() = default;  ///< an undefined tensor: defined() is false
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // --- what it is -----------------------------------------------------------------------------
+  /// \name What it is
+  /// @{
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return checked().shape; }
   const Strides& strides() const { return checked().strides; }
   int dim() const { return shape().rank(); }
-  std::int64_t size(std::int64_t dim) const;  // dim may be negative
+  std::int64_t size(std::int64_t dim) const;  ///< dim may be negative
   std::int64_t numel() const { return shape().numel(); }
   DType dtype() const { return checked().dtype; }
   bool is_floating_point() const { return is_floating(dtype()); }
@@ -98,28 +102,34 @@ class Tensor {
   std::int64_t offset() const { return checked().offset; }
   std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * element_size(dtype()); }
 
-  // Pointer to element [0, 0, ...] (for kernels and tests). Throws DTypeError if T is not the dtype.
+  /// Pointer to element [0, 0, ...] (for kernels and tests). Throws DTypeError if T is not the dtype.
   template <class T> T* data();
   template <class T> const T* data() const;
 
-  // --- reading values ---------------------------------------------------------------------------
-  // The one value of a tensor with one element, converted to T.
+  /// @}
+  /// \name Reading values
+  /// @{
+  /// The one value of a tensor with one element, converted to T.
   template <class T = double> T item() const;
-  // One element by index (negative indices count from the end), converted to T.
+  /// One element by index (negative indices count from the end), converted to T.
   template <class T = double> T at(std::initializer_list<std::int64_t> index) const;
-  // All elements in row-major order, converted to T.
+  /// All elements in row-major order, converted to T.
   template <class T = double> std::vector<T> to_vector() const;
 
-  // --- copies, conversions and views (lib/ops/join.cpp, lib/ops/shape_ops.cpp; detach: lib/core/tensor.cpp)
+  /// @}
+  /// \name Copies, conversions and views
+  ///
+  /// (lib/ops/join.cpp, lib/ops/shape_ops.cpp; detach: lib/core/tensor.cpp)
+  /// @{
   Tensor clone() const;
   Tensor contiguous() const;
   Tensor to(DType dtype) const;
-  Tensor detach() const;  // same storage, no graph
-  Tensor reshape(const Shape& shape) const;  // a view when strides allow, else a copy; one dim may be -1
-  Tensor view(const Shape& shape) const;     // a view, or ShapeError when strides forbid it
+  Tensor detach() const;  ///< same storage, no graph
+  Tensor reshape(const Shape& shape) const;  ///< a view when strides allow, else a copy; one dim may be -1
+  Tensor view(const Shape& shape) const;     ///< a view, or ShapeError when strides forbid it
   Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
   Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
-  Tensor mT() const;  // transpose of the last two dims
+  Tensor mT() const;  ///< transpose of the last two dims
   Tensor permute(const Shape& dims) const;
   Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
   Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
@@ -127,9 +137,13 @@ class Tensor {
   Tensor squeeze() const;
   Tensor squeeze(std::int64_t dim) const;
   Tensor unsqueeze(std::int64_t dim) const;
-  Tensor expand(const Shape& shape) const;  // -1 keeps a size
+  Tensor expand(const Shape& shape) const;  ///< -1 keeps a size
 
-  // --- common maths as methods (free functions in attograd/ops/*.hpp) ---------------------------
+  /// @}
+  /// \name Common maths as methods
+  ///
+  /// (free functions in attograd/ops/*.hpp)
+  /// @{
   Tensor sum() const;
   Tensor sum(const Shape& dims, bool keepdim = false) const;
   Tensor mean() const;
@@ -149,51 +163,62 @@ class Tensor {
   Tensor log_softmax(std::int64_t dim) const;
   Tensor matmul(const Tensor& other) const;
 
-  // --- in-place updates (optimisers, initialisers; lib/ops/inplace.cpp). Not recorded by autograd: a
-  // tensor that requires grad may only be updated inside a NoGradGuard, and an expand() view never.
-  // Each bumps the version counter. ---------------------------------------------------------------
-  void set(std::initializer_list<std::int64_t> index, double value);  // one element, by index
+  /// @}
+  /// \name In-place updates
+  ///
+  /// (optimisers, initialisers; lib/ops/inplace.cpp). Not recorded by autograd: a tensor that requires
+  /// grad may only be updated inside a NoGradGuard, and an expand() view never. Each bumps the version
+  /// counter.
+  /// @{
+  void set(std::initializer_list<std::int64_t> index, double value);  ///< one element, by index
   Tensor& zero_();
   Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);        // src broadcast to this shape
-  Tensor& add_(const Tensor& other, double alpha = 1.0);  // this += alpha * other
+  Tensor& copy_(const Tensor& src);        ///< src broadcast to this shape
+  Tensor& add_(const Tensor& other, double alpha = 1.0);  ///< this += alpha * other
   Tensor& mul_(double factor);
 
-  // --- autograd ---------------------------------------------------------------------------------
+  /// @}
+  /// \name Autograd
+  /// @{
   bool requires_grad() const { return checked().requires_grad; }
-  Tensor& requires_grad_(bool on = true);  // leaves of floating dtype only
+  Tensor& requires_grad_(bool on = true);  ///< leaves of floating dtype only
   bool is_leaf() const { return checked().grad_fn == nullptr; }
   const std::shared_ptr<autograd::Node>& grad_fn() const { return checked().grad_fn; }
-  std::string grad_fn_name() const;  // the op that computed this tensor ("" for a leaf)
-  // The gradient backward() left here: undefined until a backward reaches this tensor. An
-  // intermediate (the output of an op) keeps none unless retain_grad() was called on it before
-  // backward(): asking for it anyway is an AutogradError that says so.
+  std::string grad_fn_name() const;  ///< the op that computed this tensor ("" for a leaf)
+  /// The gradient backward() left here: undefined until a backward reaches this tensor. An
+  /// intermediate (the output of an op) keeps none unless retain_grad() was called on it before
+  /// backward(): asking for it anyway is an AutogradError that says so.
   Tensor grad() const;
   void set_grad(const Tensor& g);
-  void zero_grad();            // drops the gradient (grad() becomes undefined)
-  Tensor& retain_grad();       // keep the gradient of a non-leaf after backward
+  void zero_grad();            ///< drops the gradient (grad() becomes undefined)
+  Tensor& retain_grad();       ///< keep the gradient of a non-leaf after backward
   void backward(const Tensor& grad = {}, BackwardOptions options = {}) const;
 
   const std::string& name() const { return checked().name; }
   Tensor& set_name(std::string name);
 
-  // --- identity ---------------------------------------------------------------------------------
+  /// @}
+  /// \name Identity
+  /// @{
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
+  /// @}
  private:
   TensorImpl& checked() const;
 
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// A new tensor with fresh, uninitialised, contiguous storage. For kernels and factories.
+/// A new tensor with fresh, uninitialised, contiguous storage. For kernels and factories.
 Tensor empty(const Shape& shape, DType dtype = kFloat32);
 
-// The first check of an op: a default-constructed tensor, or x.grad() before any backward reached x,
-// is refused with a ValueError naming the op and which argument it is ("lhs", "weight", "tensor 1"):
-//   matmul: lhs is an undefined tensor (default-constructed, or a gradient not computed yet)
+/// The first check of an op: a default-constructed tensor, or x.grad() before any backward reached x,
+/// is refused with a ValueError naming the op and which argument it is ("lhs", "weight", "tensor 1"):
+/// \code
+/// matmul: lhs is an undefined tensor (default-constructed, or a gradient not computed yet)
+/// \endcode
 void require_defined(std::string_view op, const Tensor& x, std::string_view which = "input");
 
 }  // namespace attograd

@@ -1,12 +1,15 @@
-// attograd/nn/activation.hpp: pointwise non-linearities as modules, for Sequential and for printing.
-//
-//   Sequential net;
-//   net.add<Linear>(2, 16);
-//   net.add<Tanh>();                              // or ReLU, Sigmoid, GELU
-//   net.add<GELU>(GeluApproximation::Tanh);       // GPT-2's tanh approximation
-//
-// Each has no parameters and calls the op of the same name (ops/elementwise.hpp), which holds the
-// derivative.
+/// \file
+/// Pointwise non-linearities as modules, for Sequential and for printing.
+///
+/// \code
+/// Sequential net;
+/// net.add<Linear>(2, 16);
+/// net.add<Tanh>();                              // or ReLU, Sigmoid, GELU
+/// net.add<GELU>(GeluApproximation::Tanh);       // GPT-2's tanh approximation
+/// \endcode
+///
+/// Each has no parameters and calls the op of the same name (ops/elementwise.hpp), which holds the
+/// derivative.
 #pragma once
 
 #include <string>
@@ -17,7 +20,7 @@
 
 namespace attograd::nn {
 
-// Y = max(X, 0)
+/// Y = max(X, 0)
 class ReLU : public Module {
  public:
   ReLU() : Module("ReLU") {}
@@ -25,7 +28,7 @@ class ReLU : public Module {
   Tensor operator()(const Tensor& x) const { return forward(x); }
 };
 
-// Y = X * Phi(X), Phi the standard normal CDF (exact) or its tanh approximation
+/// Y = X * Phi(X), Phi the standard normal CDF (exact) or its tanh approximation
 class GELU : public Module {
  public:
   explicit GELU(GeluApproximation approximation = GeluApproximation::None)
@@ -39,7 +42,7 @@ class GELU : public Module {
   GeluApproximation approximation_;
 };
 
-// Y = tanh(X)
+/// Y = tanh(X)
 class Tanh : public Module {
  public:
   Tanh() : Module("Tanh") {}
@@ -47,7 +50,7 @@ class Tanh : public Module {
   Tensor operator()(const Tensor& x) const { return forward(x); }
 };
 
-// Y = 1 / (1 + e^-X)
+/// Y = 1 / (1 + e^-X)
 class Sigmoid : public Module {
  public:
   Sigmoid() : Module("Sigmoid") {}

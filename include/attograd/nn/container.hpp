@@ -1,18 +1,21 @@
-// attograd/nn/container.hpp: modules that own other modules, named "0", "1", ...
-//
-//   Sequential net;                          // applies its modules in order
-//   net.add<Linear>(2, 16);                  // constructed in place; returns Linear&
-//   net.add<Tanh>();
-//   net.add<Linear>(16, 1);
-//   Tensor y = net(x);                       // the same as fc2(tanh(fc1(x)))
-//
-//   ModuleList blocks;                       // holds modules; the owner decides how to call them
-//   for (int i = 0; i < 4; ++i) blocks.add<Linear>(8, 8);
-//   for (std::size_t i = 0; i < blocks.size(); ++i) x = blocks.at<Linear>(i)(x);
-//
-// Modules can be neither copied nor moved (their parents hold references to them), so a container
-// constructs each module itself and keeps it behind a std::unique_ptr. Registered in a parent as
-// "net" and "blocks", their parameters read `net.0.weight`, `blocks.3.bias`.
+/// \file
+/// Modules that own other modules, named "0", "1", ...
+///
+/// \code
+/// Sequential net;                          // applies its modules in order
+/// net.add<Linear>(2, 16);                  // constructed in place; returns Linear&
+/// net.add<Tanh>();
+/// net.add<Linear>(16, 1);
+/// Tensor y = net(x);                       // the same as fc2(tanh(fc1(x)))
+///
+/// ModuleList blocks;                       // holds modules; the owner decides how to call them
+/// for (int i = 0; i < 4; ++i) blocks.add<Linear>(8, 8);
+/// for (std::size_t i = 0; i < blocks.size(); ++i) x = blocks.at<Linear>(i)(x);
+/// \endcode
+///
+/// Modules can be neither copied nor moved (their parents hold references to them), so a container
+/// constructs each module itself and keeps it behind a std::unique_ptr. Registered in a parent as
+/// "net" and "blocks", their parameters read `net.0.weight`, `blocks.3.bias`.
 #pragma once
 
 #include <concepts>
@@ -30,12 +33,12 @@
 
 namespace attograd::nn {
 
-// The common part of Sequential and ModuleList: owned modules, indexed from 0.
+/// The common part of Sequential and ModuleList: owned modules, indexed from 0.
 class ModuleContainer : public Module {
   using Owned = std::vector<std::unique_ptr<Module>>;
 
  public:
-  // Iterates over the modules as Module& (const Module& for a const container).
+  /// Iterates over the modules as Module& (const Module& for a const container).
   template <class M>
   class Iterator {
    public:
@@ -62,10 +65,10 @@ class ModuleContainer : public Module {
   std::size_t size() const { return modules_.size(); }
   bool empty() const { return modules_.empty(); }
 
-  // The module at index i (IndexError past the end).
+  /// The module at index i (IndexError past the end).
   Module& operator[](std::size_t i) { return *modules_[checked(i)]; }
   const Module& operator[](std::size_t i) const { return *modules_[checked(i)]; }
-  // The module at index i as its own type (ValueError if it is another type).
+  /// The module at index i as its own type (ValueError if it is another type).
   template <class M>
   M& at(std::size_t i) {
     return cast<M>(*this, i);
@@ -106,18 +109,18 @@ class ModuleContainer : public Module {
   Owned modules_;
 };
 
-// A module that can stand in a Sequential: forward(const Tensor&) const gives a Tensor.
+/// A module that can stand in a Sequential: forward(const Tensor&) const gives a Tensor.
 template <class M>
 concept SequentialModule = std::derived_from<M, Module> && requires(const M& m, const Tensor& x) {
   { m.forward(x) } -> std::convertible_to<Tensor>;
 };
 
-// Y = f_n(..f_1(f_0(X))), f_i the forward of module i. Empty, it returns X.
+/// Y = f_n(..f_1(f_0(X))), f_i the forward of module i. Empty, it returns X.
 class Sequential : public ModuleContainer {
  public:
   Sequential() : ModuleContainer("Sequential") {}
 
-  // Constructs an M from args at the end of the chain and returns it: `net.add<Linear>(2, 16)`.
+  /// Constructs an M from args at the end of the chain and returns it: `net.add<Linear>(2, 16)`.
   template <SequentialModule M, class... Args>
   M& add(Args&&... args) {
     M& m = emplace<M>(std::forward<Args>(args)...);
@@ -132,12 +135,12 @@ class Sequential : public ModuleContainer {
   std::vector<std::function<Tensor(const Tensor&)>> steps_;  // steps_[i] calls module i's forward
 };
 
-// Modules in a list, registered as "0", "1", ...; it has no forward: its owner calls them.
+/// Modules in a list, registered as "0", "1", ...; it has no forward: its owner calls them.
 class ModuleList : public ModuleContainer {
  public:
   ModuleList() : ModuleContainer("ModuleList") {}
 
-  // Constructs an M from args at the end of the list and returns it: `blocks.add<Block>(64, 4)`.
+  /// Constructs an M from args at the end of the list and returns it: `blocks.add<Block>(64, 4)`.
   template <class M, class... Args>
     requires std::derived_from<M, Module>
   M& add(Args&&... args) {

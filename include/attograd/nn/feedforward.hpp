@@ -1,11 +1,14 @@
-// attograd/nn/feedforward.hpp: the transformer's position-wise feed-forward block.
-//
-//   FeedForward ff{64};                                              // 64 -> 256 -> ReLU -> 64
-//   FeedForward gpt{64, {.activation = FeedForwardActivation::GELU, .dropout = 0.1}};
-//   Tensor y = ff(x);                                                // x [B, T, 64] -> y [B, T, 64]
-//
-// Applied to every position on its own (the linear layers act on the last dim): attention mixes
-// information between positions, this block transforms each position's vector.
+/// \file
+/// The transformer's position-wise feed-forward block.
+///
+/// \code
+/// FeedForward ff{64};                                              // 64 -> 256 -> ReLU -> 64
+/// FeedForward gpt{64, {.activation = FeedForwardActivation::GELU, .dropout = 0.1}};
+/// Tensor y = ff(x);                                                // x [B, T, 64] -> y [B, T, 64]
+/// \endcode
+///
+/// Applied to every position on its own (the linear layers act on the last dim): attention mixes
+/// information between positions, this block transforms each position's vector.
 #pragma once
 
 #include <cstdint>
@@ -23,15 +26,15 @@ namespace attograd::nn {
 enum class FeedForwardActivation { ReLU, GELU };
 
 struct FeedForwardOptions {
-  std::int64_t hidden_mult = 4;  // the hidden layer is hidden_mult times as wide as the embedding
+  std::int64_t hidden_mult = 4;  ///< the hidden layer is hidden_mult times as wide as the embedding
   FeedForwardActivation activation = FeedForwardActivation::ReLU;
-  double dropout = 0.0;          // applied to the output, in training mode only
+  double dropout = 0.0;          ///< applied to the output, in training mode only
   DType dtype = kFloat32;
-  Generator* generator = nullptr;  // initial values and dropout masks; nullptr: the default generator
+  Generator* generator = nullptr;  ///< initial values and dropout masks; nullptr: the default generator
 };
 
-// Y = dropout(W2·act(W1·X + b1) + b2)    X [.., C]  W1 [h·C, C]  W2 [C, h·C]  Y [.., C]
-// act is ReLU or exact GELU; 2·h·C² + h·C + C parameters.
+/// Y = dropout(W2·act(W1·X + b1) + b2)    X [.., C]  W1 [h·C, C]  W2 [C, h·C]  Y [.., C]
+/// act is ReLU or exact GELU; 2·h·C² + h·C + C parameters.
 class FeedForward : public Module {
  public:
   explicit FeedForward(std::int64_t emb, FeedForwardOptions options = {});
@@ -42,8 +45,8 @@ class FeedForward : public Module {
 
   FeedForwardActivation activation() const { return activation_; }
 
-  Linear hidden;   // C -> h·C
-  Linear output;   // h·C -> C
+  Linear hidden;   ///< C -> h·C
+  Linear output;   ///< h·C -> C
   Dropout dropout;
 
  private:

@@ -1,10 +1,13 @@
-// attograd/nn/linear.hpp: the fully connected layer, y = x·Wᵀ + b.
-//
-//   Linear fc{2, 16};                          // weight [16, 2], bias [16], PyTorch's initialisation
-//   Linear head{16, 1, {.bias = false}};       // no bias
-//   Generator gen(42);
-//   Linear seeded{2, 16, {.generator = &gen}}; // the same weights for seed 42 everywhere
-//   Tensor y = fc(x);                          // x [.., 2] -> y [.., 16]
+/// \file
+/// The fully connected layer, y = x·Wᵀ + b.
+///
+/// \code
+/// Linear fc{2, 16};                          // weight [16, 2], bias [16], PyTorch's initialisation
+/// Linear head{16, 1, {.bias = false}};       // no bias
+/// Generator gen(42);
+/// Linear seeded{2, 16, {.generator = &gen}}; // the same weights for seed 42 everywhere
+/// Tensor y = fc(x);                          // x [.., 2] -> y [.., 16]
+/// \endcode
 #pragma once
 
 #include <cstdint>
@@ -20,13 +23,13 @@ namespace attograd::nn {
 struct LinearOptions {
   bool bias = true;
   DType dtype = kFloat32;
-  Generator* generator = nullptr;  // for the initial values; nullptr: the default generator
+  Generator* generator = nullptr;  ///< for the initial values; nullptr: the default generator
 };
 
-// Y = X·Wᵀ + b    X [.., in]  W [out, in]  b [out]  Y [.., out]
-// Initialised as in PyTorch: W and b drawn from U(-1/sqrt(in), 1/sqrt(in)) (for W this is Kaiming
-// uniform with a = sqrt(5)), which keeps the output's variance about a third of the input's whatever
-// the width.
+/// Y = X·Wᵀ + b    X [.., in]  W [out, in]  b [out]  Y [.., out]
+/// Initialised as in PyTorch: W and b drawn from U(-1/sqrt(in), 1/sqrt(in)) (for W this is Kaiming
+/// uniform with a = sqrt(5)), which keeps the output's variance about a third of the input's whatever
+/// the width.
 class Linear : public Module {
  public:
   Linear(std::int64_t in, std::int64_t out, LinearOptions options = {});
@@ -39,8 +42,8 @@ class Linear : public Module {
   std::int64_t out_features() const { return weight.size(0); }
   bool has_bias() const { return bias.defined(); }
 
-  Tensor weight;  // [out, in]
-  Tensor bias;    // [out], undefined without bias
+  Tensor weight;  ///< [out, in]
+  Tensor bias;    ///< [out], undefined without bias
 };
 
 }  // namespace attograd::nn

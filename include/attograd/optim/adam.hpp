@@ -1,12 +1,15 @@
-// attograd/optim/adam.hpp: Adam and AdamW, as PyTorch's torch.optim.Adam and torch.optim.AdamW.
-//
-//   Adam opt(model.parameters(), {.lr = 3e-4});
-//   AdamW optw({{.params = weights}, {.params = biases_and_norms, .weight_decay = 0}},
-//              {.lr = 3e-4, .weight_decay = 0.1});
-//   opt.zero_grad();  loss.backward();  opt.step();
-//
-// Adam keeps two running averages per parameter: m of the gradient and v of its square. Both start at
-// 0, which biases them towards 0 for the first steps; dividing by 1 - beta^t removes that bias.
+/// \file
+/// Adam and AdamW, as PyTorch's torch.optim.Adam and torch.optim.AdamW.
+///
+/// \code
+/// Adam opt(model.parameters(), {.lr = 3e-4});
+/// AdamW optw({{.params = weights}, {.params = biases_and_norms, .weight_decay = 0}},
+///            {.lr = 3e-4, .weight_decay = 0.1});
+/// opt.zero_grad();  loss.backward();  opt.step();
+/// \endcode
+///
+/// Adam keeps two running averages per parameter: m of the gradient and v of its square. Both start at
+/// 0, which biases them towards 0 for the first steps; dividing by 1 - beta^t removes that bias.
 #pragma once
 
 #include <array>
@@ -18,13 +21,13 @@ namespace attograd::optim {
 
 struct AdamOptions {
   double lr = 1e-3;
-  std::array<double, 2> betas = {0.9, 0.999};  // each in [0, 1)
-  double eps = 1e-8;                            // > 0
-  double weight_decay = 0;                      // Adam: L2 added to the gradient; AdamW: decoupled
-  bool amsgrad = false;                         // divide by the largest v seen so far
+  std::array<double, 2> betas = {0.9, 0.999};  ///< each in [0, 1)
+  double eps = 1e-8;                            ///< > 0
+  double weight_decay = 0;                      ///< Adam: L2 added to the gradient; AdamW: decoupled
+  bool amsgrad = false;                         ///< divide by the largest v seen so far
 };
 
-// AdamW's options: the same, with PyTorch's default weight decay of 1e-2.
+/// AdamW's options: the same, with PyTorch's default weight decay of 1e-2.
 struct AdamWOptions {
   double lr = 1e-3;
   std::array<double, 2> betas = {0.9, 0.999};
@@ -33,13 +36,15 @@ struct AdamWOptions {
   bool amsgrad = false;
 };
 
-// One step t = 1, 2, ... for each parameter p with gradient dp (PyTorch's formulas):
-//   g = dp + weight_decay * p                   (Adam; AdamW instead first does p = p * (1 - lr * weight_decay))
-//   m = beta1 * m + (1 - beta1) * g
-//   v = beta2 * v + (1 - beta2) * g^2
-//   v_max = max(v_max, v)                       (amsgrad; v_max is then used in place of v)
-//   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-// State per parameter: "step" (int64), "exp_avg" (m), "exp_avg_sq" (v), "max_exp_avg_sq" (amsgrad).
+/// One step t = 1, 2, ... for each parameter p with gradient dp (PyTorch's formulas):
+/// \code
+/// g = dp + weight_decay * p                   (Adam; AdamW instead first does p = p * (1 - lr * weight_decay))
+/// m = beta1 * m + (1 - beta1) * g
+/// v = beta2 * v + (1 - beta2) * g^2
+/// v_max = max(v_max, v)                       (amsgrad; v_max is then used in place of v)
+/// p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+/// \endcode
+/// State per parameter: "step" (int64), "exp_avg" (m), "exp_avg_sq" (v), "max_exp_avg_sq" (amsgrad).
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options);
@@ -57,8 +62,8 @@ class Adam : public Optimizer {
   bool decoupled_weight_decay_ = false;
 };
 
-// Adam with decoupled weight decay (Loshchilov and Hutter): the decay shrinks the weights directly
-// instead of joining the gradient, so it is not rescaled by the adaptive step.
+/// Adam with decoupled weight decay (Loshchilov and Hutter): the decay shrinks the weights directly
+/// instead of joining the gradient, so it is not rescaled by the adaptive step.
 class AdamW : public Adam {
  public:
   AdamW(std::vector<Tensor> params, AdamWOptions options);

@@ -1,17 +1,20 @@
-// attograd/optim/optimizer.hpp: the base of every optimiser, over groups of parameters.
-//
-//   SGD opt({{.params = weights, .weight_decay = 1e-4},      // group 0: decayed
-//            {.params = biases_and_norms, .weight_decay = 0}}, // group 1: not decayed
-//           {.lr = 0.1, .momentum = 0.9});
-//   opt.zero_grad();  loss.backward();  opt.step();           // one training step
-//   opt.set_lr(0.01);                                         // every group (a schedule does this)
-//
-// An optimiser holds handles to the parameters (shared tensors, as a module's parameters() gives them)
-// and updates them in place inside a NoGradGuard, so the module and every other handle see the new
-// values. A tensor listed twice (tied weights) is kept once and updated once. Each parameter's state
-// (momentum buffers, Adam's moments and step count) is keyed by the parameter and made at its first
-// update. The semantics and formulas are PyTorch's torch.optim; each optimiser's header writes its
-// update as maths.
+/// \file
+/// The base of every optimiser, over groups of parameters.
+///
+/// \code
+/// SGD opt({{.params = weights, .weight_decay = 1e-4},      // group 0: decayed
+///          {.params = biases_and_norms, .weight_decay = 0}}, // group 1: not decayed
+///         {.lr = 0.1, .momentum = 0.9});
+/// opt.zero_grad();  loss.backward();  opt.step();           // one training step
+/// opt.set_lr(0.01);                                         // every group (a schedule does this)
+/// \endcode
+///
+/// An optimiser holds handles to the parameters (shared tensors, as a module's parameters() gives them)
+/// and updates them in place inside a NoGradGuard, so the module and every other handle see the new
+/// values. A tensor listed twice (tied weights) is kept once and updated once. Each parameter's state
+/// (momentum buffers, Adam's moments and step count) is keyed by the parameter and made at its first
+/// update. The semantics and formulas are PyTorch's torch.optim; each optimiser's header writes its
+/// update as maths.
 #pragma once
 
 #include <cstddef>
@@ -27,21 +30,21 @@
 
 namespace attograd::optim {
 
-// Parameters that share a learning rate and a weight decay. Unset values take the optimiser's.
-// (GCC 12 finds a lone group of braced tensors, SGD({{.params = {a, b}}}, ...), ambiguous with the
-// list-of-tensors constructor; pass the tensors directly then, or write std::vector<ParamGroup>{...}.)
+/// Parameters that share a learning rate and a weight decay. Unset values take the optimiser's.
+/// (GCC 12 finds a lone group of braced tensors, SGD({{.params = {a, b}}}, ...), ambiguous with the
+/// list-of-tensors constructor; pass the tensors directly then, or write std::vector<ParamGroup>{...}.)
 struct ParamGroup {
   std::vector<Tensor> params = {};
   std::optional<double> lr = std::nullopt;
   std::optional<double> weight_decay = std::nullopt;
 };
 
-// Named tensors, as a checkpoint stores them.
+/// Named tensors, as a checkpoint stores them.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Optimizer {
  public:
-  // A group as the optimiser holds it: each parameter once, the values resolved.
+  /// A group as the optimiser holds it: each parameter once, the values resolved.
   struct Group {
     std::vector<Tensor> params;
     double lr = 0;
@@ -52,28 +55,28 @@ class Optimizer {
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  // One update of every parameter that has a gradient; parameters whose grad() is undefined (unused
-  // in this step's graph) are skipped and their state is left as it was. After a module's to(dtype),
-  // the state of its parameters is converted at their next update.
+  /// One update of every parameter that has a gradient; parameters whose grad() is undefined (unused
+  /// in this step's graph) are skipped and their state is left as it was. After a module's to(dtype),
+  /// the state of its parameters is converted at their next update.
   void step();
-  // Drops every parameter's gradient (grad() becomes undefined), as PyTorch's zero_grad(set_to_none).
+  /// Drops every parameter's gradient (grad() becomes undefined), as PyTorch's zero_grad(set_to_none).
   void zero_grad();
 
-  const std::string& name() const { return name_; }  // "SGD", "Adam", "AdamW"
+  const std::string& name() const { return name_; }  ///< "SGD", "Adam", "AdamW"
   const std::vector<Group>& groups() const { return groups_; }
   double lr(std::size_t group = 0) const;
-  void set_lr(double lr);                     // every group
-  void set_lr(std::size_t group, double lr);  // one group; ValueError if lr < 0 or the group does not exist
+  void set_lr(double lr);                     ///< every group
+  void set_lr(std::size_t group, double lr);  ///< one group; ValueError if lr < 0 or the group does not exist
 
-  // The whole state, for checkpoints: "<g>.lr" (float64, rank 0) for each group g, and for each
-  // parameter that has state "<g>.<i>.<what>" (i its index in group g): a tensor shaped and typed like
-  // the parameter (momentum_buffer, exp_avg, ...) or an int64 rank-0 step count. The tensors share
-  // memory with the optimiser (as PyTorch's state_dict): save them before the next step().
+  /// The whole state, for checkpoints: "<g>.lr" (float64, rank 0) for each group g, and for each
+  /// parameter that has state "<g>.<i>.<what>" (i its index in group g): a tensor shaped and typed like
+  /// the parameter (momentum_buffer, exp_avg, ...) or an int64 rank-0 step count. The tensors share
+  /// memory with the optimiser (as PyTorch's state_dict): save them before the next step().
   NamedTensors state_tensors() const;
-  // Loads what state_tensors() gave, into an optimiser made the same way (same groups, parameters of
-  // the same shapes and dtypes). Checks every name, shape, dtype and value first and throws one
-  // ValueError listing every problem, changing nothing; otherwise copies the values in. A parameter
-  // with no state in `named` starts afresh, as before its first step.
+  /// Loads what state_tensors() gave, into an optimiser made the same way (same groups, parameters of
+  /// the same shapes and dtypes). Checks every name, shape, dtype and value first and throws one
+  /// ValueError listing every problem, changing nothing; otherwise copies the values in. A parameter
+  /// with no state in `named` starts afresh, as before its first step.
   void load_state_tensors(const NamedTensors& named);
 
  protected:

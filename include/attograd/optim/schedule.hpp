@@ -1,14 +1,17 @@
-// attograd/optim/schedule.hpp: learning-rate schedules, which set each group's lr from the step count.
-//
-//   AdamW opt(model.parameters(), {.lr = 3e-4});
-//   WarmupCosine schedule(opt, /*warmup_steps=*/100, /*total_steps=*/2000);  // sets the lr for step 0
-//   for (int step = 0; step < 2000; ++step) {
-//     opt.zero_grad();  loss().backward();  opt.step();
-//     schedule.step();                                  // the lr for the next step
-//   }
-//
-// A schedule remembers each group's lr when it is made (its base lr) and sets lr = f(base lr, step),
-// where step counts the calls to step() (0 at construction). The optimiser must outlive the schedule.
+/// \file
+/// Learning-rate schedules, which set each group's lr from the step count.
+///
+/// \code
+/// AdamW opt(model.parameters(), {.lr = 3e-4});
+/// WarmupCosine schedule(opt, /*warmup_steps=*/100, /*total_steps=*/2000);  // sets the lr for step 0
+/// for (int step = 0; step < 2000; ++step) {
+///   opt.zero_grad();  loss().backward();  opt.step();
+///   schedule.step();                                  // the lr for the next step
+/// }
+/// \endcode
+///
+/// A schedule remembers each group's lr when it is made (its base lr) and sets lr = f(base lr, step),
+/// where step counts the calls to step() (0 at construction). The optimiser must outlive the schedule.
 #pragma once
 
 #include <cstdint>
@@ -27,18 +30,18 @@ class LrSchedule {
   LrSchedule(const LrSchedule&) = delete;
   LrSchedule& operator=(const LrSchedule&) = delete;
 
-  // Advances one step and sets each group's lr for it.
+  /// Advances one step and sets each group's lr for it.
   void step();
   std::int64_t last_step() const { return step_; }
   const std::vector<double>& base_lrs() const { return base_lrs_; }
-  // The lr of each group as this schedule last set it.
+  /// The lr of each group as this schedule last set it.
   const std::vector<double>& get_last_lr() const { return last_lrs_; }
   const std::string& name() const { return name_; }
 
-  // For checkpoints: "step" (int64, rank 0) and "<g>.base_lr" (float64, rank 0) for each group.
+  /// For checkpoints: "step" (int64, rank 0) and "<g>.base_lr" (float64, rank 0) for each group.
   NamedTensors state_tensors() const;
-  // Loads what state_tensors() gave and sets the lrs for that step; one ValueError listing every
-  // problem (and nothing changed) if the names, dtypes, shapes or values do not fit.
+  /// Loads what state_tensors() gave and sets the lrs for that step; one ValueError listing every
+  /// problem (and nothing changed) if the names, dtypes, shapes or values do not fit.
   void load_state_tensors(const NamedTensors& named);
 
  protected:
@@ -58,7 +61,7 @@ class LrSchedule {
   std::int64_t step_ = 0;
 };
 
-// lr = base * gamma^floor(step / step_size): multiplied by gamma every step_size steps.
+/// lr = base * gamma^floor(step / step_size): multiplied by gamma every step_size steps.
 class StepLR : public LrSchedule {
  public:
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
@@ -71,9 +74,9 @@ class StepLR : public LrSchedule {
   double gamma_;
 };
 
-// lr = eta_min + (base - eta_min) * (1 + cos(pi * step / T_max)) / 2: half a cosine from base down to
-// eta_min at step T_max. As PyTorch's (closed form), it keeps following the cosine after T_max, back
-// up; WarmupCosine stays at eta_min instead.
+/// lr = eta_min + (base - eta_min) * (1 + cos(pi * step / T_max)) / 2: half a cosine from base down to
+/// eta_min at step T_max. As PyTorch's (closed form), it keeps following the cosine after T_max, back
+/// up; WarmupCosine stays at eta_min instead.
 class CosineAnnealingLR : public LrSchedule {
  public:
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0);
@@ -86,8 +89,8 @@ class CosineAnnealingLR : public LrSchedule {
   double eta_min_;
 };
 
-// lr = base * min(1, (step + 1) / warmup_steps): rises linearly, reaching base at step warmup_steps - 1
-// (so the first step already moves, with base / warmup_steps), then stays at base.
+/// lr = base * min(1, (step + 1) / warmup_steps): rises linearly, reaching base at step warmup_steps - 1
+/// (so the first step already moves, with base / warmup_steps), then stays at base.
 class LinearWarmup : public LrSchedule {
  public:
   LinearWarmup(Optimizer& optimizer, std::int64_t warmup_steps);
@@ -99,10 +102,12 @@ class LinearWarmup : public LrSchedule {
   std::int64_t warmup_steps_;
 };
 
-// LinearWarmup for warmup_steps steps, then half a cosine from base to eta_min over the remaining
-// total_steps - warmup_steps steps, then eta_min:
-//   step < W:   lr = base * (step + 1) / W
-//   step >= W:  lr = eta_min + (base - eta_min) * (1 + cos(pi * p)) / 2,  p = min(1, (step - W) / (total - W))
+/// LinearWarmup for warmup_steps steps, then half a cosine from base to eta_min over the remaining
+/// total_steps - warmup_steps steps, then eta_min:
+/// \code
+/// step < W:   lr = base * (step + 1) / W
+/// step >= W:  lr = eta_min + (base - eta_min) * (1 + cos(pi * p)) / 2,  p = min(1, (step - W) / (total - W))
+/// \endcode
 class WarmupCosine : public LrSchedule {
  public:
   WarmupCosine(Optimizer& optimizer, std::int64_t warmup_steps, std::int64_t total_steps, double eta_min = 0);
@@ -116,7 +121,7 @@ class WarmupCosine : public LrSchedule {
   double eta_min_;
 };
 
-// lr = base * factor(step), for any other shape of schedule.
+/// lr = base * factor(step), for any other shape of schedule.
 class LambdaLR : public LrSchedule {
  public:
   LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> factor);
