@@ -8,9 +8,9 @@ second run changes nothing. What it does, in a header's own order:
 
 - The comment block that opens the file (what it is for, its usage example) becomes the file's
   `\\file` documentation; its indented lines (the example) become a `\\code` block.
-- A comment block directly above a declaration in a namespace, in the public part of a class or
-  struct, or in an enum becomes that declaration's `///` comment. Indented lines inside it (a code
-  line, an error message) become a `\\code` block.
+- A comment block directly above a declaration in a namespace, in the public or protected part of a
+  class or struct (subclasses use the protected part), or in an enum becomes that declaration's `///`
+  comment. Indented lines inside it (a code line, an error message) become a `\\code` block.
 - A comment after a declaration on its line (`int width = 720;  // in pixels`) becomes `///<`, and so
   do the comment lines right below it that start in the same column.
 - A banner such as `// --- reading values ---` becomes a named member group (`\\name`, `@{`, `@}`).
@@ -222,7 +222,7 @@ def convert(text):
             if group_open:
                 out.append(re.match(r"\s*", line).group(0) + " /// @}")
                 group_open = False
-            stack[-1][1] = code_stripped.startswith("public")
+            stack[-1][1] = code_stripped.startswith(("public", "protected"))  # protected: for subclasses
         scope_before = in_doc_scope()
 
         # Braces and parentheses, to know the scope of the next line.

@@ -58,9 +58,9 @@ class AttentionModule : public Module {
   void clear_record() { record_ = {}; }
 
  protected:
-  // Y = softmax(c·Q Kᵀ, masked) V    Q, K, V [B, H, T, D]  Y [B, H, T, D]; weights [B, H, T, T].
-  // Composed from matmul, mul, masked_fill and softmax (the same steps as attention_weights in
-  // attograd/ops/attention.hpp), spelled out here so that the scores can be recorded.
+  /// Y = softmax(c·Q Kᵀ, masked) V    Q, K, V [B, H, T, D]  Y [B, H, T, D]; weights [B, H, T, T].
+  /// Composed from matmul, mul, masked_fill and softmax (the same steps as attention_weights in
+  /// attograd/ops/attention.hpp), spelled out here so that the scores can be recorded.
   AttentionResult attend(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal) const;
 
  private:

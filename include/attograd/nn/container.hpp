@@ -86,7 +86,7 @@ class ModuleContainer : public Module {
  protected:
   explicit ModuleContainer(std::string type_name) : Module(std::move(type_name)) {}
 
-  // Constructs an M from args, takes ownership and registers it under the next index.
+  /// Constructs an M from args, takes ownership and registers it under the next index.
   template <class M, class... Args>
   M& emplace(Args&&... args) {
     modules_.push_back(std::make_unique<M>(std::forward<Args>(args)...));

@@ -68,14 +68,14 @@ class Module {
   virtual std::string describe() const { return {}; }
 
  protected:
-  // Registers value as a trainable parameter (it is made a leaf that requires grad) and returns it.
-  // Names are non-empty and contain no dot; each name is used once per module.
+  /// Registers value as a trainable parameter (it is made a leaf that requires grad) and returns it.
+  /// Names are non-empty and contain no dot; each name is used once per module.
   Tensor register_parameter(const std::string& name, Tensor value);
-  // Registers a tensor that is part of the module's state but not trained (saved in checkpoints,
-  // converted by to()).
+  /// Registers a tensor that is part of the module's state but not trained (saved in checkpoints,
+  /// converted by to()).
   Tensor register_buffer(const std::string& name, Tensor value);
-  // Registers a submodule; returns it. The parent must outlive nothing: submodules are members of it
-  // (or owned by it, as in Sequential).
+  /// Registers a submodule; returns it. The parent must outlive nothing: submodules are members of it
+  /// (or owned by it, as in Sequential).
   template <class M>
   M& register_module(const std::string& name, M& module) {
     add_child(name, module);

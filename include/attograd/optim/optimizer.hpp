@@ -80,25 +80,25 @@ class Optimizer {
   void load_state_tensors(const NamedTensors& named);
 
  protected:
-  // A parameter's state: named tensors ("momentum_buffer", "step", ...), empty before its first update.
+  /// A parameter's state: named tensors ("momentum_buffer", "step", ...), empty before its first update.
   using State = std::map<std::string, Tensor>;
 
-  // What one kind of state tensor is: shaped and typed like its parameter, or an int64 step count.
+  /// What one kind of state tensor is: shaped and typed like its parameter, or an int64 step count.
   struct StateSlot {
     std::string name;
     bool is_step_count = false;
   };
 
-  // Checks each group's lr and weight decay and each parameter (a floating-point leaf that requires
-  // grad, in one group only); keeps a tensor listed twice once. Default values are already checked.
+  /// Checks each group's lr and weight decay and each parameter (a floating-point leaf that requires
+  /// grad, in one group only); keeps a tensor listed twice once. Default values are already checked.
   Optimizer(std::string name, std::vector<ParamGroup> groups, double default_lr, double default_weight_decay);
 
-  // Updates `param` in place from `grad` (grad mode is off). `state` is empty at the first update.
+  /// Updates `param` in place from `grad` (grad mode is off). `state` is empty at the first update.
   virtual void update(Tensor& param, const Tensor& grad, const Group& group, State& state) = 0;
-  // The state each parameter holds once it has been updated (all of these, or none).
+  /// The state each parameter holds once it has been updated (all of these, or none).
   virtual std::vector<StateSlot> state_slots() const = 0;
 
-  // Throws ValueError "<optimiser>: <what>: <value>" unless ok, e.g. "SGD: invalid momentum value: -0.5".
+  /// Throws ValueError "<optimiser>: <what>: <value>" unless ok, e.g. "SGD: invalid momentum value: -0.5".
   void check(std::string_view what, double value, bool ok) const;
 
  private:

@@ -46,11 +46,11 @@ class LrSchedule {
 
  protected:
   LrSchedule(std::string name, Optimizer& optimizer);
-  // The lr of a group whose base lr is base_lr, at a step >= 0.
+  /// The lr of a group whose base lr is base_lr, at a step >= 0.
   virtual double lr_at(double base_lr, std::int64_t step) const = 0;
-  // Sets every group's lr for the current step; each derived constructor calls it last.
+  /// Sets every group's lr for the current step; each derived constructor calls it last.
   void apply();
-  // Throws ValueError "<schedule>: <what>: <value>" unless ok.
+  /// Throws ValueError "<schedule>: <what>: <value>" unless ok.
   void check(std::string_view what, double value, bool ok) const;
 
  private:
