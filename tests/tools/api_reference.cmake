@@ -75,6 +75,9 @@ foreach(refid IN LISTS refids)
   string(REGEX MATCHALL "<detaileddescription>[^<]*(<[^/][^<]*)?" details "${xml}")
   list(GET briefs -1 brief)
   list(GET details -1 detail)
+  if(xml MATCHES "<compounddef [^>]*prot=\"private\"")
+    continue()  # a class's private helper, not part of the API
+  endif()
   string(REGEX MATCH "<compoundname>([^<]+)</compoundname>" _ "${xml}")
   set(name ${CMAKE_MATCH_1})
   string(FIND "${warnings}" "Compound ${name} is not documented" said)  # Doxygen's own warning

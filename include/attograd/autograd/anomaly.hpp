@@ -35,6 +35,9 @@
 
 namespace attograd::autograd {
 
+/// Anomaly mode for the calling thread while it lives: after each backward step it checks the gradients the
+/// step sent, and the first NaN or infinity stops backward with an AutogradError naming the op, the input,
+/// the values and where the op was recorded (see this file's description).
 class AnomalyMode {
  public:
   /// `where` is the guard's own place: ops recorded outside any ForwardSite are reported as recorded
@@ -56,6 +59,8 @@ class AnomalyMode {
 /// AnomalyMode's messages. Sites nest: the innermost wins.
 class ForwardSite {
  public:
+  /// Marks the region from here to the end of the enclosing scope; `where` defaults to the line it is written
+  /// on.
   explicit ForwardSite(std::source_location where = std::source_location::current());
   ~ForwardSite();
   ForwardSite(const ForwardSite&) = delete;

@@ -37,6 +37,7 @@
 
 namespace attograd {
 
+/// A list of tensors: a custom op's inputs, or the gradients its backward returns.
 using Tensors = std::vector<Tensor>;
 
 namespace autograd {
@@ -48,15 +49,15 @@ class Context {
   /// Keeps t for backward; saved(0), saved(1), ... give them back in the order saved. The engine
   /// refuses to run backward if t is modified in place in between.
   void save(const Tensor& t);
-  const Tensor& saved(std::size_t i) const;
-  std::size_t saved_count() const { return saved_.size(); }
+  const Tensor& saved(std::size_t i) const;  ///< the i-th tensor saved with save(), in the order saved
+  std::size_t saved_count() const { return saved_.size(); }  ///< how many tensors were saved
 
   /// Does input i need a gradient? A backward may skip the work for an input that does not (and return
   /// an undefined Tensor() in its place).
   bool needs_grad(std::size_t i) const;
-  std::size_t input_count() const { return input_shapes_.size(); }
-  const Shape& input_shape(std::size_t i) const;
-  DType input_dtype(std::size_t i) const;
+  std::size_t input_count() const { return input_shapes_.size(); }  ///< how many inputs the op was applied to
+  const Shape& input_shape(std::size_t i) const;  ///< the shape of input i (its gradient must have it)
+  DType input_dtype(std::size_t i) const;  ///< the dtype of input i (its gradient must have it)
 
  private:
   friend class CustomOp;
@@ -71,6 +72,7 @@ class Context {
 /// nothing: the custom op is one node in the graph. backward(ctx, dY) returns one gradient per input,
 /// in the order of the inputs, each with its input's shape and dtype.
 using CustomForward = std::function<Tensor(Context& ctx, const Tensors& inputs)>;
+/// backward(ctx, dY) returns one gradient per input (an undefined Tensor for an input that needs none).
 using CustomBackward = std::function<Tensors(const Context& ctx, const Tensor& grad_output)>;
 
 /// A differentiable op of your own: an object at namespace scope (like the library's autograd::Op),
@@ -80,13 +82,14 @@ using CustomBackward = std::function<Tensors(const Context& ctx, const Tensor& g
 /// .derivation (a page and section of docs/derivations/).
 class CustomOp {
  public:
+  /// Registers the op under info.name; `where` (the line of the definition) goes into the op manifest.
   explicit CustomOp(OpInfo info, std::source_location where = std::source_location::current());
 
   /// Runs forward on the inputs and, if grad mode is on and an input requires grad, records one node
   /// whose backward is `backward`. Each output has one op: apply is called once per call of your op.
   Tensor apply(const Tensors& inputs, const CustomForward& forward, CustomBackward backward) const;
 
-  const OpInfo& info() const { return op_.info(); }
+  const OpInfo& info() const { return op_.info(); }  ///< the op's registered name, rule and derivation
 
  private:
   Op op_;

@@ -23,6 +23,8 @@
 
 namespace attograd::autograd {
 
+/// Runs backward from `root` (Tensor::backward calls this): `grad` is the upstream gradient, required unless
+/// root has one element.
 void backward(const Tensor& root, const Tensor& grad = {}, BackwardOptions options = {});
 
 /// What a hook sees after each backward step. For an op node, grad_inputs[i] is the gradient it sent
@@ -32,15 +34,17 @@ void backward(const Tensor& root, const Tensor& grad = {}, BackwardOptions optio
 /// gradient the node received; it is undefined when the node's backward took its memory
 /// (Grads::take_output_grad), which the engine allows only while no installed hook reads it.
 struct BackwardStep {
-  const Node& node;
-  const Tensor& grad_output;
-  std::span<const Tensor> grad_inputs;
-  std::span<const bool> accumulated;
+  const Node& node;  ///< the node that just ran its backward
+  const Tensor& grad_output;  ///< the gradient the node received (see above for when it is undefined)
+  std::span<const Tensor> grad_inputs;  ///< for an op node, the gradient sent to each input
+  std::span<const bool> accumulated;  ///< for each gradient sent, whether it was added to one already there
   std::size_t step;  ///< 0, 1, 2, ... in the order of this backward pass
 };
 
+/// A function called after each backward step, with what that step did.
 using StepHook = std::function<void(const BackwardStep&)>;
 
+/// How an installed step hook uses what it is shown.
 struct StepHookOptions {
   /// Does the hook read step.grad_output? A hook that shows or keeps the gradients (viz::Explain,
   /// viz::GraphCapture, AnomalyMode) does, and while one is installed the engine lets no backward
@@ -59,13 +63,14 @@ struct StepHookOptions {
 /// may throw, which ends the backward pass with that exception (anomaly mode uses this).
 class StepHookGuard {
  public:
+  /// Installs `hook` for the calling thread until the guard is destroyed.
   explicit StepHookGuard(StepHook hook, StepHookOptions options = {});
   ~StepHookGuard();
   StepHookGuard(const StepHookGuard&) = delete;
   StepHookGuard& operator=(const StepHookGuard&) = delete;
 
-  const StepHook& hook() const { return hook_; }
-  const StepHookOptions& options() const { return options_; }
+  const StepHook& hook() const { return hook_; }  ///< the installed hook
+  const StepHookOptions& options() const { return options_; }  ///< how the hook uses the gradients
 
  private:
   StepHook hook_;

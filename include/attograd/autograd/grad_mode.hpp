@@ -13,15 +13,19 @@
 
 namespace attograd {
 
+/// Whether ops record the graph on the calling thread (on by default). Prefer the guards below to
+/// set_enabled().
 class GradMode {
  public:
-  static bool is_enabled() { return enabled_; }
-  static void set_enabled(bool on) { enabled_ = on; }
+  static bool is_enabled() { return enabled_; }  ///< true while ops record on this thread
+  static void set_enabled(bool on) { enabled_ = on; }  ///< turns recording on or off for this thread
 
  private:
   static thread_local bool enabled_;
 };
 
+/// Turns recording off on this thread while it lives (then restores the previous mode): for evaluation and
+/// for in-place updates of parameters.
 class NoGradGuard {
  public:
   NoGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(false); }

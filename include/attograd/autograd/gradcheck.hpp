@@ -26,10 +26,11 @@
 
 namespace attograd {
 
+/// Tolerances and checks of gradcheck(), with PyTorch's defaults for float64.
 struct GradcheckOptions {
-  double eps = 1e-6;
-  double atol = 1e-5;
-  double rtol = 1e-3;
+  double eps = 1e-6;  ///< finite-difference step
+  double atol = 1e-5;  ///< absolute tolerance: |analytic - numeric| <= atol + rtol·|numeric|
+  double rtol = 1e-3;  ///< relative tolerance
   std::uint64_t seed = 0;        ///< for the projection vector v
   bool check_repeat = true;      ///< backward twice gives identical gradients
   bool check_zero_grad = true;   ///< a zero upstream gradient gives zero gradients
@@ -43,8 +44,9 @@ struct GradcheckOptions {
   bool in_place = false;
 };
 
+/// What gradcheck() found: true when every compared element agrees. Converts to bool.
 struct GradcheckResult {
-  bool ok = true;
+  bool ok = true;  ///< true when every check passed
   std::string message;        ///< empty when ok, else what failed first, with the numbers
   std::int64_t checked = 0;   ///< elements compared
   std::int64_t failed = 0;    ///< elements outside the tolerance
@@ -53,11 +55,15 @@ struct GradcheckResult {
   /// not depend on them, so the check said nothing about them. Often a sign that f reads other tensors
   /// than the ones it is given (a module's parameters: use in_place).
   std::vector<std::size_t> unused_inputs;
-  explicit operator bool() const { return ok; }
+  explicit operator bool() const { return ok; }  ///< ok
 };
 
+/// The function gradcheck() differentiates: inputs in, one tensor out.
 using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 
+/// Checks the analytic gradients of f at `inputs` against central finite differences, in float64 (the inputs
+/// that require grad are perturbed). On failure the result's message names the input, the element, and the
+/// analytic and numeric values.
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
 
 }  // namespace attograd

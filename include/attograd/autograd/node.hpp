@@ -46,12 +46,13 @@ class Grads {
   explicit Grads(std::vector<bool> wanted, std::string_view op = {})
       : wanted_(std::move(wanted)), slots_(wanted_.size()), op_(op) {}
 
-  std::size_t size() const { return slots_.size(); }
+  std::size_t size() const { return slots_.size(); }  ///< one slot per input of the node
   /// Does input i need a gradient? Computing one that is not wanted is wasted work.
   bool wanted(std::size_t i) const { return wanted_[i]; }
+  /// the gradient for input i: assign it, or add into it
   Tensor& operator[](std::size_t i) { return slots_[i]; }
-  const Tensor& operator[](std::size_t i) const { return slots_[i]; }
-  std::span<const Tensor> all() const { return slots_; }
+  const Tensor& operator[](std::size_t i) const { return slots_[i]; }  ///< \overload
+  std::span<const Tensor> all() const { return slots_; }  ///< all slots, in input order
 
   /// The gradient the node received, when nothing else can see it: a backward may then take it and
   /// write its result into that memory instead of allocating (relu's mask does). The engine offers it
@@ -59,7 +60,9 @@ class Grads {
   /// shares its storage, and it is contiguous. After the take, the backward's gradient argument is
   /// empty. Taking what was not offered (or taking twice) is an AutogradError naming the op.
   bool output_grad_offered() const { return offered_ != nullptr; }
+  /// Takes the offered gradient (see output_grad_offered()); only once, and only when offered.
   Tensor take_output_grad();
+  /// called by the engine before a backward runs: the memory it may give away, or null
   void offer_output_grad(Tensor* grad) { offered_ = grad; }
 
  private:
@@ -77,12 +80,17 @@ struct NodeNotes {
   std::vector<Tensor> constants;  ///< inputs that need no gradient (detached), by input position
   Tensor grad;                    ///< the gradient it received in the last backward (viz writes it)
   std::source_location where;     ///< the innermost ForwardSite when it was recorded
-  bool has_where = false;
+  bool has_where = false;  ///< whether `where` was set
 };
 
+/// A node of the recorded graph: the op that made a tensor, the nodes of its inputs, the tensors it saved and
+/// its backward function. Made by record(); the engine runs its backward.
 class Node {
  public:
+  /// Whether a node stands for an op's output or for a leaf.
   enum class Kind { Op, Leaf };
+  /// The backward of an op's node: reads grad_output (the gradient of its output), writes its inputs'
+  /// gradients into grads.
   using BackwardFn = std::function<void(const Tensor& grad_output, Grads& grads)>;
 
   /// An op's node. inputs[i] is the node of input i, or null when that input needs no gradient.
@@ -98,24 +106,26 @@ class Node {
   const std::string& op() const { return info_ != nullptr ? info_->name : op_; }  ///< "matmul", or "leaf"
   /// What the registry says about the op (null for a leaf, or an op recorded by name only).
   const OpInfo* op_info() const { return info_; }
-  Kind kind() const { return kind_; }
+  Kind kind() const { return kind_; }  ///< Op or Leaf
+  /// the nodes of the inputs, null where an input needs no gradient
   const std::vector<std::shared_ptr<Node>>& inputs() const { return inputs_; }
   const Shape& shape() const { return shape_; }  ///< of the output (or leaf)
-  DType dtype() const { return dtype_; }
+  DType dtype() const { return dtype_; }  ///< of the output (or leaf)
   /// Position in the forward order: the n-th node recorded by this thread.
   std::uint64_t sequence_nr() const { return sequence_nr_; }
 
   /// Keeps t for backward and returns it (as a detached alias, so that saving an op's own output does
   /// not make a reference cycle). The engine refuses to run backward if t was modified in place since.
   Tensor save(const Tensor& t);
-  std::size_t saved_bytes() const;
+  std::size_t saved_bytes() const;  ///< the bytes the saved tensors hold (graph pictures show it)
   /// Throws AutogradError naming the op if a saved tensor was modified in place.
   void check_saved_versions() const;
 
   /// The backward function; released (with the saved tensors) after backward unless retain_graph.
   BackwardFn backward;
+  /// whether backward freed the saved tensors and the function (a second backward needs retain_graph)
   bool released() const { return released_; }
-  void release();
+  void release();  ///< frees the backward function and the saved tensors
 
   /// The output tensor, while it is alive (pictures, retain_grad); for a leaf node, the leaf.
   std::shared_ptr<TensorImpl> tensor() const;
@@ -130,11 +140,11 @@ class Node {
     scalar_ = value;
   }
   char scalar_letter() const { return scalar_letter_; }  ///< 0: no scalar noted
-  double scalar() const { return scalar_; }
+  double scalar() const { return scalar_; }  ///< the noted scalar's value (see note_scalar)
 
   /// Scratch space of the engine during one backward pass.
   Tensor grad_buffer;
-  std::uint64_t visit_mark = 0;
+  std::uint64_t visit_mark = 0;  ///< the engine's mark: visited in the current pass
 
  private:
   friend Node* record_node(const OpInfo*, std::string_view, Tensor&, std::span<const Tensor* const>);
@@ -167,10 +177,15 @@ class Node {
 /// backward of its own is refused (AutogradError) when an input requires grad: its gradient would be
 /// lost silently. The library's ops pass their registered Op; a student's own op may pass a name.
 Node* record(const Op& op, Tensor& out, std::span<const Tensor* const> inputs);
+/// \overload
 Node* record(const Op& op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
+/// \overload
 Node* record(const Op& op, Tensor& out, std::span<const Tensor> inputs);
+/// \overload
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor* const> inputs);
+/// \overload
 Node* record(std::string_view op, Tensor& out, std::initializer_list<std::reference_wrapper<const Tensor>> inputs);
+/// \overload
 Node* record(std::string_view op, Tensor& out, std::span<const Tensor> inputs);
 
 /// The scalar constant a node noted, for labels: "s = 0.5", "p = 3"; "" when it noted none.

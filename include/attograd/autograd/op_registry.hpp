@@ -1,7 +1,7 @@
 /// \file
 /// Every op says what it is, right beside its definition.
 ///
-/// Each op in lib/ops/<file>.cpp is registered by one object above its function; the op passes it to
+/// Each op in `lib/ops/<file>.cpp` is registered by one object above its function; the op passes it to
 /// record(), so the graph knows which op made each node, with no lookup:
 ///
 /// \code
@@ -34,10 +34,11 @@ enum class Gradient {
   None,       ///< no gradient: an integer or bool output, or an in-place update that is not recorded
 };
 
+/// What the registry knows about an op: its name, its gradient rule, where it is defined and derived.
 struct OpInfo {
   std::string name = {};       ///< as the graph names its nodes: "matmul"
   std::string_view form = {};  ///< which overload, when several share a name: "A * s"; else empty
-  Gradient gradient = Gradient::Backward;
+  Gradient gradient = Gradient::Backward;  ///< how its gradient is computed
   /// Backward: the local rule as maths, with the comment's letters: "dA = dC·Bᵀ   dB = Aᵀ·dC".
   /// Composite: what it is made of: "sum(X) / n". None: why there is no gradient.
   std::string_view rule = {};
@@ -45,7 +46,7 @@ struct OpInfo {
   std::string_view backend = "reference";  ///< which kernels run it
   /// Filled in by Op from where it is defined: "unary" for lib/ops/unary.cpp, and the line.
   std::string file = {};
-  unsigned line = 0;
+  unsigned line = 0;  ///< the line of its definition
 
   /// Unique among registered ops: the name, with the form in parentheses if there is one: "mul (A * s)".
   std::string key() const;
@@ -55,12 +56,13 @@ struct OpInfo {
 /// Ops must not be called during static initialisation (before their Op is constructed).
 class Op {
  public:
+  /// Registers info under its key; `where` gives the file and line of the definition.
   explicit Op(OpInfo info, std::source_location where = std::source_location::current());
   ~Op();
   Op(const Op&) = delete;
   Op& operator=(const Op&) = delete;
 
-  const OpInfo& info() const { return info_; }
+  const OpInfo& info() const { return info_; }  ///< what the registry holds for this op
 
  private:
   OpInfo info_;
@@ -74,13 +76,15 @@ const OpInfo* find_op(std::string_view key);
 /// The letters of an op's rule: "dA = dC·Bᵀ   dB = Aᵀ·dC" names inputs {A, B} and output C. Empty
 /// when the rule does not have that form (composite and gradient-less ops).
 struct RuleLetters {
-  std::vector<std::string> inputs;
-  std::string output;
+  std::vector<std::string> inputs;  ///< the inputs' letters, in order: {"A", "B"}
+  std::string output;  ///< the output's letter: "C"
 };
+/// The letters of op's rule (empty when it has none of that form).
 RuleLetters rule_letters(const OpInfo& op);
 /// The letter of input i of a node made by op ("A"), or "input i" when the rule does not say. A rule
 /// written for any number of inputs ("dX_i = ...") gives X_0, X_1, ...
 std::string input_letter(const OpInfo* op, std::size_t i);
+/// The letter of a node's output ("C"), or "output" when the rule does not say.
 std::string output_letter(const OpInfo* op);
 
 /// Which gradient checks targeted each op: op key -> test program -> the op's input slots (0, 1, ...)

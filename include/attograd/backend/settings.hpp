@@ -56,6 +56,7 @@ void reset_num_threads();
 /// processes keep cores busy.
 int num_threads();
 
+/// Which kernels run matrix products (per thread).
 enum class MatmulBackend {
   Auto,       ///< float32 on oneDNN, float64 on the reference kernel
   Reference,  ///< every dtype on attograd's reference kernel (slow: for tests and debugging)
@@ -63,11 +64,12 @@ enum class MatmulBackend {
 
 /// The calling thread's choice.
 void set_matmul_backend(MatmulBackend backend);
-MatmulBackend matmul_backend();
+MatmulBackend matmul_backend();  ///< the calling thread's choice (Auto unless set)
 
 /// Chooses a backend for one scope of the calling thread, then restores the previous choice.
 class MatmulBackendGuard {
  public:
+  /// sets `backend` until the guard is destroyed
   explicit MatmulBackendGuard(MatmulBackend backend) : previous_(matmul_backend()) { set_matmul_backend(backend); }
   ~MatmulBackendGuard() { set_matmul_backend(previous_); }
   MatmulBackendGuard(const MatmulBackendGuard&) = delete;
@@ -77,6 +79,7 @@ class MatmulBackendGuard {
   MatmulBackend previous_;
 };
 
+/// How float32 matrix products round their operands (per thread; docs/performance.md).
 enum class MatmulPrecision {
   Strict,    ///< float32 in, float32 out (the default)
   BFloat16,  ///< float32 operands rounded to bfloat16, products summed in float32
@@ -84,11 +87,12 @@ enum class MatmulPrecision {
 
 /// The calling thread's choice. Throws ValueError for a value that is not a MatmulPrecision.
 void set_matmul_precision(MatmulPrecision precision);
-MatmulPrecision matmul_precision();
+MatmulPrecision matmul_precision();  ///< the calling thread's choice (Strict unless set)
 
 /// Chooses a precision for one scope of the calling thread, then restores the previous choice.
 class MatmulPrecisionGuard {
  public:
+  /// Sets `precision` until the guard is destroyed.
   explicit MatmulPrecisionGuard(MatmulPrecision precision) : previous_(matmul_precision()) {
     set_matmul_precision(precision);
   }

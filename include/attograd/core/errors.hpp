@@ -19,6 +19,7 @@ namespace attograd {
 /// program that already catches standard exceptions catches these too.
 class Error : public std::runtime_error {
  public:
+  /// the message, naming the op or parameter and the values
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 

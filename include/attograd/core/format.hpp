@@ -21,18 +21,20 @@
 
 namespace attograd {
 
+/// How to_string() and fmt::print print a tensor.
 struct PrintOptions {
   int precision = 4;               ///< digits after the point
   std::int64_t threshold = 1000;   ///< summarise tensors with more elements than this
   std::int64_t edge_items = 3;     ///< entries kept at each end of a summarised dim
 };
 
+/// The tensor as text, as fmt::print("{}", t) prints it: `tensor([1.0000, 2.0000])`.
 std::string to_string(const Tensor& t, const PrintOptions& options = {});
 
 /// For iostreams (and test frameworks that print through them): the same text as fmt gives.
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
-std::ostream& operator<<(std::ostream& os, const Shape& s);
-std::ostream& operator<<(std::ostream& os, DType t);
+std::ostream& operator<<(std::ostream& os, const Shape& s);  ///< the shape as fmt prints it: [2, 3]
+std::ostream& operator<<(std::ostream& os, DType t);  ///< the dtype's name
 
 }  // namespace attograd
 

@@ -18,21 +18,24 @@
 
 namespace attograd {
 
+/// A random number generator (xoshiro256**): the same seed gives the same numbers on every machine and at any
+/// thread count. Not synchronised: one per thread.
 class Generator {
  public:
   /// Everything needed to continue the same stream later (checkpoints store it).
   struct State {
-    std::array<std::uint64_t, 4> s{};
-    bool has_spare_normal = false;
-    double spare_normal = 0.0;
-    friend bool operator==(const State&, const State&) = default;
+    std::array<std::uint64_t, 4> s{};  ///< the four words of xoshiro256**'s state
+    bool has_spare_normal = false;  ///< whether a second normal value from the last pair is waiting
+    double spare_normal = 0.0;  ///< that value
+    friend bool operator==(const State&, const State&) = default;  ///< same state, same stream from here on
   };
 
+  /// a stream seeded with `seed` (the same seed, the same numbers)
   explicit Generator(std::uint64_t seed = 0) { manual_seed(seed); }
 
-  void manual_seed(std::uint64_t seed);
+  void manual_seed(std::uint64_t seed);  ///< restarts the stream from `seed`
 
-  std::uint64_t next_u64();
+  std::uint64_t next_u64();  ///< the next 64 random bits
   /// Uniform in [0, 1) with 53 random bits.
   double uniform();
   /// Standard normal.
@@ -40,8 +43,8 @@ class Generator {
   /// Uniform integer in [0, n), without modulo bias; ValueError if n is 0.
   std::uint64_t below(std::uint64_t n);
 
-  State state() const { return state_; }
-  void set_state(const State& s) { state_ = s; }
+  State state() const { return state_; }  ///< everything needed to continue this stream later
+  void set_state(const State& s) { state_ = s; }  ///< continues from a state() taken earlier
 
  private:
   State state_;
@@ -49,6 +52,7 @@ class Generator {
 
 /// The generator used when none is passed. Not synchronised: give each thread its own Generator.
 Generator& default_generator();
+/// Reseeds the default generator.
 void manual_seed(std::uint64_t seed);
 
 }  // namespace attograd

@@ -23,17 +23,22 @@
 
 namespace attograd {
 
+/// The most dims a tensor may have: shapes live inline, so making one never allocates.
 inline constexpr int kMaxRank = 8;
 
+/// A tensor's sizes, one per dim, held inline (at most kMaxRank): `Shape{2, 3}`. Also used for lists of dims
+/// (`sum(x, {0, 1})`) and for strides.
 class Shape {
  public:
   Shape() = default;
+  /// the sizes in order: Shape{2, 3}
   Shape(std::initializer_list<std::int64_t> dims) { assign(dims.begin(), dims.size()); }
+  /// from any contiguous sizes
   explicit Shape(std::span<const std::int64_t> dims) { assign(dims.data(), dims.size()); }
 
-  int rank() const { return rank_; }
-  std::size_t size() const { return static_cast<std::size_t>(rank_); }
-  bool empty() const { return rank_ == 0; }
+  int rank() const { return rank_; }  ///< the number of dims
+  std::size_t size() const { return static_cast<std::size_t>(rank_); }  ///< the number of dims, as a size_t
+  bool empty() const { return rank_ == 0; }  ///< rank 0 (a scalar's shape)
 
   /// Number of elements: the product of the sizes (1 for rank 0). Unchecked: a tensor's shape was
   /// checked when it was made (see checked_numel below).
@@ -46,21 +51,23 @@ class Shape {
   /// i may be negative: -1 is the last dim. Checked against the rank only in debug builds; ops check
   /// user-supplied dims with normalize_dim().
   std::int64_t& operator[](int i) { return dims_[i < 0 ? i + rank_ : i]; }
-  std::int64_t operator[](int i) const { return dims_[i < 0 ? i + rank_ : i]; }
+  std::int64_t operator[](int i) const { return dims_[i < 0 ? i + rank_ : i]; }  ///< \overload
 
-  const std::int64_t* begin() const { return dims_.data(); }
-  const std::int64_t* end() const { return dims_.data() + rank_; }
-  std::int64_t* begin() { return dims_.data(); }
-  std::int64_t* end() { return dims_.data() + rank_; }
-  const std::int64_t* data() const { return dims_.data(); }
-  std::int64_t* data() { return dims_.data(); }
-  std::span<const std::int64_t> span() const { return {dims_.data(), size()}; }
+  const std::int64_t* begin() const { return dims_.data(); }  ///< iteration over the sizes
+  const std::int64_t* end() const { return dims_.data() + rank_; }  ///< \overload
+  std::int64_t* begin() { return dims_.data(); }  ///< \overload
+  std::int64_t* end() { return dims_.data() + rank_; }  ///< \overload
+  const std::int64_t* data() const { return dims_.data(); }  ///< the sizes as an array
+  std::int64_t* data() { return dims_.data(); }  ///< \overload
+  std::span<const std::int64_t> span() const { return {dims_.data(), size()}; }  ///< the sizes as a span
 
   void push_back(std::int64_t d);  ///< throws ShapeError past kMaxRank
-  void insert(int pos, std::int64_t d);
-  void erase(int pos);
+  void insert(int pos, std::int64_t d);  ///< inserts size d before dim pos
+  void erase(int pos);  ///< removes dim pos
+  /// to `rank` dims: drops trailing dims, or appends sizes `fill`
   void resize(int rank, std::int64_t fill = 1);
 
+  /// Same rank and the same sizes.
   friend bool operator==(const Shape& a, const Shape& b) {
     return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());
   }

@@ -30,6 +30,8 @@ class DistError : public Error {
   using Error::Error;
 };
 
+/// The processes of an MPI run (MPI_COMM_WORLD): this process's rank among them, and the few collective
+/// operations data-parallel training needs. Every rank must make the same collective calls in the same order.
 class Communicator {
  public:
   /// Starts MPI if the program has not (MPI_Init_thread: only the thread that made it calls MPI).
@@ -40,9 +42,9 @@ class Communicator {
   int size() const { return size_; }              ///< the number of processes
   int local_rank() const { return local_rank_; }  ///< the rank among the processes on this machine
   int local_size() const { return local_size_; }  ///< how many of them run on this machine
-  bool is_root() const { return rank_ == 0; }
+  bool is_root() const { return rank_ == 0; }  ///< rank 0
 
-  void barrier() const;
+  void barrier() const;  ///< waits until every rank reaches it
   /// The sum over all ranks of each rank's value; every rank receives it.
   double sum(double value) const;
   /// Every rank's text, by rank: the same vector on every rank.

@@ -56,6 +56,7 @@
 
 namespace attograd::dist {
 
+/// How DataParallel exchanges gradients.
 struct DataParallelOptions {
   /// The size of one all-reduce, in bytes of gradient. Larger buckets mean fewer, longer messages;
   /// smaller ones start sooner. A parameter larger than this gets a bucket of its own.
@@ -66,13 +67,19 @@ struct DataParallelOptions {
 /// disjoint, covering every row, sizes differing by at most one (10 rows over 3 ranks: 3, 3, 4).
 /// ValueError when rows < size (a rank would get none).
 struct RowRange {
-  std::int64_t begin = 0;
-  std::int64_t end = 0;
+  std::int64_t begin = 0;  ///< first row
+  std::int64_t end = 0;  ///< one past the last row
 };
+/// The rows that rank `rank` of `size` takes (see RowRange).
 RowRange shard_rows(std::int64_t rows, int rank, int size);
 
+/// Data-parallel training of one model replicated on every rank (docs/distributed.md): each rank runs forward
+/// and backward on its shard of the global batch, and the gradients are summed across ranks in buckets during
+/// backward, so every replica takes the same step.
 class DataParallel {
  public:
+  /// Copies rank 0's parameters to every rank and installs the gradient exchange for `model`'s backward
+  /// passes.
   DataParallel(const Communicator& comm, nn::Module& model, DataParallelOptions options = {});
   ~DataParallel();
   DataParallel(const DataParallel&) = delete;
@@ -81,6 +88,7 @@ class DataParallel {
   /// This rank's rows (shard_rows) of each tensor of a global batch (all with the same size in dim 0),
   /// and this rank's weight for the next backward: its rows / the global rows.
   std::vector<Tensor> shard(const std::vector<Tensor>& batch);
+  /// shard() of a pair, such as inputs and targets
   std::pair<Tensor, Tensor> shard2(const Tensor& inputs, const Tensor& targets);
 
   /// This rank's share of the current global batch.

@@ -38,6 +38,8 @@
 
 namespace attograd::io {
 
+/// A file written to a temporary beside its target and renamed over it on commit() (after fsync of the file
+/// and of the folder): a reader sees the old file or the whole new one, never half of it.
 class AtomicFile {
  public:
   /// Creates the temporary file (with the permissions a new file would get: 0666 minus the umask).
@@ -49,12 +51,12 @@ class AtomicFile {
 
   /// Appends bytes (buffered; large writes go straight to the file).
   void write(const void* data, std::size_t size);
-  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }  ///< \overload
   /// Makes the written bytes the content of the target. Call once; no writes after it.
   void commit();
 
-  const std::filesystem::path& target() const { return target_; }
-  const std::filesystem::path& temporary() const { return temporary_; }
+  const std::filesystem::path& target() const { return target_; }  ///< the file it will replace
+  const std::filesystem::path& temporary() const { return temporary_; }  ///< the temporary file being written
 
  private:
   void flush_buffer();

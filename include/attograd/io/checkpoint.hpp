@@ -31,25 +31,28 @@
 
 namespace attograd::io {
 
+/// The prefix of the model's tensor names in a checkpoint, beside the extras' own names.
 inline constexpr std::string_view kModelPrefix = "model.";
 
 /// What a checkpoint holds besides the model: extra named tensors (an optimiser's state, a generator's
 /// state) and string metadata (the step, the configuration).
 struct CheckpointExtras {
-  NamedTensors tensors;
-  Metadata metadata;
+  NamedTensors tensors;  ///< extra tensors, by name
+  Metadata metadata;  ///< string metadata, by key
 };
 
+/// How save_checkpoint names the model's tensors.
 struct SaveCheckpointOptions {
   std::string model_prefix{kModelPrefix};  ///< "" writes a plain state dict (then there can be no extras)
 };
 
+/// How load_checkpoint matches the file against the model.
 struct LoadCheckpointOptions {
   /// When false, names in the model but not the file (they keep their values) and names in the file but
   /// not the model (they are ignored) are allowed. Shapes and dtypes must match either way.
   bool strict = true;
   std::string model_prefix{kModelPrefix};  ///< "" reads a plain state dict: every tensor is the model's
-  LoadLimits limits{};
+  LoadLimits limits{};  ///< caps on what the file may claim (LoadLimits)
 };
 
 /// Writes the model's named parameters and buffers and the extras atomically. A name used twice, or an

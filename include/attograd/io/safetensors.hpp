@@ -71,7 +71,9 @@ namespace detail {
 struct FileIndex;
 }  // namespace detail
 
+/// Tensors with their names, in order: what a file holds.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+/// A file's string metadata (the header's "__metadata__").
 using Metadata = std::map<std::string, std::string>;
 
 /// The documented limits of load_tensors. A real model's header is a few hundred kilobytes for
@@ -82,12 +84,14 @@ inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 /// Each entry costs some bookkeeping (a few hundred bytes per tensor, about a hundred per metadata
 /// key), so the entry counts are capped too: a 100 MiB header of tiny entries cannot take gigabytes.
 inline constexpr std::size_t kMaxTensors = 1'000'000;
-inline constexpr std::size_t kMaxMetadataEntries = 100'000;
+inline constexpr std::size_t kMaxMetadataEntries = 100'000;  ///< (see kMaxTensors)
 
+/// Caps on what a file's header may claim, checked before anything is allocated for it: a file past one is
+/// LimitExceededError. Raise them for a trusted file.
 struct LoadLimits {
-  std::uint64_t max_header_bytes = kMaxHeaderBytes;
-  std::size_t max_tensors = kMaxTensors;
-  std::size_t max_metadata_entries = kMaxMetadataEntries;
+  std::uint64_t max_header_bytes = kMaxHeaderBytes;  ///< header length in bytes
+  std::size_t max_tensors = kMaxTensors;  ///< number of tensors
+  std::size_t max_metadata_entries = kMaxMetadataEntries;  ///< number of metadata entries
   /// Refuse F16 and BF16 tensors (UnsupportedFileError) instead of reading them as float32, for a
   /// program that must not train from weights that lost precision.
   bool refuse_half = false;
@@ -99,6 +103,7 @@ enum class HalfFormat {
   BF16,  ///< bfloat16: 8 significant bits, float32's range
 };
 
+/// How save_tensors stores the tensors.
 struct SaveOptions {
   /// Store every float32 tensor in this format (rounded to nearest, ties to even; NaN stays NaN), in half
   /// the bytes: for sharing weights, as PyTorch users share .half() or .bfloat16() state dicts. Loading
@@ -108,8 +113,8 @@ struct SaveOptions {
 
 /// What a file holds: the tensors in the order of their data in the file, and the metadata.
 struct SafetensorsFile {
-  NamedTensors tensors;
-  Metadata metadata;
+  NamedTensors tensors;  ///< in the order of their data in the file
+  Metadata metadata;  ///< the header's "__metadata__"
 
   /// Lookups by name take O(log n) through an index of `tensors` sorted by name, built when the file is
   /// loaded. After a change to `tensors` they still answer from what it holds, more slowly (a lookup the
@@ -117,7 +122,7 @@ struct SafetensorsFile {
   bool contains(std::string_view name) const;
   /// The tensor called name, or MismatchError listing the names there are.
   const Tensor& at(std::string_view name) const;
-  void reindex();
+  void reindex();  ///< rebuilds the index of `tensors` by name after a change to it
 
  private:
   friend struct detail::FileIndex;  // lets the loader hand over the index it built while checking names
@@ -137,6 +142,8 @@ SafetensorsFile load_tensors(const std::filesystem::path& path, const LoadLimits
 /// (a network, a fuzzer). `source` names the bytes in error messages.
 std::string serialize_tensors(const NamedTensors& tensors, const Metadata& metadata = {},
                               const SaveOptions& options = {});
+/// Reads and validates the bytes of a whole file, as load_tensors() does a file; `source` names them
+/// in error messages.
 SafetensorsFile parse_tensors(std::string_view bytes, std::string_view source = "<memory>",
                               const LoadLimits& limits = {});
 

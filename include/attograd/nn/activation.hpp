@@ -24,19 +24,20 @@ namespace attograd::nn {
 class ReLU : public Module {
  public:
   ReLU() : Module("ReLU") {}
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< max(x, 0), elementwise
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
 };
 
 /// Y = X * Phi(X), Phi the standard normal CDF (exact) or its tanh approximation
 class GELU : public Module {
  public:
+  /// the exact GELU, or its tanh approximation
   explicit GELU(GeluApproximation approximation = GeluApproximation::None)
       : Module("GELU"), approximation_(approximation) {}
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< x·Φ(x), elementwise
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   std::string describe() const override;
-  GeluApproximation approximation() const { return approximation_; }
+  GeluApproximation approximation() const { return approximation_; }  ///< the formula used
 
  private:
   GeluApproximation approximation_;
@@ -46,16 +47,16 @@ class GELU : public Module {
 class Tanh : public Module {
  public:
   Tanh() : Module("Tanh") {}
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< tanh(x), elementwise
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
 };
 
 /// Y = 1 / (1 + e^-X)
 class Sigmoid : public Module {
  public:
   Sigmoid() : Module("Sigmoid") {}
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< 1 / (1 + e^-x), elementwise
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
 };
 
 }  // namespace attograd::nn

@@ -37,25 +37,27 @@ struct AttentionRecord {
   /// A = softmax(S) along the last dim: each row sums to 1; masked entries are exactly 0.
   Tensor weights;
 
-  bool empty() const { return !weights.defined(); }
+  bool empty() const { return !weights.defined(); }  ///< nothing recorded yet
   /// dL/dS and dL/dA after a backward from some L through the recorded forward; undefined before that,
   /// and when the forward did not require grad (no_grad, or an input and module that need none).
   Tensor scores_grad() const { return scores.defined() ? scores.grad() : Tensor(); }
+  /// \copydoc scores_grad
   Tensor weights_grad() const { return weights.defined() ? weights.grad() : Tensor(); }
 };
 
 /// The part both modules share: the attention step itself, and recording it.
 class AttentionModule : public Module {
  public:
-  using Module::Module;
+  using Module::Module;  ///< the module's type name, as Module's constructor takes it
 
   /// While on, each forward replaces the record with its scores and weights and marks them to keep
   /// their gradients (retain_grad). The record holds the last recorded forward's graph alive until the
   /// next recorded forward or clear_record(); turning recording off keeps the last record.
   void record(bool on = true) { recording_ = on; }
-  bool recording() const { return recording_; }
+  bool recording() const { return recording_; }  ///< whether forwards are being recorded
+  /// the last recorded forward's scores and weights
   const AttentionRecord& recorded() const { return record_; }
-  void clear_record() { record_ = {}; }
+  void clear_record() { record_ = {}; }  ///< drops the record (and the graph it held alive)
 
  protected:
   /// Y = softmax(c·Q Kᵀ, masked) V    Q, K, V [B, H, T, D]  Y [B, H, T, D]; weights [B, H, T, T].
@@ -69,6 +71,7 @@ class AttentionModule : public Module {
   mutable AttentionRecord record_;
 };
 
+/// Options of SelfAttention.
 struct SelfAttentionOptions {
   bool scaled = false;  ///< divide the dot products by sqrt(C) (the lecture's basic form does not)
   bool causal = false;  ///< output i sees inputs j <= i only
@@ -83,20 +86,22 @@ struct SelfAttentionOptions {
 /// along two paths: the values (linear) and the weights (through the softmax). It has no parameters.
 class SelfAttention : public AttentionModule {
  public:
+  /// projections of size emb, with the options' biases and causality
   explicit SelfAttention(SelfAttentionOptions options = {});
 
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< X [B, T, C] or [T, C] to Y of the same shape
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   /// The output and the weights W: [T, T] for an input [T, C], [B, T, T] for [B, T, C].
   AttentionResult forward_with_weights(const Tensor& x) const;
 
-  const SelfAttentionOptions& options() const { return options_; }
+  const SelfAttentionOptions& options() const { return options_; }  ///< as constructed
   std::string describe() const override;
 
  private:
   SelfAttentionOptions options_;
 };
 
+/// Options of MultiHeadSelfAttention.
 struct MultiHeadSelfAttentionOptions {
   bool bias = false;        ///< biases on the query, key and value projections
   bool out_bias = true;     ///< a bias on the output projection
@@ -120,17 +125,18 @@ struct MultiHeadSelfAttentionOptions {
 /// Inputs [T, C] are treated as one sequence (B = 1) and give [T, C].
 class MultiHeadSelfAttention : public AttentionModule {
  public:
+  /// emb must be a multiple of heads (ValueError otherwise): each head works in emb / heads dims.
   MultiHeadSelfAttention(std::int64_t emb, std::int64_t heads, MultiHeadSelfAttentionOptions options = {});
 
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< X [B, T, C] or [T, C] to Y of the same shape
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   /// The output and the weights A: [B, H, T, T] for an input [B, T, C], [H, T, T] for [T, C].
   AttentionResult forward_with_weights(const Tensor& x) const;
 
-  std::int64_t emb() const { return emb_; }
-  std::int64_t heads() const { return heads_; }
-  std::int64_t head_size() const { return emb_ / heads_; }
-  bool causal() const { return causal_; }
+  std::int64_t emb() const { return emb_; }  ///< C, the embedding size
+  std::int64_t heads() const { return heads_; }  ///< H, the number of heads
+  std::int64_t head_size() const { return emb_ / heads_; }  ///< D = C / H
+  bool causal() const { return causal_; }  ///< whether output i sees inputs j <= i only
   std::string describe() const override;
 
   Linear query;  ///< C -> C: Q = X Wqᵀ (+ bq)

@@ -42,48 +42,49 @@ class ModuleContainer : public Module {
   template <class M>
   class Iterator {
    public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = std::remove_const_t<M>;
-    using difference_type = std::ptrdiff_t;
-    using pointer = M*;
-    using reference = M&;
+    using iterator_category = std::forward_iterator_tag;  ///< std::iterator_traits' members
+    using value_type = std::remove_const_t<M>;  ///< the module type
+    using difference_type = std::ptrdiff_t;  ///< a distance between iterators
+    using pointer = M*;  ///< a pointer to a module
+    using reference = M&;  ///< a reference to a module
     Iterator() = default;
-    explicit Iterator(Owned::const_iterator it) : it_(it) {}
-    M& operator*() const { return **it_; }
-    M* operator->() const { return it_->get(); }
-    Iterator& operator++() {
+    explicit Iterator(Owned::const_iterator it) : it_(it) {}  ///< at a position in the container
+    M& operator*() const { return **it_; }  ///< the module
+    M* operator->() const { return it_->get(); }  ///< the module's members
+    Iterator& operator++() {  ///< the next module
       ++it_;
       return *this;
     }
-    Iterator operator++(int) { return Iterator(it_++); }
-    friend bool operator==(const Iterator&, const Iterator&) = default;
+    Iterator operator++(int) { return Iterator(it_++); }  ///< the next module (postfix)
+    friend bool operator==(const Iterator&, const Iterator&) = default;  ///< same position
 
    private:
     Owned::const_iterator it_;
   };
 
-  std::size_t size() const { return modules_.size(); }
-  bool empty() const { return modules_.empty(); }
+  std::size_t size() const { return modules_.size(); }  ///< number of modules
+  bool empty() const { return modules_.empty(); }  ///< no modules
 
   /// The module at index i (IndexError past the end).
   Module& operator[](std::size_t i) { return *modules_[checked(i)]; }
-  const Module& operator[](std::size_t i) const { return *modules_[checked(i)]; }
+  const Module& operator[](std::size_t i) const { return *modules_[checked(i)]; }  ///< \overload
   /// The module at index i as its own type (ValueError if it is another type).
   template <class M>
   M& at(std::size_t i) {
     return cast<M>(*this, i);
   }
   template <class M>
-  const M& at(std::size_t i) const {
+  const M& at(std::size_t i) const {  ///< \overload
     return cast<const M>(*this, i);
   }
 
-  Iterator<Module> begin() { return Iterator<Module>(modules_.cbegin()); }
-  Iterator<Module> end() { return Iterator<Module>(modules_.cend()); }
-  Iterator<const Module> begin() const { return Iterator<const Module>(modules_.cbegin()); }
-  Iterator<const Module> end() const { return Iterator<const Module>(modules_.cend()); }
+  Iterator<Module> begin() { return Iterator<Module>(modules_.cbegin()); }  ///< the first module
+  Iterator<Module> end() { return Iterator<Module>(modules_.cend()); }  ///< past the last module
+  Iterator<const Module> begin() const { return Iterator<const Module>(modules_.cbegin()); }  ///< \overload
+  Iterator<const Module> end() const { return Iterator<const Module>(modules_.cend()); }  ///< \overload
 
  protected:
+  /// `type_name` is the subclass's name ("Sequential")
   explicit ModuleContainer(std::string type_name) : Module(std::move(type_name)) {}
 
   /// Constructs an M from args, takes ownership and registers it under the next index.
@@ -128,8 +129,8 @@ class Sequential : public ModuleContainer {
     return m;
   }
 
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< x through every module in order
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
 
  private:
   std::vector<std::function<Tensor(const Tensor&)>> steps_;  // steps_[i] calls module i's forward

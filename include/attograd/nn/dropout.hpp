@@ -25,15 +25,20 @@ namespace attograd::nn {
 /// p must be in [0, 1] (ValueError).
 class Dropout : public Module {
  public:
-  explicit Dropout(double p = 0.5);
+  explicit Dropout(double p = 0.5);  ///< drops with probability p, masks from the default generator
+  /// \overload
+  /// Masks drawn from `gen`, which must outlive the module.
   Dropout(double p, Generator& gen);
+  /// \overload
+  /// Masks from a generator of its own, seeded with `seed`.
   Dropout(double p, std::uint64_t seed);
 
+  /// in training: zeroes each element with probability p and scales the rest by 1/(1-p); in evaluation: x
   Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   std::string describe() const override;
 
-  double p() const { return p_; }
+  double p() const { return p_; }  ///< the drop probability
   /// The generator the masks come from (reseed it to repeat a mask).
   Generator& generator() const { return *gen_; }
 

@@ -24,8 +24,9 @@
 
 namespace attograd::nn {
 
+/// Options of Embedding and PositionEmbedding.
 struct EmbeddingOptions {
-  DType dtype = kFloat32;
+  DType dtype = kFloat32;  ///< of the table
   Generator* generator = nullptr;  ///< for the initial values; nullptr: the default generator
 };
 
@@ -33,14 +34,16 @@ struct EmbeddingOptions {
 /// W starts as N(0, 1), as in PyTorch. The gradient reaches only the rows of the ids that occur.
 class Embedding : public Module {
  public:
+  /// a [vocab, dim] table of learned vectors
   Embedding(std::int64_t vocab, std::int64_t dim, EmbeddingOptions options = {});
 
+  /// ids (int64, any shape) to vectors [..., dim]: row ids[i] of the table
   Tensor forward(const Tensor& ids) const;
-  Tensor operator()(const Tensor& ids) const { return forward(ids); }
+  Tensor operator()(const Tensor& ids) const { return forward(ids); }  ///< forward(ids)
   std::string describe() const override;
 
-  std::int64_t vocab_size() const { return weight.size(0); }
-  std::int64_t dim() const { return weight.size(1); }
+  std::int64_t vocab_size() const { return weight.size(0); }  ///< V, the number of rows
+  std::int64_t dim() const { return weight.size(1); }  ///< C, the size of each vector
 
   Tensor weight;  ///< [V, C]
 };
@@ -50,14 +53,16 @@ class Embedding : public Module {
 /// vector for its later positions.
 class PositionEmbedding : public Module {
  public:
+  /// a [max_len, dim] table, one learned vector per position
   PositionEmbedding(std::int64_t max_len, std::int64_t dim, EmbeddingOptions options = {});
 
+  /// x [B, T, C] or [T, C] plus the vectors of positions 0..T-1 (T <= max_len)
   Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   std::string describe() const override;
 
-  std::int64_t max_len() const { return weight.size(0); }
-  std::int64_t dim() const { return weight.size(1); }
+  std::int64_t max_len() const { return weight.size(0); }  ///< the longest sequence it has positions for
+  std::int64_t dim() const { return weight.size(1); }  ///< C
 
   Tensor weight;  ///< [max_len, C]
 };
@@ -70,14 +75,16 @@ class PositionEmbedding : public Module {
 /// module, never trained. It is added in the input's dtype.
 class SinusoidalPositionEncoding : public Module {
  public:
+  /// the [max_len, dim] table of sines and cosines (fixed, a buffer)
   SinusoidalPositionEncoding(std::int64_t max_len, std::int64_t dim, DType dtype = kFloat32);
 
+  /// x [B, T, C] or [T, C] plus the encodings of positions 0..T-1 (T <= max_len)
   Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   std::string describe() const override;
 
-  std::int64_t max_len() const { return table.size(0); }
-  std::int64_t dim() const { return table.size(1); }
+  std::int64_t max_len() const { return table.size(0); }  ///< the longest sequence it has encodings for
+  std::int64_t dim() const { return table.size(1); }  ///< C
 
   Tensor table;  ///< [max_len, C]
 };

@@ -23,13 +23,15 @@
 
 namespace attograd::nn {
 
+/// The nonlinearity between FeedForward's two layers.
 enum class FeedForwardActivation { ReLU, GELU };
 
+/// Options of FeedForward.
 struct FeedForwardOptions {
   std::int64_t hidden_mult = 4;  ///< the hidden layer is hidden_mult times as wide as the embedding
-  FeedForwardActivation activation = FeedForwardActivation::ReLU;
+  FeedForwardActivation activation = FeedForwardActivation::ReLU;  ///< ReLU (the lecture's) or GELU (GPT-2's)
   double dropout = 0.0;          ///< applied to the output, in training mode only
-  DType dtype = kFloat32;
+  DType dtype = kFloat32;  ///< of the parameters
   Generator* generator = nullptr;  ///< initial values and dropout masks; nullptr: the default generator
 };
 
@@ -37,17 +39,18 @@ struct FeedForwardOptions {
 /// act is ReLU or exact GELU; 2·h·C² + h·C + C parameters.
 class FeedForward : public Module {
  public:
+  /// layers C -> hidden_mult·C -> C
   explicit FeedForward(std::int64_t emb, FeedForwardOptions options = {});
 
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< X [..., C] to Y of the same shape
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   std::string describe() const override;
 
-  FeedForwardActivation activation() const { return activation_; }
+  FeedForwardActivation activation() const { return activation_; }  ///< the nonlinearity used
 
   Linear hidden;   ///< C -> h·C
   Linear output;   ///< h·C -> C
-  Dropout dropout;
+  Dropout dropout;  ///< on the output (training only)
 
  private:
   FeedForwardActivation activation_;

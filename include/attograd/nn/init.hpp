@@ -25,7 +25,7 @@ Tensor uniform_(Tensor t, double low, double high, Generator& gen = default_gene
 Tensor normal_(Tensor t, double mean, double std, Generator& gen = default_generator());
 /// Every element set to value.
 Tensor constant_(Tensor t, double value);
-Tensor zeros_(Tensor t);
-Tensor ones_(Tensor t);
+Tensor zeros_(Tensor t);  ///< fills t with 0 in place (no graph) and returns it
+Tensor ones_(Tensor t);  ///< fills t with 1 in place (no graph) and returns it
 
 }  // namespace attograd::nn::init

@@ -20,9 +20,10 @@
 
 namespace attograd::nn {
 
+/// Options of Linear.
 struct LinearOptions {
-  bool bias = true;
-  DType dtype = kFloat32;
+  bool bias = true;  ///< with a bias b
+  DType dtype = kFloat32;  ///< of the parameters
   Generator* generator = nullptr;  ///< for the initial values; nullptr: the default generator
 };
 
@@ -32,15 +33,16 @@ struct LinearOptions {
 /// the width.
 class Linear : public Module {
  public:
+  /// weight [out, in] and bias [out], initialised as PyTorch does (uniform in ±1/sqrt(in))
   Linear(std::int64_t in, std::int64_t out, LinearOptions options = {});
 
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< X [..., in] to Y = X·Wᵀ + b [..., out]
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   std::string describe() const override;
 
-  std::int64_t in_features() const { return weight.size(1); }
-  std::int64_t out_features() const { return weight.size(0); }
-  bool has_bias() const { return bias.defined(); }
+  std::int64_t in_features() const { return weight.size(1); }  ///< in
+  std::int64_t out_features() const { return weight.size(0); }  ///< out
+  bool has_bias() const { return bias.defined(); }  ///< whether it has a bias
 
   Tensor weight;  ///< [out, in]
   Tensor bias;    ///< [out], undefined without bias

@@ -38,16 +38,17 @@ enum class Pool {
   Max,   ///< the elementwise maximum over time (an earlier slide and the companion code's default)
 };
 
+/// Options of Classifier.
 struct ClassifierOptions {
-  Pool pool = Pool::Mean;
+  Pool pool = Pool::Mean;  ///< how the sequence is pooled into one vector
   bool position_embeddings = true;  ///< off: the model sees its input as a bag of tokens
   /// With position_embeddings: the fixed sines and cosines of SinusoidalPositionEncoding instead of a
   /// learned table (examples/06_word_order.cpp compares the two).
   bool sinusoidal_positions = false;
-  NormOrder order = NormOrder::PostNorm;
-  bool causal = false;
-  std::int64_t hidden_mult = 4;
-  FeedForwardActivation activation = FeedForwardActivation::ReLU;
+  NormOrder order = NormOrder::PostNorm;  ///< where the layer norms sit
+  bool causal = false;  ///< blocks see only earlier tokens
+  std::int64_t hidden_mult = 4;  ///< the feed-forward width, in multiples of emb
+  FeedForwardActivation activation = FeedForwardActivation::ReLU;  ///< the feed-forward nonlinearity
   double dropout = 0.0;             ///< on the embeddings and in every block (training only)
   Generator* generator = nullptr;   ///< initial values and dropout masks; nullptr: the default generator
 };
@@ -65,18 +66,21 @@ struct ClassifierOptions {
 /// see word order. With them, T may not exceed max_len (a ShapeError from PositionEmbedding).
 class Classifier : public Module {
  public:
+  /// A vocabulary of `vocab` tokens, embeddings of size emb, `depth` blocks of `heads` heads, sequences up to
+  /// max_len, `classes` outputs.
   Classifier(std::int64_t vocab, std::int64_t emb, std::int64_t heads, std::int64_t depth, std::int64_t max_len,
              std::int64_t classes, ClassifierOptions options = {});
 
-  Tensor forward(const Tensor& ids) const;
-  Tensor operator()(const Tensor& ids) const { return forward(ids); }
+  Tensor forward(const Tensor& ids) const;  ///< ids [B, T] int64 to logits [B, classes]
+  Tensor operator()(const Tensor& ids) const { return forward(ids); }  ///< forward(ids)
   std::string describe() const override;
 
-  std::int64_t vocab_size() const { return tokens.vocab_size(); }
-  std::int64_t max_len() const { return max_len_; }
-  Pool pool() const { return pool_; }
+  std::int64_t vocab_size() const { return tokens.vocab_size(); }  ///< V
+  std::int64_t max_len() const { return max_len_; }  ///< the longest sequence it takes
+  Pool pool() const { return pool_; }  ///< how it pools
   /// The block at index i of `blocks`.
   TransformerBlock& block(std::size_t i) { return blocks.at<TransformerBlock>(i); }
+  /// \overload
   const TransformerBlock& block(std::size_t i) const { return blocks.at<TransformerBlock>(i); }
 
   Embedding tokens;                             ///< [V, C]
@@ -92,10 +96,11 @@ class Classifier : public Module {
   Pool pool_;
 };
 
+/// Options of LanguageModel.
 struct LanguageModelOptions {
-  NormOrder order = NormOrder::PostNorm;
-  std::int64_t hidden_mult = 4;
-  FeedForwardActivation activation = FeedForwardActivation::ReLU;
+  NormOrder order = NormOrder::PostNorm;  ///< where the layer norms sit
+  std::int64_t hidden_mult = 4;  ///< the feed-forward width, in multiples of emb
+  FeedForwardActivation activation = FeedForwardActivation::ReLU;  ///< the feed-forward nonlinearity
   double dropout = 0.0;            ///< on the embeddings and in every block (training only)
   Generator* generator = nullptr;  ///< initial values and dropout masks; nullptr: the default generator
 };
@@ -111,16 +116,20 @@ struct LanguageModelOptions {
 /// \endcode
 class LanguageModel : public Module {
  public:
+  /// A vocabulary of `vocab` tokens, embeddings of size emb, `depth` causal blocks of `heads` heads, contexts
+  /// up to max_len tokens.
   LanguageModel(std::int64_t vocab, std::int64_t emb, std::int64_t heads, std::int64_t depth, std::int64_t max_len,
                 LanguageModelOptions options = {});
 
-  Tensor forward(const Tensor& ids) const;
-  Tensor operator()(const Tensor& ids) const { return forward(ids); }
+  Tensor forward(const Tensor& ids) const;  ///< ids [B, T] int64 to logits [B, T, V]
+  Tensor operator()(const Tensor& ids) const { return forward(ids); }  ///< forward(ids)
   std::string describe() const override;
 
-  std::int64_t vocab_size() const { return tokens.vocab_size(); }
-  std::int64_t max_len() const { return positions.max_len(); }
+  std::int64_t vocab_size() const { return tokens.vocab_size(); }  ///< V
+  std::int64_t max_len() const { return positions.max_len(); }  ///< the longest context it takes
+  /// the block at index i of `blocks`
   TransformerBlock& block(std::size_t i) { return blocks.at<TransformerBlock>(i); }
+  /// \overload
   const TransformerBlock& block(std::size_t i) const { return blocks.at<TransformerBlock>(i); }
 
   Embedding tokens;               ///< [V, C]
@@ -131,6 +140,7 @@ class LanguageModel : public Module {
   Linear head;                    ///< C -> V
 };
 
+/// The pool's name: "mean" or "max".
 std::string to_string(Pool pool);
 
 }  // namespace attograd::nn

@@ -31,8 +31,12 @@
 
 namespace attograd::nn {
 
+/// The base of every layer and model: it holds named parameters, buffers and submodules, registered in the
+/// constructor, so that paths like `blocks.0.attn.query.weight` name every tensor. Neither copyable nor
+/// movable (submodules are registered by reference).
 class Module {
  public:
+  /// `type_name` is what printing shows ("Linear")
   explicit Module(std::string type_name) : type_name_(std::move(type_name)) {}
   virtual ~Module() = default;
   Module(const Module&) = delete;
@@ -43,10 +47,12 @@ class Module {
   /// Every parameter of this module and its submodules, depth first, each tensor once (a parameter
   /// shared by two modules, such as tied weights, is listed at its first path only).
   std::vector<Tensor> parameters() const;
+  /// every parameter with its dotted path, depth first
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
-  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;  ///< every buffer with its dotted path
   /// This module's own parameters and buffers (not its submodules'), in registration order.
   const std::vector<std::pair<std::string, Tensor>>& own_parameters() const { return parameters_; }
+  /// \copydoc own_parameters
   const std::vector<std::pair<std::string, Tensor>>& own_buffers() const { return buffers_; }
   /// Direct submodules, in registration order.
   const std::vector<std::pair<std::string, Module*>>& children() const { return children_; }
@@ -55,14 +61,15 @@ class Module {
 
   /// Training mode (dropout active) or evaluation mode, for this module and all below it.
   void train(bool on = true);
-  void eval() { train(false); }
-  bool is_training() const { return training_; }
+  void eval() { train(false); }  ///< train(false): evaluation mode (no dropout)
+  bool is_training() const { return training_; }  ///< in training mode
 
   /// Drops the gradients of every parameter.
   void zero_grad();
   /// Converts every parameter and buffer to dtype, in place (floating dtypes only for parameters).
   void to(DType dtype);
 
+  /// the name it prints with: "Linear", "TransformerBlock"
   const std::string& type_name() const { return type_name_; }
   /// One line about this module's own configuration, e.g. "in=2, out=16, bias=true".
   virtual std::string describe() const { return {}; }

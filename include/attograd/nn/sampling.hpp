@@ -24,6 +24,7 @@
 
 namespace attograd::nn {
 
+/// How next_token() and sample() pick a token.
 struct SampleOptions {
   double temperature = 1.0;  ///< > 0 divides the logits before the softmax; 0 takes the argmax; < 0 is an error
   bool greedy = false;       ///< take the argmax whatever the temperature
@@ -41,6 +42,8 @@ Tensor next_token(const Tensor& logits, Generator& gen, const SampleOptions& opt
 /// model's training mode is put back afterwards (as one mode for the whole model).
 Tensor sample(LanguageModel& model, const Tensor& prompt, std::int64_t new_tokens, Generator& gen,
               const SampleOptions& options = {});
+/// \overload
+/// Sampling at `temperature` (0: greedy).
 Tensor sample(LanguageModel& model, const Tensor& prompt, std::int64_t new_tokens, double temperature,
               Generator& gen);
 

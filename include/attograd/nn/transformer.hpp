@@ -34,11 +34,12 @@ enum class NormOrder {
   PreNorm,   ///< before each sublayer, inside its residual branch: the lecture's block slide (and GPT-2)
 };
 
+/// Options of TransformerBlock.
 struct TransformerBlockOptions {
-  NormOrder order = NormOrder::PostNorm;
+  NormOrder order = NormOrder::PostNorm;  ///< where the layer norms sit
   bool causal = false;             ///< output i sees inputs j <= i only (a generator's blocks)
   std::int64_t hidden_mult = 4;    ///< the feed-forward layer's hidden width, in multiples of emb
-  FeedForwardActivation activation = FeedForwardActivation::ReLU;
+  FeedForwardActivation activation = FeedForwardActivation::ReLU;  ///< the feed-forward nonlinearity
   double dropout = 0.0;            ///< on each sublayer's output before its residual add (training only)
   bool attention_bias = false;     ///< biases on the query, key and value projections
   bool attention_out_bias = true;  ///< a bias on the attention's output projection
@@ -56,18 +57,19 @@ struct TransformerBlockOptions {
 /// norms 2C each; for h = 4 and the default biases, 12C² + 10C.
 class TransformerBlock : public Module {
  public:
+  /// emb must be a multiple of heads
   TransformerBlock(std::int64_t emb, std::int64_t heads, TransformerBlockOptions options = {});
 
-  Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor forward(const Tensor& x) const;  ///< X [B, T, C] or [T, C] to Y of the same shape
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   std::string describe() const override;
 
-  NormOrder order() const { return order_; }
-  std::int64_t emb() const { return attn.emb(); }
+  NormOrder order() const { return order_; }  ///< where its layer norms sit
+  std::int64_t emb() const { return attn.emb(); }  ///< C
 
-  MultiHeadSelfAttention attn;
+  MultiHeadSelfAttention attn;  ///< the attention sublayer
   LayerNorm norm1;  ///< post-norm: after the attention's residual add; pre-norm: on the attention's input
-  FeedForward ff;
+  FeedForward ff;  ///< the feed-forward sublayer
   LayerNorm norm2;  ///< post-norm: after the feed-forward's residual add; pre-norm: on its input
   Dropout dropout;  ///< on the attention's output (the feed-forward has its own)
 
@@ -75,6 +77,7 @@ class TransformerBlock : public Module {
   NormOrder order_;
 };
 
+/// The order's name: "post-norm" or "pre-norm".
 std::string to_string(NormOrder order);
 
 }  // namespace attograd::nn

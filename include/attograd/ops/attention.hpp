@@ -48,6 +48,7 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask = 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
                                     std::optional<double> scale = std::nullopt);
 
+/// What scaled_dot_product_attention_with_weights returns: the output and the attention weights.
 struct AttentionResult {
   Tensor output;   ///< Y [.., Tq, Dv]
   Tensor weights;  ///< A [.., Tq, Tk]: part of the graph, so a loss may use it too

@@ -33,11 +33,11 @@ Tensor div(const Tensor& a, const Tensor& b);
 /// tensor gives int64 when the scalar is a whole number in int64's range, else float32 (3 * 0.5 is
 /// 1.5); dividing one always gives float32.
 Tensor add(const Tensor& a, double s);
-Tensor sub(const Tensor& a, double s);
-Tensor sub(double s, const Tensor& a);
-Tensor mul(const Tensor& a, double s);
-Tensor div(const Tensor& a, double s);
-Tensor div(double s, const Tensor& a);
+Tensor sub(const Tensor& a, double s);  ///< A - s
+Tensor sub(double s, const Tensor& a);  ///< s - A
+Tensor mul(const Tensor& a, double s);  ///< A * s
+Tensor div(const Tensor& a, double s);  ///< A / s
+Tensor div(double s, const Tensor& a);  ///< s / A
 
 /// Y = -X    dX = -dY
 Tensor neg(const Tensor& x);
@@ -62,6 +62,7 @@ Tensor cos(const Tensor& x);
 /// Y = max(X, 0)    dX = dY where X > 0, else 0 (0 at X = 0)
 Tensor relu(const Tensor& x);
 
+/// How gelu() computes Φ: exactly (erf), or with GPT-2's tanh approximation.
 enum class GeluApproximation { None, Tanh };
 /// Y = X * Phi(X), Phi the standard normal CDF (or its tanh approximation)
 Tensor gelu(const Tensor& x, GeluApproximation approximation = GeluApproximation::None);
@@ -70,18 +71,18 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation = GeluApproximation
 /// dX = dY where lo <= X <= hi, else 0. With lo > hi every element is hi, as in PyTorch.
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 
-Tensor operator+(const Tensor& a, const Tensor& b);
-Tensor operator-(const Tensor& a, const Tensor& b);
-Tensor operator*(const Tensor& a, const Tensor& b);
-Tensor operator/(const Tensor& a, const Tensor& b);
-Tensor operator-(const Tensor& x);
-Tensor operator+(const Tensor& a, double s);
-Tensor operator+(double s, const Tensor& a);
-Tensor operator-(const Tensor& a, double s);
-Tensor operator-(double s, const Tensor& a);
-Tensor operator*(const Tensor& a, double s);
-Tensor operator*(double s, const Tensor& a);
-Tensor operator/(const Tensor& a, double s);
-Tensor operator/(double s, const Tensor& a);
+Tensor operator+(const Tensor& a, const Tensor& b);  ///< add(a, b)
+Tensor operator-(const Tensor& a, const Tensor& b);  ///< sub(a, b)
+Tensor operator*(const Tensor& a, const Tensor& b);  ///< mul(a, b)
+Tensor operator/(const Tensor& a, const Tensor& b);  ///< div(a, b)
+Tensor operator-(const Tensor& x);  ///< neg(x)
+Tensor operator+(const Tensor& a, double s);  ///< add(a, s)
+Tensor operator+(double s, const Tensor& a);  ///< add(a, s)
+Tensor operator-(const Tensor& a, double s);  ///< sub(a, s)
+Tensor operator-(double s, const Tensor& a);  ///< sub(s, a)
+Tensor operator*(const Tensor& a, double s);  ///< mul(a, s)
+Tensor operator*(double s, const Tensor& a);  ///< mul(a, s)
+Tensor operator/(const Tensor& a, double s);  ///< div(a, s)
+Tensor operator/(double s, const Tensor& a);  ///< div(s, a)
 
 }  // namespace attograd

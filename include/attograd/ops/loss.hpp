@@ -25,10 +25,11 @@ namespace attograd {
 /// (the losses themselves, shaped like the targets).
 enum class Reduction { None, Mean, Sum };
 
+/// Options of cross_entropy and nll_loss.
 struct ClassLossOptions {
   /// Targets equal to this contribute no loss and no gradient, and do not count in the mean.
   std::int64_t ignore_index = -100;
-  Reduction reduction = Reduction::Mean;
+  Reduction reduction = Reduction::Mean;  ///< how the per-sample losses are combined
 };
 
 /// L_i = -log softmax(X_i)[t_i] = log sum_c e^{X_ic} - X_i,t_i    (log-sum-exp: stable for any logits)

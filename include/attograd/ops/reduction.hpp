@@ -20,21 +20,26 @@ namespace attograd {
 
 /// Y = sum of X    dX = dY broadcast back to X's shape
 Tensor sum(const Tensor& x);
+/// along dims only; keepdim keeps them with size 1
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
 /// Y = sum / count    dX = dY / count, broadcast
 Tensor mean(const Tensor& x);
+/// along dims only; keepdim keeps them with size 1
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
 /// Y = the largest (smallest) element    dX = dY at that element, 0 elsewhere
 Tensor max(const Tensor& x);
+/// along dims only; keepdim keeps them with size 1
 Tensor max(const Tensor& x, const Shape& dims, bool keepdim = false);
-Tensor min(const Tensor& x);
+Tensor min(const Tensor& x);  ///< the smallest element
+/// along dims only; keepdim keeps them with size 1
 Tensor min(const Tensor& x, const Shape& dims, bool keepdim = false);
 /// Index of the largest (smallest) element along dim, int64; no gradient.
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// index of the smallest element along dim
 Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Index into the flattened tensor.
 Tensor argmax(const Tensor& x);
-Tensor argmin(const Tensor& x);
+Tensor argmin(const Tensor& x);  ///< index of the smallest element of the flattened tensor
 
 /// Sums x down to `shape`, the reverse of broadcasting `shape` up to x's shape: what a binary op does
 /// to the gradient of an input it broadcast. ShapeError if shape does not broadcast to x's shape.

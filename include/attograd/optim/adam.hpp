@@ -19,8 +19,9 @@
 
 namespace attograd::optim {
 
+/// Options of Adam.
 struct AdamOptions {
-  double lr = 1e-3;
+  double lr = 1e-3;  ///< the default of groups that do not set their own
   std::array<double, 2> betas = {0.9, 0.999};  ///< each in [0, 1)
   double eps = 1e-8;                            ///< > 0
   double weight_decay = 0;                      ///< Adam: L2 added to the gradient; AdamW: decoupled
@@ -29,11 +30,11 @@ struct AdamOptions {
 
 /// AdamW's options: the same, with PyTorch's default weight decay of 1e-2.
 struct AdamWOptions {
-  double lr = 1e-3;
-  std::array<double, 2> betas = {0.9, 0.999};
-  double eps = 1e-8;
-  double weight_decay = 1e-2;
-  bool amsgrad = false;
+  double lr = 1e-3;  ///< the default of groups that do not set their own
+  std::array<double, 2> betas = {0.9, 0.999};  ///< each in [0, 1)
+  double eps = 1e-8;  ///< > 0
+  double weight_decay = 1e-2;  ///< decoupled: p shrinks by lr·weight_decay each step
+  bool amsgrad = false;  ///< divide by the largest v seen so far
 };
 
 /// One step t = 1, 2, ... for each parameter p with gradient dp (PyTorch's formulas):
@@ -47,12 +48,15 @@ struct AdamWOptions {
 /// State per parameter: "step" (int64), "exp_avg" (m), "exp_avg_sq" (v), "max_exp_avg_sq" (amsgrad).
 class Adam : public Optimizer {
  public:
+  /// one group of parameters with the options' lr and weight decay
   Adam(std::vector<Tensor> params, AdamOptions options);
+  /// groups with their own lr or weight decay; unset values take the options'
   Adam(std::vector<ParamGroup> groups, AdamOptions options);
 
-  const AdamOptions& options() const { return options_; }
+  const AdamOptions& options() const { return options_; }  ///< as constructed
 
  protected:
+  /// For AdamW: the same update, with the weight decay decoupled when `decoupled_weight_decay`.
   Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled_weight_decay);
   void update(Tensor& param, const Tensor& grad, const Group& group, State& state) override;
   std::vector<StateSlot> state_slots() const override;
@@ -66,7 +70,9 @@ class Adam : public Optimizer {
 /// instead of joining the gradient, so it is not rescaled by the adaptive step.
 class AdamW : public Adam {
  public:
+  /// one group of parameters with the options' lr and weight decay
   AdamW(std::vector<Tensor> params, AdamWOptions options);
+  /// groups with their own lr or weight decay; unset values take the options'
   AdamW(std::vector<ParamGroup> groups, AdamWOptions options);
 };
 

@@ -34,21 +34,23 @@ namespace attograd::optim {
 /// (GCC 12 finds a lone group of braced tensors, SGD({{.params = {a, b}}}, ...), ambiguous with the
 /// list-of-tensors constructor; pass the tensors directly then, or write std::vector<ParamGroup>{...}.)
 struct ParamGroup {
-  std::vector<Tensor> params = {};
-  std::optional<double> lr = std::nullopt;
-  std::optional<double> weight_decay = std::nullopt;
+  std::vector<Tensor> params = {};  ///< the tensors to update: leaves of a floating dtype that require grad
+  std::optional<double> lr = std::nullopt;  ///< unset: the optimiser's
+  std::optional<double> weight_decay = std::nullopt;  ///< unset: the optimiser's
 };
 
 /// Named tensors, as a checkpoint stores them.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+/// The base of the optimisers: parameter groups, each with its learning rate and weight decay, and each
+/// parameter's state as named tensors (for checkpoints). Subclasses give update() and state_slots().
 class Optimizer {
  public:
   /// A group as the optimiser holds it: each parameter once, the values resolved.
   struct Group {
-    std::vector<Tensor> params;
-    double lr = 0;
-    double weight_decay = 0;
+    std::vector<Tensor> params;  ///< each parameter once
+    double lr = 0;  ///< learning rate
+    double weight_decay = 0;  ///< weight decay
   };
 
   virtual ~Optimizer() = default;
@@ -63,8 +65,8 @@ class Optimizer {
   void zero_grad();
 
   const std::string& name() const { return name_; }  ///< "SGD", "Adam", "AdamW"
-  const std::vector<Group>& groups() const { return groups_; }
-  double lr(std::size_t group = 0) const;
+  const std::vector<Group>& groups() const { return groups_; }  ///< the groups, values resolved
+  double lr(std::size_t group = 0) const;  ///< the learning rate of one group
   void set_lr(double lr);                     ///< every group
   void set_lr(std::size_t group, double lr);  ///< one group; ValueError if lr < 0 or the group does not exist
 
@@ -85,8 +87,8 @@ class Optimizer {
 
   /// What one kind of state tensor is: shaped and typed like its parameter, or an int64 step count.
   struct StateSlot {
-    std::string name;
-    bool is_step_count = false;
+    std::string name;  ///< as stored: "momentum_buffer"
+    bool is_step_count = false;  ///< an int64 count of steps rather than a tensor like the parameter
   };
 
   /// Checks each group's lr and weight decay and each parameter (a floating-point leaf that requires

@@ -24,6 +24,8 @@
 
 namespace attograd::optim {
 
+/// The base of the learning-rate schedules: each step() sets every group's lr to lr_at(its base lr, the
+/// step), PyTorch's way. Steps count from 0, set at construction; call step() after each optimizer.step().
 class LrSchedule {
  public:
   virtual ~LrSchedule() = default;
@@ -32,11 +34,12 @@ class LrSchedule {
 
   /// Advances one step and sets each group's lr for it.
   void step();
-  std::int64_t last_step() const { return step_; }
+  std::int64_t last_step() const { return step_; }  ///< the steps taken so far (0 after construction)
+  /// each group's lr when the schedule was made
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   /// The lr of each group as this schedule last set it.
   const std::vector<double>& get_last_lr() const { return last_lrs_; }
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return name_; }  ///< "StepLR", "CosineAnnealingLR", ...
 
   /// For checkpoints: "step" (int64, rank 0) and "<g>.base_lr" (float64, rank 0) for each group.
   NamedTensors state_tensors() const;
@@ -45,6 +48,7 @@ class LrSchedule {
   void load_state_tensors(const NamedTensors& named);
 
  protected:
+  /// `name` names the schedule in errors; it keeps each group's current lr as its base lr.
   LrSchedule(std::string name, Optimizer& optimizer);
   /// The lr of a group whose base lr is base_lr, at a step >= 0.
   virtual double lr_at(double base_lr, std::int64_t step) const = 0;
@@ -64,6 +68,7 @@ class LrSchedule {
 /// lr = base * gamma^floor(step / step_size): multiplied by gamma every step_size steps.
 class StepLR : public LrSchedule {
  public:
+  /// multiplies each group's lr by gamma every step_size steps
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
 
  protected:
@@ -79,6 +84,7 @@ class StepLR : public LrSchedule {
 /// up; WarmupCosine stays at eta_min instead.
 class CosineAnnealingLR : public LrSchedule {
  public:
+  /// half a cosine from each group's lr down to eta_min at step T_max
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0);
 
  protected:
@@ -93,6 +99,7 @@ class CosineAnnealingLR : public LrSchedule {
 /// (so the first step already moves, with base / warmup_steps), then stays at base.
 class LinearWarmup : public LrSchedule {
  public:
+  /// rises linearly to each group's lr over warmup_steps steps
   LinearWarmup(Optimizer& optimizer, std::int64_t warmup_steps);
 
  protected:
@@ -110,6 +117,7 @@ class LinearWarmup : public LrSchedule {
 /// \endcode
 class WarmupCosine : public LrSchedule {
  public:
+  /// warmup over warmup_steps steps, then a cosine down to eta_min at step total_steps
   WarmupCosine(Optimizer& optimizer, std::int64_t warmup_steps, std::int64_t total_steps, double eta_min = 0);
 
  protected:
@@ -124,7 +132,7 @@ class WarmupCosine : public LrSchedule {
 /// lr = base * factor(step), for any other shape of schedule.
 class LambdaLR : public LrSchedule {
  public:
-  LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> factor);
+  LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> factor);  ///< lr = base·factor(step)
 
  protected:
   double lr_at(double base_lr, std::int64_t step) const override;

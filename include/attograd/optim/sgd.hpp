@@ -18,6 +18,7 @@
 
 namespace attograd::optim {
 
+/// Options of SGD (PyTorch's names and defaults, except a default lr).
 struct SGDOptions {
   double lr = 1e-3;           ///< the default of groups that do not set their own
   double momentum = 0;        ///< >= 0
@@ -36,10 +37,12 @@ struct SGDOptions {
 /// \endcode
 class SGD : public Optimizer {
  public:
+  /// one group of parameters with the options' lr and weight decay
   SGD(std::vector<Tensor> params, SGDOptions options);
+  /// groups with their own lr or weight decay; unset values take the options'
   SGD(std::vector<ParamGroup> groups, SGDOptions options);
 
-  const SGDOptions& options() const { return options_; }
+  const SGDOptions& options() const { return options_; }  ///< as constructed
 
  protected:
   void update(Tensor& param, const Tensor& grad, const Group& group, State& state) override;

@@ -43,9 +43,11 @@ namespace attograd::train {
 /// A malformed CSV file, and where: what() reads "read_csv: 'data.csv' line 3, column 2: ..."
 class CsvError : public io::MalformedFileError {
  public:
+  /// what() names the file, line, column and problem
   CsvError(std::filesystem::path file, std::int64_t line, std::int64_t column, const std::string& problem);
-  const std::filesystem::path& file() const { return file_; }
-  std::int64_t line() const { return line_; }
+  const std::filesystem::path& file() const { return file_; }  ///< the file
+  std::int64_t line() const { return line_; }  ///< the line, from 1
+  /// the column, from 1 (0 when the problem is the whole line)
   std::int64_t column() const { return column_; }
 
  private:
@@ -54,18 +56,23 @@ class CsvError : public io::MalformedFileError {
   std::int64_t column_;
 };
 
+/// Options of read_csv.
 struct CsvOptions {
-  char delimiter = ',';
+  char delimiter = ',';  ///< between fields
   bool header = false;         ///< the first line names the columns (CsvTable::names)
   DType dtype = kFloat32;      ///< of CsvTable::values: kFloat32 or kFloat64
   std::size_t max_bytes = std::size_t{1} << 30;  ///< of text, after decompression (1 GiB)
 };
 
+/// A CSV file's numbers: the header's names and a [rows, columns] tensor.
 struct CsvTable {
   std::vector<std::string> names;  ///< the header's column names (empty without `header`)
   Tensor values;                   ///< [rows, columns], rows in the file's order
 };
 
+/// Reads a CSV file of numbers (gzip-compressed or not): every row with the same number of fields, each a
+/// number (NaN, inf allowed). Errors name the file, line and column: CsvError for bad content,
+/// io::FileAccessError when it cannot be read.
 CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& options = {});
 
 /// The whole text of a file, decompressed when it starts with gzip's magic bytes 1f 8b (a file of

@@ -23,11 +23,14 @@
 
 namespace attograd::train {
 
+/// Options of Batches.
 struct BatchOptions {
-  bool shuffle = true;
-  bool drop_last = false;
+  bool shuffle = true;  ///< a new random order of the rows each epoch (from the generator)
+  bool drop_last = false;  ///< leave out the last batch of an epoch when it is short
 };
 
+/// Mini-batches of a data set held in tensors: the same rows of every tensor, in a random order per epoch,
+/// epoch after epoch.
 class Batches {
  public:
   /// Every tensor in data must have the same size N >= 1 in dim 0. The generator must outlive this.
@@ -38,14 +41,14 @@ class Batches {
   /// For the common pair (inputs, targets).
   std::pair<Tensor, Tensor> next2();
 
-  std::int64_t rows() const { return rows_; }
-  std::int64_t batches_per_epoch() const;
+  std::int64_t rows() const { return rows_; }  ///< N, the rows of each tensor
+  std::int64_t batches_per_epoch() const;  ///< batches in one epoch
   std::int64_t epoch() const { return epoch_; }  ///< completed epochs
 
   /// Where the stream is, for checkpoints (train/resume.hpp): this epoch's order of the rows and how
   /// many of them were served.
   const std::vector<std::int64_t>& order() const { return order_; }
-  std::int64_t position() const { return position_; }
+  std::int64_t position() const { return position_; }  ///< how many rows of this epoch were served
   /// Continues from a place that epoch(), order() and position() gave, on a Batches over the same
   /// number of rows. ValueError, changing nothing, unless epoch >= 0, order is a permutation of
   /// 0..rows-1 and 0 <= position <= rows.

@@ -25,9 +25,10 @@ namespace attograd::train {
 /// significant digits show (0.00460), scientific below 1e-5 (1.23e-07); "0" only for zero.
 std::string loss_text(double loss);
 
+/// Options of Progress.
 struct ProgressOptions {
-  std::string label;
-  std::FILE* out = stdout;
+  std::string label;  ///< shown before the bar: the run's name
+  std::FILE* out = stdout;  ///< where it prints
   int plain_lines = 10;         ///< how many lines a plain (non-terminal) run prints in all
   bool force_plain = false;     ///< plain lines even on a terminal
   std::string unit = "steps";   ///< what one update counts
@@ -36,8 +37,10 @@ struct ProgressOptions {
   int rank = 0;
 };
 
+/// A progress bar on a terminal, plain lines elsewhere (see this file's description).
 class Progress {
  public:
+  /// `total` steps (or units) make 100%
   explicit Progress(std::int64_t total, ProgressOptions options = {});
   /// Reports that `step` of `total` is done with this loss. `extra` is appended (e.g. "acc 0.93").
   void update(std::int64_t step, double loss, const std::string& extra = {});

@@ -43,12 +43,12 @@ namespace attograd::train {
 /// The objects whose state a checkpoint keeps. Leave out (nullptr) what a run does not use; loading
 /// then expects a file that left out the same things.
 struct TrainingState {
-  nn::Module& model;
-  optim::Optimizer* optimizer = nullptr;
-  optim::LrSchedule* schedule = nullptr;
-  Generator* generator = nullptr;
-  Batches* batches = nullptr;
-  Curve* curve = nullptr;
+  nn::Module& model;  ///< always saved
+  optim::Optimizer* optimizer = nullptr;  ///< its state and step counts
+  optim::LrSchedule* schedule = nullptr;  ///< its step
+  Generator* generator = nullptr;  ///< its stream
+  Batches* batches = nullptr;  ///< its epoch, order and position
+  Curve* curve = nullptr;  ///< its rows
   std::string config = {};  ///< the settings of the run, e.g. "seed=1 lr=0.01 threads=1"
 };
 

@@ -12,7 +12,7 @@
 /// \endcode
 ///
 /// The page holds everything: the settings, the result line, the curves, the attention heatmaps, the
-/// graph picture of a small step, the timings. Pictures are SVG inside <img> tags as data: URIs, so the
+/// graph picture of a small step, the timings. Pictures are SVG inside `<img>` tags as data: URIs, so the
 /// one file opens anywhere, offline: nothing is fetched (no scripts, fonts or style sheets from
 /// elsewhere), and it can be mailed or attached to a question as it is.
 #pragma once
@@ -30,9 +30,10 @@
 
 namespace attograd::train {
 
+/// A report.html being built: add settings, the result, curves, heatmaps and pictures, then write().
 class RunReport {
  public:
-  explicit RunReport(std::string title);
+  explicit RunReport(std::string title);  ///< the page's title
 
   /// A row of the settings table ("lr", "0.001"). Rows keep the order they were given in.
   RunReport& setting(std::string name, std::string value);

@@ -36,13 +36,17 @@
 
 namespace attograd::train {
 
+/// The shares of a stratified split (each in [0, 1), together below 1).
 struct SplitFractions {
   double validation = 0.2;  ///< of each class; train gets what test and validation leave
-  double test = 0.2;
+  double test = 0.2;  ///< of each class
 };
 
+/// Row indices of the three parts.
 struct Split {
-  std::vector<std::int64_t> train, validation, test;  ///< row indices, each part sorted
+  std::vector<std::int64_t> train;       ///< row indices, sorted
+  std::vector<std::int64_t> validation;  ///< row indices, sorted
+  std::vector<std::int64_t> test;        ///< row indices, sorted
 };
 
 /// labels: [N] int64 class labels (any values, negative ones included). ValueError unless 0 <= validation,

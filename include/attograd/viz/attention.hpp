@@ -27,6 +27,7 @@ namespace attograd::viz {
 
 /// Which recorded map to draw: the scores S (softmax input), the weights A, or their gradients.
 enum class AttentionPart { scores, weights, scores_grad, weights_grad };
+/// The part's name: "scores", "weights", "scores_grad", "weights_grad".
 std::string_view to_string(AttentionPart part);
 
 /// The recorded tensor for part: [B, H, T, T]. ValueError, saying what to do, when it is not there
@@ -37,14 +38,15 @@ Tensor recorded_part(const nn::AttentionRecord& record, AttentionPart part);
 /// [B, H, T, T], {head} for [H, T, T], {} for [T, T]. IndexError when an entry is out of range.
 Tensor attention_map(const Tensor& maps, const std::vector<std::int64_t>& index = {});
 
+/// Options of attention_heatmap.
 struct AttentionHeatmapOptions {
   std::int64_t batch = 0;  ///< which sequence of the batch
   std::int64_t head = 0;   ///< which head (SelfAttention has one: 0)
   std::string title;       ///< default: the part, batch and head, e.g. "weights, batch 0, head 1"
   std::optional<double> min;  ///< colour scale; the map's own range when absent
-  std::optional<double> max;
-  bool show_values = true;
-  int cell = 36;
+  std::optional<double> max;  ///< (with min)
+  bool show_values = true;  ///< write each cell's value when the cells are large enough
+  int cell = 36;  ///< cell size in pixels
 };
 
 /// A recorded map as a heatmap; tokens label rows and columns (T of them, or none for indices).

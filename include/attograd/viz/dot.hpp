@@ -30,6 +30,7 @@
 
 namespace attograd::viz {
 
+/// Options of to_dot.
 struct DotOptions {
   std::int64_t max_values = 6;  ///< tensors with at most this many elements are shown in full
   std::string rankdir = "LR";   ///< Graphviz layout direction: inputs on the left, the output on the right

@@ -26,10 +26,13 @@
 
 namespace attograd::viz {
 
+/// Options of Explain.
 struct ExplainOptions {
   std::int64_t max_values = 6;  ///< values with at most this many elements are shown in full
 };
 
+/// A backward trace: while it lives, every backward step on this thread is printed as it happens: the op, its
+/// rule, the gradient it received and what it sent to each input (see this file's description).
 class Explain {
  public:
   /// Prints each step to `out` as it happens (stdout, stderr, a file).

@@ -20,19 +20,21 @@ namespace attograd::viz {
 /// Escapes text for use inside SVG/XML (&, <, >, ", ').
 std::string xml_escape(const std::string& text);
 
+/// One line of a chart: its name (in the legend) and its points.
 struct Series {
-  std::string name;
-  std::vector<double> x;
-  std::vector<double> y;
+  std::string name;  ///< shown in the legend
+  std::vector<double> x;  ///< x of each point
+  std::vector<double> y;  ///< y of each point
 };
 
+/// Options of line_chart.
 struct ChartOptions {
-  std::string title;
-  std::string x_label = "step";
-  std::string y_label;
+  std::string title;  ///< above the plot
+  std::string x_label = "step";  ///< below the x axis
+  std::string y_label;  ///< beside the y axis
   bool log_y = false;  ///< a log scale for the y axis (non-positive values are left out)
-  int width = 720;
-  int height = 420;
+  int width = 720;  ///< of the picture, in pixels
+  int height = 420;  ///< of the picture, in pixels
 };
 
 /// A line chart of one or more series, with axes, ticks at 1, 2 or 5 x 10^k (on a log axis too) and
@@ -40,10 +42,11 @@ struct ChartOptions {
 /// after the one series, or "value".
 std::string line_chart(const std::vector<Series>& series, const ChartOptions& options = {});
 
+/// Options of heatmap.
 struct HeatmapOptions {
-  std::string title;
+  std::string title;  ///< above the grid
   std::optional<double> min;  ///< colour scale; the data's own range when absent
-  std::optional<double> max;
+  std::optional<double> max;  ///< (with min)
   bool show_values = true;    ///< write each cell's value when the cells are large enough
   int cell = 36;              ///< cell size in pixels; below about 10 only every k-th label is written
   /// A blue-white-red scale centred on zero (white), for signed values such as gradients: the sign
