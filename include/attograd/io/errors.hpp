@@ -6,7 +6,7 @@
 /// \code
 /// try { io::load_checkpoint("ckpt.safetensors", model); }
 /// catch (const io::FileAccessError& e) { /* no such file, a directory or a pipe, no permission */ }
-/// catch (const io::UnsupportedFileError& e) { /* a valid file attograd does not read: an F16 tensor */ }
+/// catch (const io::UnsupportedFileError& e) { /* a valid file attograd does not read: an I8 tensor */ }
 /// catch (const io::MalformedFileError& e) { /* truncated, corrupted or hostile: use another copy */ }
 /// catch (const io::MismatchError& e) { /* a good file, but for another model */ }
 /// \endcode
@@ -27,7 +27,8 @@ class FileAccessError : public IoError { using IoError::IoError; };
 /// other than 0 and 1. A damaged or hostile file; another copy of it may be good.
 class MalformedFileError : public IoError { using IoError::IoError; };
 
-/// A file the format allows that attograd does not read: a dtype other than F32, F64, I64 and BOOL, a rank
+/// A file the format allows that attograd does not read: a dtype other than F32, F64, I64 and BOOL (and
+/// F16 and BF16, read as float32, unless LoadLimits::refuse_half refuses them), a rank
 /// above kMaxRank, a size above 2^63 - 1, an empty tensor whose other sizes multiply past 2^63 - 1 (its
 /// strides would not fit), an empty tensor name or one holding a NUL byte (attograd refuses both, see
 /// io/safetensors.hpp). Converting the file (with Python's safetensors, say) is the way forward.

@@ -3,8 +3,10 @@
 /// curves and heatmaps of 2-D tensors such as attention weights.
 ///
 /// \code
+/// std::vector<double> steps = {1, 2, 3}, losses = {2.3, 1.7, 1.2};
 /// std::string chart = line_chart({{"train loss", steps, losses}}, {.title = "07_sort", .y_label = "loss"});
-/// std::string map = heatmap(weights, tokens, tokens, {.title = "attention, head 0"});
+/// std::vector<std::string> tokens = {"the", "cat", "sat"};   // one label per row and per column
+/// std::string map = heatmap(weights, tokens, tokens, {.title = "attention, head 0"});  // weights [3, 3]
 /// io::write_file_atomically("runs/07_sort/attention.svg", map);   // attograd/io/atomic_file.hpp
 /// \endcode
 #pragma once
