@@ -198,6 +198,8 @@ def convert(text):
                     out.append(f"{indent}///")
                     out += [f"{indent}/// {w}" for w in textwrap.wrap(" ".join(described), 100 - len(indent))]
                 out.append(f"{indent}/// @{{")
+                if i < len(lines) and lines[i].strip().startswith("//"):
+                    out.append("")  # else Doxygen reads the next comment as the group's, not its member's
                 group_open = True
                 continue
             pending.append(line)
