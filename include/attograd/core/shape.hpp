@@ -1,12 +1,15 @@
-// attograd/core/shape.hpp: sizes (and strides) of an N-d tensor, rank 0 to kMaxRank.
-//
-//   Shape s{2, 3, 4};
-//   s.rank();        // 3
-//   s.numel();       // 24
-//   s[-1];           // 4 (negative indices count from the end)
-//   fmt::print("{}", s);   // [2, 3, 4]
-//
-// Shapes live inline (no heap allocation): every op creates a few of them.
+/// \file
+/// Sizes (and strides) of an N-d tensor, rank 0 to kMaxRank.
+///
+/// \code
+/// Shape s{2, 3, 4};
+/// s.rank();        // 3
+/// s.numel();       // 24
+/// s[-1];           // 4 (negative indices count from the end)
+/// fmt::print("{}", s);   // [2, 3, 4]
+/// \endcode
+///
+/// Shapes live inline (no heap allocation): every op creates a few of them.
 #pragma once
 
 #include <algorithm>
@@ -20,44 +23,51 @@
 
 namespace attograd {
 
+/// The most dims a tensor may have: shapes live inline, so making one never allocates.
 inline constexpr int kMaxRank = 8;
 
+/// A tensor's sizes, one per dim, held inline (at most kMaxRank): `Shape{2, 3}`. Also used for lists of dims
+/// (`sum(x, {0, 1})`) and for strides.
 class Shape {
  public:
   Shape() = default;
+  /// the sizes in order: Shape{2, 3}
   Shape(std::initializer_list<std::int64_t> dims) { assign(dims.begin(), dims.size()); }
+  /// from any contiguous sizes
   explicit Shape(std::span<const std::int64_t> dims) { assign(dims.data(), dims.size()); }
 
-  int rank() const { return rank_; }
-  std::size_t size() const { return static_cast<std::size_t>(rank_); }
-  bool empty() const { return rank_ == 0; }
+  int rank() const { return rank_; }  ///< the number of dims
+  std::size_t size() const { return static_cast<std::size_t>(rank_); }  ///< the number of dims, as a size_t
+  bool empty() const { return rank_ == 0; }  ///< rank 0 (a scalar's shape)
 
-  // Number of elements: the product of the sizes (1 for rank 0). Unchecked: a tensor's shape was
-  // checked when it was made (see checked_numel below).
+  /// Number of elements: the product of the sizes (1 for rank 0). Unchecked: a tensor's shape was
+  /// checked when it was made (see checked_numel below).
   std::int64_t numel() const {
     std::int64_t n = 1;
     for (int i = 0; i < rank_; ++i) n *= dims_[i];
     return n;
   }
 
-  // i may be negative: -1 is the last dim. Checked against the rank only in debug builds; ops check
-  // user-supplied dims with normalize_dim().
+  /// i may be negative: -1 is the last dim. Checked against the rank only in debug builds; ops check
+  /// user-supplied dims with normalize_dim().
   std::int64_t& operator[](int i) { return dims_[i < 0 ? i + rank_ : i]; }
-  std::int64_t operator[](int i) const { return dims_[i < 0 ? i + rank_ : i]; }
+  std::int64_t operator[](int i) const { return dims_[i < 0 ? i + rank_ : i]; }  ///< \overload
 
-  const std::int64_t* begin() const { return dims_.data(); }
-  const std::int64_t* end() const { return dims_.data() + rank_; }
-  std::int64_t* begin() { return dims_.data(); }
-  std::int64_t* end() { return dims_.data() + rank_; }
-  const std::int64_t* data() const { return dims_.data(); }
-  std::int64_t* data() { return dims_.data(); }
-  std::span<const std::int64_t> span() const { return {dims_.data(), size()}; }
+  const std::int64_t* begin() const { return dims_.data(); }  ///< iteration over the sizes
+  const std::int64_t* end() const { return dims_.data() + rank_; }  ///< \overload
+  std::int64_t* begin() { return dims_.data(); }  ///< \overload
+  std::int64_t* end() { return dims_.data() + rank_; }  ///< \overload
+  const std::int64_t* data() const { return dims_.data(); }  ///< the sizes as an array
+  std::int64_t* data() { return dims_.data(); }  ///< \overload
+  std::span<const std::int64_t> span() const { return {dims_.data(), size()}; }  ///< the sizes as a span
 
-  void push_back(std::int64_t d);  // throws ShapeError past kMaxRank
-  void insert(int pos, std::int64_t d);
-  void erase(int pos);
+  void push_back(std::int64_t d);  ///< throws ShapeError past kMaxRank
+  void insert(int pos, std::int64_t d);  ///< inserts size d before dim pos
+  void erase(int pos);  ///< removes dim pos
+  /// to `rank` dims: drops trailing dims, or appends sizes `fill`
   void resize(int rank, std::int64_t fill = 1);
 
+  /// Same rank and the same sizes.
   friend bool operator==(const Shape& a, const Shape& b) {
     return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());
   }
@@ -69,28 +79,36 @@ class Shape {
   int rank_ = 0;
 };
 
-// Strides count elements, not bytes, and use the same inline container.
+/// Strides count elements, not bytes, and use the same inline container.
 using Strides = Shape;
 
-// Row-major (C order) strides of a contiguous tensor of this shape.
+/// Row-major (C order) strides of a contiguous tensor of this shape.
 Strides contiguous_strides(const Shape& shape);
 
-// The product of non-negative sizes, or ShapeError naming the op and the shape when it does not fit in
-// int64 (Shape::numel would overflow, which is undefined behaviour):
-//   empty: shape [4294967296, 4294967296] has more elements than int64 can count
+/// The product of non-negative sizes, or ShapeError naming the op and the shape when it does not fit in
+/// int64 (Shape::numel would overflow, which is undefined behaviour):
+/// \code
+/// empty: shape [4294967296, 4294967296] has more elements than int64 can count
+/// \endcode
 std::int64_t checked_numel(std::string_view op, const Shape& shape);
 
-// Turns a possibly negative dim into 0..rank-1, or throws IndexError naming the op:
-//   sum: dim 3 is out of range for a tensor of rank 2 (expected -2..1)
+/// Turns a possibly negative dim into 0..rank-1, or throws IndexError naming the op:
+/// \code
+/// sum: dim 3 is out of range for a tensor of rank 2 (expected -2..1)
+/// \endcode
 int normalize_dim(std::string_view op, std::int64_t dim, int rank);
 
-// The shape two shapes broadcast to (NumPy rules: align trailing dims; each pair equal or one of
-// them 1), or ShapeError naming the op, both shapes and the first dim that clashes:
-//   add: shapes [2, 3] and [4] cannot be broadcast: dim -1 is 3 vs 4
+/// The shape two shapes broadcast to (NumPy rules: align trailing dims; each pair equal or one of
+/// them 1), or ShapeError naming the op, both shapes and the first dim that clashes:
+/// \code
+/// add: shapes [2, 3] and [4] cannot be broadcast: dim -1 is 3 vs 4
+/// \endcode
 Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b);
 
 }  // namespace attograd
 
+/// \cond
+// fmt's formatter, so that fmt::print("{}", x) works (hidden from the API reference: \cond).
 template <>
 struct fmt::formatter<attograd::Shape> {
   constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
@@ -98,3 +116,4 @@ struct fmt::formatter<attograd::Shape> {
     return fmt::format_to(ctx.out(), "[{}]", fmt::join(s.begin(), s.end(), ", "));
   }
 };
+/// \endcond

@@ -1,9 +1,12 @@
-// attograd/dist/dist.hpp: data-parallel training on MPI, in one include (docs/distributed.md). Not part of
-// attograd/attograd.hpp: it needs the attograd_dist library (CMake: attograd::dist), built where MPI is.
-//
-//   #include <attograd/attograd.hpp>
-//   #include <attograd/dist/dist.hpp>
-//   dist::Communicator comm;  dist::broadcast(comm, model);  dist::DataParallel ddp(comm, model);
+/// \file
+/// Data-parallel training on MPI, in one include (docs/distributed.md). Not part of
+/// attograd/attograd.hpp: it needs the attograd_dist library (CMake: attograd::dist), built where MPI is.
+///
+/// \code
+/// #include <attograd/attograd.hpp>
+/// #include <attograd/dist/dist.hpp>
+/// dist::Communicator comm;  dist::broadcast(comm, model);  dist::DataParallel ddp(comm, model);
+/// \endcode
 #pragma once
 
 #include "attograd/dist/broadcast.hpp"

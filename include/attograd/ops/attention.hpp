@@ -1,17 +1,20 @@
-// attograd/ops/attention.hpp: scaled dot-product attention and the causal mask.
-//
-//   Tensor q = ..., k = ..., v = ...;                        // [B, H, T, D] each (or any [.., T, D])
-//   Tensor y = scaled_dot_product_attention(q, k, v);        // [B, H, T, D]
-//   Tensor c = scaled_dot_product_attention(q, k, v, causal_mask(T));   // position i sees j <= i only
-//   AttentionResult r = scaled_dot_product_attention_with_weights(q, k, v, causal_mask(T));
-//   fmt::print("{}\n", r.weights);                           // [B, H, T, T], each row sums to 1
-//
-// Written from primitives (matmul, mul, masked_fill, softmax, matmul), so its gradient comes from
-// theirs; see the lecture's slides on self-attention, scaling (slide 14) and masking (slides 42-45).
-//
-// MASK CONVENTION: true = masked = "may not attend". This is attograd's masked_fill convention and
-// that of PyTorch's nn.MultiheadAttention; PyTorch's F.scaled_dot_product_attention uses the opposite
-// one for bool masks (true = may attend), so invert a mask written for it.
+/// \file
+/// Scaled dot-product attention and the causal mask.
+///
+/// \code
+/// Tensor q = ..., k = ..., v = ...;                        // [B, H, T, D] each (or any [.., T, D])
+/// Tensor y = scaled_dot_product_attention(q, k, v);        // [B, H, T, D]
+/// Tensor c = scaled_dot_product_attention(q, k, v, causal_mask(T));   // position i sees j <= i only
+/// AttentionResult r = scaled_dot_product_attention_with_weights(q, k, v, causal_mask(T));
+/// fmt::print("{}\n", r.weights);                           // [B, H, T, T], each row sums to 1
+/// \endcode
+///
+/// Written from primitives (matmul, mul, masked_fill, softmax, matmul), so its gradient comes from
+/// theirs; see the lecture's slides on self-attention, scaling (slide 14) and masking (slides 42-45).
+///
+/// MASK CONVENTION: true = masked = "may not attend". This is attograd's masked_fill convention and
+/// that of PyTorch's nn.MultiheadAttention; PyTorch's F.scaled_dot_product_attention uses the opposite
+/// one for bool masks (true = may attend), so invert a mask written for it.
 #pragma once
 
 #include <cstdint>
@@ -21,34 +24,37 @@
 
 namespace attograd {
 
-// bool [T, T], true where j > i (key j comes after query i: masked). Row i has i + 1 false entries.
-//   causal_mask(3) = [[false, true,  true ],
-//                     [false, false, true ],
-//                     [false, false, false]]
+/// bool [T, T], true where j > i (key j comes after query i: masked). Row i has i + 1 false entries.
+/// \code
+/// causal_mask(3) = [[false, true,  true ],
+///                   [false, false, true ],
+///                   [false, false, false]]
+/// \endcode
 Tensor causal_mask(std::int64_t T);
 
-// The attention weights alone:
-// A = softmax(scale · Q Kᵀ, with -inf where mask is true) along the last dim
-// Q [.., Tq, D]  K [.., Tk, D]  A [.., Tq, Tk]; batch dims broadcast as in matmul.
-// mask: optional bool, broadcastable to [.., Tq, Tk], true = masked. A fully masked row gets weights 0
-// (softmax's convention; PyTorch gives NaN there).
-// scale: default 1/sqrt(D), D the size of one query (per head: the last dim of q, not the model width).
+/// The attention weights alone:
+/// A = softmax(scale · Q Kᵀ, with -inf where mask is true) along the last dim
+/// Q [.., Tq, D]  K [.., Tk, D]  A [.., Tq, Tk]; batch dims broadcast as in matmul.
+/// mask: optional bool, broadcastable to [.., Tq, Tk], true = masked. A fully masked row gets weights 0
+/// (softmax's convention; PyTorch gives NaN there).
+/// scale: default 1/sqrt(D), D the size of one query (per head: the last dim of q, not the model width).
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask = {},
                          std::optional<double> scale = std::nullopt);
 
-// Y = A · V    with A = attention_weights(Q, K, mask, scale)
-// Q [.., Tq, D]  K [.., Tk, D]  V [.., Tk, Dv]  Y [.., Tq, Dv]
-// dV = Aᵀ dY    dA = dY Vᵀ    dS = A * (dA - rowsum(dA * A))    dQ = scale dS K    dK = scale dSᵀ Q
-// (each from the primitive that computes that step)
+/// Y = A · V    with A = attention_weights(Q, K, mask, scale)
+/// Q [.., Tq, D]  K [.., Tk, D]  V [.., Tk, Dv]  Y [.., Tq, Dv]
+/// dV = Aᵀ dY    dA = dY Vᵀ    dS = A * (dA - rowsum(dA * A))    dQ = scale dS K    dK = scale dSᵀ Q
+/// (each from the primitive that computes that step)
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
                                     std::optional<double> scale = std::nullopt);
 
+/// What scaled_dot_product_attention_with_weights returns: the output and the attention weights.
 struct AttentionResult {
-  Tensor output;   // Y [.., Tq, Dv]
-  Tensor weights;  // A [.., Tq, Tk]: part of the graph, so a loss may use it too
+  Tensor output;   ///< Y [.., Tq, Dv]
+  Tensor weights;  ///< A [.., Tq, Tk]: part of the graph, so a loss may use it too
 };
 
-// The same, also returning the attention weights (for pictures, or for a loss on them).
+/// The same, also returning the attention weights (for pictures, or for a loss on them).
 AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
                                                           const Tensor& mask = {},
                                                           std::optional<double> scale = std::nullopt);

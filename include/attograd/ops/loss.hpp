@@ -1,15 +1,18 @@
-// attograd/ops/loss.hpp: loss functions for classification and regression.
-//
-//   Tensor loss = cross_entropy(logits, targets);          // logits [B, C], targets [B] int64
-//   Tensor seq = cross_entropy(logits, targets);           // logits [B, T, V], targets [B, T]
-//   Tensor pad = cross_entropy(logits, targets, {.ignore_index = 0});   // skip padding tokens
-//   Tensor r = mse_loss(prediction, y, Reduction::Sum);
-//   Tensor b = binary_cross_entropy_with_logits(scores, labels);
-//
-// Classes are always along the LAST dim of logits, and targets have the logits' shape without it:
-// [B, T, V] with [B, T] is a sequence model's next-token loss. (PyTorch puts classes in dim 1 for
-// rank > 2, so a PyTorch program transposes [B, T, V] to [B, V, T] first; attograd does not need to.)
-// Derivations: docs/derivations/loss.md.
+/// \file
+/// Loss functions for classification and regression.
+///
+/// \code
+/// Tensor loss = cross_entropy(logits, targets);          // logits [B, C], targets [B] int64
+/// Tensor seq = cross_entropy(logits, targets);           // logits [B, T, V], targets [B, T]
+/// Tensor pad = cross_entropy(logits, targets, {.ignore_index = 0});   // skip padding tokens
+/// Tensor r = mse_loss(prediction, y, Reduction::Sum);
+/// Tensor b = binary_cross_entropy_with_logits(scores, labels);
+/// \endcode
+///
+/// Classes are always along the LAST dim of logits, and targets have the logits' shape without it:
+/// [B, T, V] with [B, T] is a sequence model's next-token loss. (PyTorch puts classes in dim 1 for
+/// rank > 2, so a PyTorch program transposes [B, T, V] to [B, V, T] first; attograd does not need to.)
+/// Derivations: docs/derivations/loss.md.
 #pragma once
 
 #include <cstdint>
@@ -18,36 +21,37 @@
 
 namespace attograd {
 
-// How per-element losses become the result: their mean (a scalar), their sum (a scalar), or none
-// (the losses themselves, shaped like the targets).
+/// How per-element losses become the result: their mean (a scalar), their sum (a scalar), or none
+/// (the losses themselves, shaped like the targets).
 enum class Reduction { None, Mean, Sum };
 
+/// Options of cross_entropy and nll_loss.
 struct ClassLossOptions {
-  // Targets equal to this contribute no loss and no gradient, and do not count in the mean.
+  /// Targets equal to this contribute no loss and no gradient, and do not count in the mean.
   std::int64_t ignore_index = -100;
-  Reduction reduction = Reduction::Mean;
+  Reduction reduction = Reduction::Mean;  ///< how the per-sample losses are combined
 };
 
-// L_i = -log softmax(X_i)[t_i] = log sum_c e^{X_ic} - X_i,t_i    (log-sum-exp: stable for any logits)
-// dX_i = softmax(X_i) - onehot(t_i), times the reduction's factor (1/count for the mean); 0 for ignored i
-// X [..., C] floating, targets [...] int64 in [0, C) or ignore_index (IndexError otherwise, naming the
-// target and its position). The mean divides by the number of targets that are not ignored; if every
-// target is ignored that is 0/0 = NaN, as in PyTorch (the gradient is then 0).
-// Built from log_softmax and nll_loss.
+/// L_i = -log softmax(X_i)[t_i] = log sum_c e^{X_ic} - X_i,t_i    (log-sum-exp: stable for any logits)
+/// dX_i = softmax(X_i) - onehot(t_i), times the reduction's factor (1/count for the mean); 0 for ignored i
+/// X [..., C] floating, targets [...] int64 in [0, C) or ignore_index (IndexError otherwise, naming the
+/// target and its position). The mean divides by the number of targets that are not ignored; if every
+/// target is ignored that is 0/0 = NaN, as in PyTorch (the gradient is then 0).
+/// Built from log_softmax and nll_loss.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options = {});
 
-// L_i = -X_i,t_i    (X holds log-probabilities, e.g. from log_softmax)
-// dX_i,t_i = -dL_i, 0 elsewhere and for ignored i. Shapes, targets and reduction as cross_entropy.
+/// L_i = -X_i,t_i    (X holds log-probabilities, e.g. from log_softmax)
+/// dX_i,t_i = -dL_i, 0 elsewhere and for ignored i. Shapes, targets and reduction as cross_entropy.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossOptions& options = {});
 
-// L = (A - B)^2 elementwise, then reduced    dA = 2 (A - B) dL    dB = -2 (A - B) dL
-// A and B must have the same shape (no broadcasting: a [N] vs [N, 1] mix-up is an error, not a matrix)
-// and one floating dtype (a float64 target for a float32 model is refused, not promoted: target.to(kFloat32)).
+/// L = (A - B)^2 elementwise, then reduced    dA = 2 (A - B) dL    dB = -2 (A - B) dL
+/// A and B must have the same shape (no broadcasting: a [N] vs [N, 1] mix-up is an error, not a matrix)
+/// and one floating dtype (a float64 target for a float32 model is refused, not promoted: target.to(kFloat32)).
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 
-// L = -(T log sigmoid(X) + (1 - T) log(1 - sigmoid(X))), computed as max(X, 0) - X T + log(1 + e^{-|X|})
-// so that no exp overflows and no log sees 0.    dX = dL (sigmoid(X) - T)    dT = -dL X
-// X (logits) and T (targets, usually in [0, 1]) must have the same shape and dtype.
+/// L = -(T log sigmoid(X) + (1 - T) log(1 - sigmoid(X))), computed as max(X, 0) - X T + log(1 + e^{-|X|})
+/// so that no exp overflows and no log sees 0.    dX = dL (sigmoid(X) - T)    dT = -dL X
+/// X (logits) and T (targets, usually in [0, 1]) must have the same shape and dtype.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets,
                                         Reduction reduction = Reduction::Mean);
 
