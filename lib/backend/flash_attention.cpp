@@ -1,0 +1,312 @@
+// FlashAttention's forward and backward on the CPU (flash_attention.hpp says what and why). Names follow
+// the derivation (docs/derivations/attention_fused.md): S = c·Q Kᵀ for one block, P = its weights,
+// m and l the running max and sum of a row, L = m + log l its logsumexp, Δ = rowsum(dO ∘ O).
+#include "backend/flash_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "backend/basic.hpp"
+#include "backend/fast_math.hpp"
+#include "backend/row_sum.hpp"
+#include "backend/threads.hpp"
+#include "core/dispatch.hpp"
+#include "core/strided.hpp"
+
+namespace attograd::backend {
+
+namespace {
+
+// As in fast_math.cpp: one clone per SIMD width, picked at load time. The library is built with
+// -ffp-contract=off, and each output element below sums its terms in one fixed order, so every clone
+// (and a vector body or its scalar tail) gives the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ATTOGRAD_FLASH_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ATTOGRAD_FLASH_SIMD
+#endif
+
+// C[m, n] += A[m, kk] · B[kk, n], row-major with leading dims lda, ldb, ldc. Each C element adds its
+// kk terms in the order p = 0, 1, ..; the loop is vectorised across j only, with W accumulators (four
+// AVX2 registers) held while p runs.
+template <class T>
+[[gnu::always_inline]] inline void gemm_acc_body(std::int64_t m, std::int64_t n, std::int64_t kk, const T* a,
+                                                 std::int64_t lda, const T* b, std::int64_t ldb, T* c,
+                                                 std::int64_t ldc) {
+  constexpr std::int64_t W = 128 / sizeof(T);
+  for (std::int64_t i = 0; i < m; ++i) {
+    const T* ai = a + i * lda;
+    T* ci = c + i * ldc;
+    std::int64_t j = 0;
+    for (; j + W <= n; j += W) {
+      T acc[W];
+      for (std::int64_t t = 0; t < W; ++t) acc[t] = ci[j + t];
+      for (std::int64_t p = 0; p < kk; ++p) {
+        const T x = ai[p];
+        const T* bp = b + p * ldb + j;
+        for (std::int64_t t = 0; t < W; ++t) acc[t] += x * bp[t];
+      }
+      for (std::int64_t t = 0; t < W; ++t) ci[j + t] = acc[t];
+    }
+    for (; j < n; ++j) {
+      T acc = ci[j];
+      for (std::int64_t p = 0; p < kk; ++p) acc += ai[p] * b[p * ldb + j];
+      ci[j] = acc;
+    }
+  }
+}
+
+ATTOGRAD_FLASH_SIMD void gemm_acc(std::int64_t m, std::int64_t n, std::int64_t kk, const float* a, std::int64_t lda,
+                                  const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  gemm_acc_body<float>(m, n, kk, a, lda, b, ldb, c, ldc);
+}
+ATTOGRAD_FLASH_SIMD void gemm_acc(std::int64_t m, std::int64_t n, std::int64_t kk, const double* a, std::int64_t lda,
+                                  const double* b, std::int64_t ldb, double* c, std::int64_t ldc) {
+  gemm_acc_body<double>(m, n, kk, a, lda, b, ldb, c, ldc);
+}
+
+// dst[cols, rows] = src[rows, cols]ᵀ (src with leading dim ld): the products above want their right
+// operand row-major along the output's columns.
+template <class T>
+void transpose(const T* src, std::int64_t ld, std::int64_t rows, std::int64_t cols, T* dst) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t col = 0; col < cols; ++col) dst[col * rows + r] = src[r * ld + col];
+  }
+}
+
+// y = e^x over a row: float32 through the vectorised exp, float64 through libm.
+inline void exp_row(float* x, std::int64_t n) { exp_f32(x, x, n); }
+inline void exp_row(double* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+}
+
+template <class T>
+struct Problem {
+  const T *q = nullptr, *k = nullptr, *v = nullptr;
+  std::int64_t N = 1, Tq = 0, Tk = 0, D = 0, Dv = 0;
+  T c = 1;
+  const bool* mask = nullptr;          // null: nothing masked
+  std::vector<std::int64_t> mask_off;  // per batch row n: where its [Tq, Tk] mask starts
+  std::int64_t smq = 0, smk = 0;       // the mask's strides along queries and keys (0 when broadcast)
+
+  // The mask's row for query i of batch row n, from key j0 on (step smk); null when nothing is masked.
+  const bool* mask_row(std::int64_t n, std::int64_t i, std::int64_t j0) const {
+    return mask == nullptr ? nullptr : mask + mask_off[static_cast<std::size_t>(n)] + i * smq + j0 * smk;
+  }
+  // A block whose every entry is masked adds nothing to any row: skipped (half the blocks when causal).
+  bool all_masked(std::int64_t n, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t cols) const {
+    if (mask == nullptr) return false;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const bool* mr = mask_row(n, i0 + r, j0);
+      for (std::int64_t col = 0; col < cols; ++col) {
+        if (!mr[col * smk]) return false;
+      }
+    }
+    return true;
+  }
+  // S = c·Q Kᵀ for queries i0.. (rows) and keys j0.. (cols), -inf where masked. kt: [D, cols] scratch.
+  void scores(std::int64_t n, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t cols, T* kt,
+              T* s) const {
+    transpose(k + (n * Tk + j0) * D, D, cols, D, kt);
+    std::fill(s, s + rows * cols, T(0));
+    gemm_acc(rows, cols, D, q + (n * Tq + i0) * D, D, kt, cols, s, cols);
+    constexpr T kInf = std::numeric_limits<T>::infinity();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      T* sr = s + r * cols;
+      const bool* mr = mask_row(n, i0 + r, j0);
+      if (mr == nullptr) {
+        for (std::int64_t col = 0; col < cols; ++col) sr[col] *= c;
+      } else {
+        for (std::int64_t col = 0; col < cols; ++col) sr[col] = mr[col * smk] ? -kInf : sr[col] * c;  // a select
+      }
+    }
+  }
+};
+
+template <class T>
+Problem<T> problem_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale) {
+  Problem<T> p;
+  p.q = q.data<T>();
+  p.k = k.data<T>();
+  p.v = v.data<T>();
+  p.Tq = q.shape()[-2];
+  p.Tk = k.shape()[-2];
+  p.D = q.shape()[-1];
+  p.Dv = v.shape()[-1];
+  for (int d = 0; d + 2 < q.dim(); ++d) p.N *= q.shape()[d];
+  p.c = static_cast<T>(scale);
+  if (mask.defined()) {
+    Shape full;
+    for (int d = 0; d + 2 < q.dim(); ++d) full.push_back(q.shape()[d]);
+    const int batch_rank = full.rank();
+    full.push_back(p.Tq);
+    full.push_back(p.Tk);
+    const Strides sm = broadcast_strides(mask.shape(), mask.strides(), full);
+    p.mask = mask.data<bool>();
+    p.smq = sm[batch_rank];
+    p.smk = sm[batch_rank + 1];
+    for (std::int64_t n = 0; n < p.N; ++n) {
+      std::int64_t off = 0, rest = n;
+      for (int d = batch_rank - 1; d >= 0; --d) {
+        off += (rest % full[d]) * sm[d];
+        rest /= full[d];
+      }
+      p.mask_off.push_back(off);
+    }
+  }
+  return p;
+}
+
+Tensor contiguous_copy(const Tensor& x) { return x.is_contiguous() ? x : copy(x, x.dtype()); }
+
+// Rows i0 .. i0 + rows of batch n: the online softmax over the blocks of keys.
+template <class T>
+void forward_block(const Problem<T>& p, std::int64_t n, std::int64_t i0, T* out, T* lse, std::vector<T>& scratch) {
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  const std::int64_t rows = std::min(kFlashBlockQ, p.Tq - i0);
+  scratch.assign(static_cast<std::size_t>(rows * (kFlashBlockK + p.Dv + 1) + p.D * kFlashBlockK), T(0));
+  T* s = scratch.data();                   // [rows, cols]: the block's scores, then its weights
+  T* o = s + rows * kFlashBlockK;          // [rows, Dv]: the unnormalised output
+  T* m = o + rows * p.Dv;                  // [rows]: the running max
+  T* kt = m + rows;                        // [D, cols]: the key block, transposed
+  std::vector<double> l(static_cast<std::size_t>(rows), 0.0);  // the running sum of e^(s - m)
+  std::fill(m, m + rows, -kInf);
+  for (std::int64_t j0 = 0; j0 < p.Tk; j0 += kFlashBlockK) {
+    const std::int64_t cols = std::min(kFlashBlockK, p.Tk - j0);
+    if (p.all_masked(n, i0, rows, j0, cols)) continue;
+    p.scores(n, i0, rows, j0, cols, kt, s);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      T* sr = s + r * cols;
+      const T m_new = std::max(m[r], *std::max_element(sr, sr + cols));
+      if (m_new == -kInf) {  // no key of this row seen yet: nothing to add
+        std::fill(sr, sr + cols, T(0));
+        continue;
+      }
+      // What was summed under the old max m is rescaled to the new one: e^(s - m_new) = e^(s - m) · α.
+      const T alpha = std::exp(m[r] - m_new);  // 0 when m[r] = -inf
+      for (std::int64_t col = 0; col < cols; ++col) sr[col] -= m_new;
+      exp_row(sr, cols);  // e^(-inf) = 0 for masked keys
+      l[static_cast<std::size_t>(r)] = l[static_cast<std::size_t>(r)] * static_cast<double>(alpha) +
+                                       row_sum(cols, [&](std::int64_t t) { return static_cast<double>(sr[t]); });
+      if (alpha != T(1)) {
+        for (std::int64_t d = 0; d < p.Dv; ++d) o[r * p.Dv + d] *= alpha;
+      }
+      m[r] = m_new;
+    }
+    gemm_acc(rows, p.Dv, cols, s, cols, p.v + (n * p.Tk + j0) * p.Dv, p.Dv, o, p.Dv);  // O += P V
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const double sum = l[static_cast<std::size_t>(r)];
+    T* y = out + (n * p.Tq + i0 + r) * p.Dv;
+    // A row with every key masked: output 0 and logsumexp -inf (the composite's weights are all 0).
+    for (std::int64_t d = 0; d < p.Dv; ++d) y[d] = sum > 0 ? static_cast<T>(o[r * p.Dv + d] / sum) : T(0);
+    lse[n * p.Tq + i0 + r] = sum > 0 ? static_cast<T>(m[r] + std::log(sum)) : -kInf;
+  }
+}
+
+// Batch row n whole: every block of queries against every block of keys, in order, so that dK and dV
+// (summed over the query blocks) and dQ (over the key blocks) each add their terms in one fixed order.
+template <class T>
+void backward_batch(const Problem<T>& p, std::int64_t n, const T* out, const T* lse, const T* dout, T* dq, T* dk,
+                    T* dv, std::vector<T>& scratch) {
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  const std::int64_t B = kFlashBlockQ * kFlashBlockK;
+  scratch.assign(static_cast<std::size_t>(3 * B + (p.D + p.Dv) * kFlashBlockK + p.Tq), T(0));
+  T* s = scratch.data();   // [rows, cols]: P
+  T* dp = s + B;           // [rows, cols]: dP, then dS
+  T* tr = dp + B;          // [cols, rows]: Pᵀ or dSᵀ
+  T* kt = tr + B;          // [D, cols]
+  T* vt = kt + p.D * kFlashBlockK;  // [Dv, cols]
+  T* delta = vt + p.Dv * kFlashBlockK;  // [Tq]: Δ_i = rowsum(dO ∘ O)_i
+  const std::int64_t base_q = n * p.Tq, base_k = n * p.Tk;
+  for (std::int64_t i = 0; i < p.Tq; ++i) {
+    const T* a = out + (base_q + i) * p.Dv;
+    const T* g = dout + (base_q + i) * p.Dv;
+    delta[i] = static_cast<T>(row_sum(p.Dv, [&](std::int64_t d) { return static_cast<double>(a[d] * g[d]); }));
+  }
+  for (std::int64_t i0 = 0; i0 < p.Tq; i0 += kFlashBlockQ) {
+    const std::int64_t rows = std::min(kFlashBlockQ, p.Tq - i0);
+    const T* g = dout + (base_q + i0) * p.Dv;  // dO of this block [rows, Dv]
+    for (std::int64_t j0 = 0; j0 < p.Tk; j0 += kFlashBlockK) {
+      const std::int64_t cols = std::min(kFlashBlockK, p.Tk - j0);
+      if (p.all_masked(n, i0, rows, j0, cols)) continue;
+      // P = e^(S - L): the block's weights, recomputed from the saved logsumexp.
+      p.scores(n, i0, rows, j0, cols, kt, s);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        T* sr = s + r * cols;
+        const T L = lse[base_q + i0 + r];
+        if (L == -kInf) {  // every key of the row masked: weights 0
+          std::fill(sr, sr + cols, T(0));
+          continue;
+        }
+        for (std::int64_t col = 0; col < cols; ++col) sr[col] -= L;
+        exp_row(sr, cols);
+      }
+      const T* vj = p.v + (base_k + j0) * p.Dv;
+      const T* kj = p.k + (base_k + j0) * p.D;
+      // dV_j += Pᵀ dO
+      transpose(s, cols, rows, cols, tr);
+      gemm_acc(cols, p.Dv, rows, tr, rows, g, p.Dv, dv + (base_k + j0) * p.Dv, p.Dv);
+      // dP = dO Vᵀ
+      transpose(vj, p.Dv, cols, p.Dv, vt);
+      std::fill(dp, dp + rows * cols, T(0));
+      gemm_acc(rows, cols, p.Dv, g, p.Dv, vt, cols, dp, cols);
+      // c·dS = c·P ∘ (dP - Δ): the scale folded in here, once, for both products below
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T dr = delta[i0 + r];
+        for (std::int64_t col = 0; col < cols; ++col) {
+          dp[r * cols + col] = p.c * (s[r * cols + col] * (dp[r * cols + col] - dr));
+        }
+      }
+      // dQ_i += c dS K_j    dK_j += c dSᵀ Q_i
+      gemm_acc(rows, p.D, cols, dp, cols, kj, p.D, dq + (base_q + i0) * p.D, p.D);
+      transpose(dp, cols, rows, cols, tr);
+      gemm_acc(cols, p.D, rows, tr, rows, p.q + (base_q + i0) * p.D, p.D, dk + (base_k + j0) * p.D, p.D);
+    }
+  }
+}
+
+}  // namespace
+
+void flash_attention_forward(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Tensor& mask,
+                             double scale, Tensor& out, Tensor& lse) {
+  const Tensor q = contiguous_copy(q_in), k = contiguous_copy(k_in), v = contiguous_copy(v_in);
+  dispatch_float("fused_attention", q.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Problem<T> p = problem_of<T>(q, k, v, mask, scale);
+    const std::int64_t blocks = (p.Tq + kFlashBlockQ - 1) / kFlashBlockQ;
+    T* po = out.data<T>();
+    T* pl = lse.data<T>();
+    // Work: the products' multiply-adds, (D + Dv) per score.
+    parallel_for(p.N * blocks, p.N * p.Tq * p.Tk * (p.D + p.Dv + 1), [&](std::int64_t first, std::int64_t last) {
+      std::vector<T> scratch;
+      for (std::int64_t t = first; t < last; ++t) forward_block(p, t / blocks, (t % blocks) * kFlashBlockQ, po, pl, scratch);
+    });
+  });
+}
+
+void flash_attention_backward(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Tensor& mask,
+                              double scale, const Tensor& out_in, const Tensor& lse_in, const Tensor& dout_in,
+                              Tensor& dq, Tensor& dk, Tensor& dv) {
+  const Tensor q = contiguous_copy(q_in), k = contiguous_copy(k_in), v = contiguous_copy(v_in);
+  const Tensor out = contiguous_copy(out_in), lse = contiguous_copy(lse_in), dout = contiguous_copy(dout_in);
+  fill(dq, 0.0);
+  fill(dk, 0.0);
+  fill(dv, 0.0);
+  dispatch_float("fused_attention", q.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Problem<T> p = problem_of<T>(q, k, v, mask, scale);
+    parallel_for(p.N, p.N * p.Tq * p.Tk * (2 * p.D + 2 * p.Dv + 1), [&](std::int64_t first, std::int64_t last) {
+      std::vector<T> scratch;
+      for (std::int64_t n = first; n < last; ++n) {
+        backward_batch(p, n, out.data<T>(), lse.data<T>(), dout.data<T>(), dq.data<T>(), dk.data<T>(), dv.data<T>(),
+                       scratch);
+      }
+    });
+  });
+}
+
+}  // namespace attograd::backend
