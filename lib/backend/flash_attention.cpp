@@ -29,32 +29,87 @@ namespace {
 #define ATTOGRAD_FLASH_SIMD
 #endif
 
+// 32 bytes of T (8 floats, 4 doubles) as one value, in GCC's vector extension: an AVX2 register in
+// the avx2 clone, two SSE registers in the baseline one. A named variable of this type stays in a
+// register; an array of scalars (the first version) was kept on the stack and every addition waited on
+// a store and a load.
+// (The helpers that pass these by value are always inlined, so no call ever uses the AVX argument
+// convention that -Wpsabi warns about.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+using F32x8 = float __attribute__((vector_size(32)));
+using F64x4 = double __attribute__((vector_size(32)));
+template <class T>
+using Vec = std::conditional_t<std::is_same_v<T, float>, F32x8, F64x4>;
+
+template <class T>
+[[gnu::always_inline]] inline Vec<T> load(const T* p) {
+  Vec<T> v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class T>
+[[gnu::always_inline]] inline void store(T* p, const Vec<T>& v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
 // C[m, n] += A[m, kk] · B[kk, n], row-major with leading dims lda, ldb, ldc. Each C element adds its
-// kk terms in the order p = 0, 1, ..; the loop is vectorised across j only, with W accumulators (four
-// AVX2 registers) held while p runs.
+// kk terms in the order p = 0, 1, .. (a multiply, then an add: no FMA, no reassociation), whether it
+// sits in a vector or in the scalar tail. Two rows of C by four vectors are held in eight registers
+// while p runs, so each row of B loaded serves two rows of C.
 template <class T>
 [[gnu::always_inline]] inline void gemm_acc_body(std::int64_t m, std::int64_t n, std::int64_t kk, const T* a,
                                                  std::int64_t lda, const T* b, std::int64_t ldb, T* c,
                                                  std::int64_t ldc) {
-  constexpr std::int64_t W = 128 / sizeof(T);
-  for (std::int64_t i = 0; i < m; ++i) {
-    const T* ai = a + i * lda;
-    T* ci = c + i * ldc;
-    std::int64_t j = 0;
-    for (; j + W <= n; j += W) {
-      T acc[W];
-      for (std::int64_t t = 0; t < W; ++t) acc[t] = ci[j + t];
+  constexpr std::int64_t L = 32 / sizeof(T), W = 4 * L;
+  const std::int64_t n_vec = n / W * W;
+  std::int64_t i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const T* a0 = a + i * lda;
+    const T* a1 = a0 + lda;
+    T* c0 = c + i * ldc;
+    T* c1 = c0 + ldc;
+    for (std::int64_t j = 0; j < n_vec; j += W) {
+      Vec<T> x0 = load(c0 + j), x1 = load(c0 + j + L), x2 = load(c0 + j + 2 * L), x3 = load(c0 + j + 3 * L);
+      Vec<T> y0 = load(c1 + j), y1 = load(c1 + j + L), y2 = load(c1 + j + 2 * L), y3 = load(c1 + j + 3 * L);
       for (std::int64_t p = 0; p < kk; ++p) {
-        const T x = ai[p];
         const T* bp = b + p * ldb + j;
-        for (std::int64_t t = 0; t < W; ++t) acc[t] += x * bp[t];
+        const Vec<T> b0 = load(bp), b1 = load(bp + L), b2 = load(bp + 2 * L), b3 = load(bp + 3 * L);
+        const T u = a0[p], w = a1[p];
+        x0 += u * b0;
+        x1 += u * b1;
+        x2 += u * b2;
+        x3 += u * b3;
+        y0 += w * b0;
+        y1 += w * b1;
+        y2 += w * b2;
+        y3 += w * b3;
       }
-      for (std::int64_t t = 0; t < W; ++t) ci[j + t] = acc[t];
+      store(c0 + j, x0), store(c0 + j + L, x1), store(c0 + j + 2 * L, x2), store(c0 + j + 3 * L, x3);
+      store(c1 + j, y0), store(c1 + j + L, y1), store(c1 + j + 2 * L, y2), store(c1 + j + 3 * L, y3);
     }
-    for (; j < n; ++j) {
-      T acc = ci[j];
-      for (std::int64_t p = 0; p < kk; ++p) acc += ai[p] * b[p * ldb + j];
-      ci[j] = acc;
+  }
+  for (; i < m; ++i) {  // the last row when m is odd
+    const T* a0 = a + i * lda;
+    T* c0 = c + i * ldc;
+    for (std::int64_t j = 0; j < n_vec; j += W) {
+      Vec<T> x0 = load(c0 + j), x1 = load(c0 + j + L), x2 = load(c0 + j + 2 * L), x3 = load(c0 + j + 3 * L);
+      for (std::int64_t p = 0; p < kk; ++p) {
+        const T* bp = b + p * ldb + j;
+        const T u = a0[p];
+        x0 += u * load(bp);
+        x1 += u * load(bp + L);
+        x2 += u * load(bp + 2 * L);
+        x3 += u * load(bp + 3 * L);
+      }
+      store(c0 + j, x0), store(c0 + j + L, x1), store(c0 + j + 2 * L, x2), store(c0 + j + 3 * L, x3);
+    }
+  }
+  if (n_vec == n) return;
+  for (i = 0; i < m; ++i) {  // the columns past the last whole group of four vectors
+    for (std::int64_t j = n_vec; j < n; ++j) {
+      T acc = c[i * ldc + j];
+      for (std::int64_t p = 0; p < kk; ++p) acc += a[i * lda + p] * b[p * ldb + j];
+      c[i * ldc + j] = acc;
     }
   }
 }
