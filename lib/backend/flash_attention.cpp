@@ -35,7 +35,9 @@ namespace {
 // a store and a load.
 // (The helpers that pass these by value are always inlined, so no call ever uses the AVX argument
 // convention that -Wpsabi warns about.)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 using F32x8 = float __attribute__((vector_size(32)));
 using F64x4 = double __attribute__((vector_size(32)));
 template <class T>
@@ -52,11 +54,12 @@ template <class T>
   __builtin_memcpy(p, &v, sizeof v);
 }
 
-// C[m, n] += A[m, kk] · B[kk, n], row-major with leading dims lda, ldb, ldc. Each C element adds its
+// C[m, n] += A[m, kk] · B[kk, n], row-major with leading dims lda, ldb, ldc; with TA, A is stored
+// transposed (element (i, p) at a[p·lda + i]: Pᵀ·dY and dSᵀ·Q read P and dS as they are). Each C element adds its
 // kk terms in the order p = 0, 1, .. (a multiply, then an add: no FMA, no reassociation), whether it
 // sits in a vector or in the scalar tail. Two rows of C by four vectors are held in eight registers
 // while p runs, so each row of B loaded serves two rows of C.
-template <class T>
+template <class T, bool TA>
 [[gnu::always_inline]] inline void gemm_acc_body(std::int64_t m, std::int64_t n, std::int64_t kk, const T* a,
                                                  std::int64_t lda, const T* b, std::int64_t ldb, T* c,
                                                  std::int64_t ldc) {
@@ -64,8 +67,10 @@ template <class T>
   const std::int64_t n_vec = n / W * W;
   std::int64_t i = 0;
   for (; i + 2 <= m; i += 2) {
-    const T* a0 = a + i * lda;
-    const T* a1 = a0 + lda;
+    // A(i, p) = a0[p · sa]: a row of A, or with TA a column of the stored Aᵀ
+    const std::int64_t sa = TA ? lda : 1;
+    const T* a0 = TA ? a + i : a + i * lda;
+    const T* a1 = TA ? a0 + 1 : a0 + lda;
     T* c0 = c + i * ldc;
     T* c1 = c0 + ldc;
     for (std::int64_t j = 0; j < n_vec; j += W) {
@@ -74,7 +79,7 @@ template <class T>
       for (std::int64_t p = 0; p < kk; ++p) {
         const T* bp = b + p * ldb + j;
         const Vec<T> b0 = load(bp), b1 = load(bp + L), b2 = load(bp + 2 * L), b3 = load(bp + 3 * L);
-        const T u = a0[p], w = a1[p];
+        const T u = a0[p * sa], w = a1[p * sa];
         x0 += u * b0;
         x1 += u * b1;
         x2 += u * b2;
@@ -89,13 +94,14 @@ template <class T>
     }
   }
   for (; i < m; ++i) {  // the last row when m is odd
-    const T* a0 = a + i * lda;
+    const std::int64_t sa = TA ? lda : 1;
+    const T* a0 = TA ? a + i : a + i * lda;
     T* c0 = c + i * ldc;
     for (std::int64_t j = 0; j < n_vec; j += W) {
       Vec<T> x0 = load(c0 + j), x1 = load(c0 + j + L), x2 = load(c0 + j + 2 * L), x3 = load(c0 + j + 3 * L);
       for (std::int64_t p = 0; p < kk; ++p) {
         const T* bp = b + p * ldb + j;
-        const T u = a0[p];
+        const T u = a0[p * sa];
         x0 += u * load(bp);
         x1 += u * load(bp + L);
         x2 += u * load(bp + 2 * L);
@@ -108,7 +114,7 @@ template <class T>
   for (i = 0; i < m; ++i) {  // the columns past the last whole group of four vectors
     for (std::int64_t j = n_vec; j < n; ++j) {
       T acc = c[i * ldc + j];
-      for (std::int64_t p = 0; p < kk; ++p) acc += a[i * lda + p] * b[p * ldb + j];
+      for (std::int64_t p = 0; p < kk; ++p) acc += (TA ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
       c[i * ldc + j] = acc;
     }
   }
@@ -116,20 +122,38 @@ template <class T>
 
 ATTOGRAD_FLASH_SIMD void gemm_acc(std::int64_t m, std::int64_t n, std::int64_t kk, const float* a, std::int64_t lda,
                                   const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
-  gemm_acc_body<float>(m, n, kk, a, lda, b, ldb, c, ldc);
+  gemm_acc_body<float, false>(m, n, kk, a, lda, b, ldb, c, ldc);
 }
 ATTOGRAD_FLASH_SIMD void gemm_acc(std::int64_t m, std::int64_t n, std::int64_t kk, const double* a, std::int64_t lda,
                                   const double* b, std::int64_t ldb, double* c, std::int64_t ldc) {
-  gemm_acc_body<double>(m, n, kk, a, lda, b, ldb, c, ldc);
+  gemm_acc_body<double, false>(m, n, kk, a, lda, b, ldb, c, ldc);
+}
+// C[m, n] += A[kk, m]ᵀ · B[kk, n]
+ATTOGRAD_FLASH_SIMD void gemm_acc_ta(std::int64_t m, std::int64_t n, std::int64_t kk, const float* a,
+                                     std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  gemm_acc_body<float, true>(m, n, kk, a, lda, b, ldb, c, ldc);
+}
+ATTOGRAD_FLASH_SIMD void gemm_acc_ta(std::int64_t m, std::int64_t n, std::int64_t kk, const double* a,
+                                     std::int64_t lda, const double* b, std::int64_t ldb, double* c, std::int64_t ldc) {
+  gemm_acc_body<double, true>(m, n, kk, a, lda, b, ldb, c, ldc);
 }
 
-// dst[cols, rows] = src[rows, cols]ᵀ (src with leading dim ld): the products above want their right
-// operand row-major along the output's columns.
+// The products above want their right operand row-major along the output's columns, so Kᵀ (and in
+// backward Vᵀ) is made once per call, block by block: dst [N, blocks, C, kFlashBlockK] from src
+// [N, R, C], block b holding rows b·64 .. b·64 + 63 of src as columns (as much memory as K itself).
+// Block by block, not [C, R] whole: rows R apart (4 KB at R = 1024 floats) all fall in the same few
+// sets of the L1 cache, and a product reading 32 of them evicted its own operand.
 template <class T>
-void transpose(const T* src, std::int64_t ld, std::int64_t rows, std::int64_t cols, T* dst) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t col = 0; col < cols; ++col) dst[col * rows + r] = src[r * ld + col];
+std::vector<T> transposed_blocks(const T* src, std::int64_t N, std::int64_t R, std::int64_t C) {
+  const std::int64_t blocks = (R + kFlashBlockK - 1) / kFlashBlockK;
+  std::vector<T> dst(static_cast<std::size_t>(N * blocks * C * kFlashBlockK), T(0));
+  for (std::int64_t n = 0; n < N; ++n) {
+    for (std::int64_t r = 0; r < R; ++r) {
+      T* block = dst.data() + ((n * blocks + r / kFlashBlockK) * C) * kFlashBlockK + r % kFlashBlockK;
+      for (std::int64_t col = 0; col < C; ++col) block[col * kFlashBlockK] = src[(n * R + r) * C + col];
+    }
   }
+  return dst;
 }
 
 // y = e^x over a row: float32 through the vectorised exp, float64 through libm.
@@ -141,6 +165,7 @@ inline void exp_row(double* x, std::int64_t n) {
 template <class T>
 struct Problem {
   const T *q = nullptr, *k = nullptr, *v = nullptr;
+  std::vector<T> kt, vt;  // K and V transposed in blocks of keys (transposed_blocks)
   std::int64_t N = 1, Tq = 0, Tk = 0, D = 0, Dv = 0;
   T c = 1;
   const bool* mask = nullptr;          // null: nothing masked
@@ -162,12 +187,15 @@ struct Problem {
     }
     return true;
   }
-  // S = c·Q Kᵀ for queries i0.. (rows) and keys j0.. (cols), -inf where masked. kt: [D, cols] scratch.
-  void scores(std::int64_t n, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t cols, T* kt,
-              T* s) const {
-    transpose(k + (n * Tk + j0) * D, D, cols, D, kt);
+  // Block j0 / 64 of batch row n in kt or vt: [C, kFlashBlockK].
+  const T* block_of(const std::vector<T>& t, std::int64_t n, std::int64_t j0, std::int64_t C) const {
+    const std::int64_t blocks = (Tk + kFlashBlockK - 1) / kFlashBlockK;
+    return t.data() + ((n * blocks + j0 / kFlashBlockK) * C) * kFlashBlockK;
+  }
+  // S = c·Q Kᵀ for queries i0.. (rows) and keys j0.. (cols), -inf where masked.
+  void scores(std::int64_t n, std::int64_t i0, std::int64_t rows, std::int64_t j0, std::int64_t cols, T* s) const {
     std::fill(s, s + rows * cols, T(0));
-    gemm_acc(rows, cols, D, q + (n * Tq + i0) * D, D, kt, cols, s, cols);
+    gemm_acc(rows, cols, D, q + (n * Tq + i0) * D, D, block_of(kt, n, j0, D), kFlashBlockK, s, cols);
     constexpr T kInf = std::numeric_limits<T>::infinity();
     for (std::int64_t r = 0; r < rows; ++r) {
       T* sr = s + r * cols;
@@ -182,7 +210,8 @@ struct Problem {
 };
 
 template <class T>
-Problem<T> problem_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale) {
+Problem<T> problem_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale,
+                      bool with_vt) {
   Problem<T> p;
   p.q = q.data<T>();
   p.k = k.data<T>();
@@ -193,6 +222,8 @@ Problem<T> problem_of(const Tensor& q, const Tensor& k, const Tensor& v, const T
   p.Dv = v.shape()[-1];
   for (int d = 0; d + 2 < q.dim(); ++d) p.N *= q.shape()[d];
   p.c = static_cast<T>(scale);
+  p.kt = transposed_blocks(p.k, p.N, p.Tk, p.D);
+  if (with_vt) p.vt = transposed_blocks(p.v, p.N, p.Tk, p.Dv);
   if (mask.defined()) {
     Shape full;
     for (int d = 0; d + 2 < q.dim(); ++d) full.push_back(q.shape()[d]);
@@ -222,17 +253,16 @@ template <class T>
 void forward_block(const Problem<T>& p, std::int64_t n, std::int64_t i0, T* out, T* lse, std::vector<T>& scratch) {
   constexpr T kInf = std::numeric_limits<T>::infinity();
   const std::int64_t rows = std::min(kFlashBlockQ, p.Tq - i0);
-  scratch.assign(static_cast<std::size_t>(rows * (kFlashBlockK + p.Dv + 1) + p.D * kFlashBlockK), T(0));
+  scratch.assign(static_cast<std::size_t>(rows * (kFlashBlockK + p.Dv + 1)), T(0));
   T* s = scratch.data();                   // [rows, cols]: the block's scores, then its weights
   T* o = s + rows * kFlashBlockK;          // [rows, Dv]: the unnormalised output
   T* m = o + rows * p.Dv;                  // [rows]: the running max
-  T* kt = m + rows;                        // [D, cols]: the key block, transposed
   std::vector<double> l(static_cast<std::size_t>(rows), 0.0);  // the running sum of e^(s - m)
   std::fill(m, m + rows, -kInf);
   for (std::int64_t j0 = 0; j0 < p.Tk; j0 += kFlashBlockK) {
     const std::int64_t cols = std::min(kFlashBlockK, p.Tk - j0);
     if (p.all_masked(n, i0, rows, j0, cols)) continue;
-    p.scores(n, i0, rows, j0, cols, kt, s);
+    p.scores(n, i0, rows, j0, cols, s);
     for (std::int64_t r = 0; r < rows; ++r) {
       T* sr = s + r * cols;
       const T m_new = std::max(m[r], *std::max_element(sr, sr + cols));
@@ -269,13 +299,10 @@ void backward_batch(const Problem<T>& p, std::int64_t n, const T* out, const T* 
                     T* dv, std::vector<T>& scratch) {
   constexpr T kInf = std::numeric_limits<T>::infinity();
   const std::int64_t B = kFlashBlockQ * kFlashBlockK;
-  scratch.assign(static_cast<std::size_t>(3 * B + (p.D + p.Dv) * kFlashBlockK + p.Tq), T(0));
+  scratch.assign(static_cast<std::size_t>(2 * B + p.Tq), T(0));
   T* s = scratch.data();   // [rows, cols]: P
   T* dp = s + B;           // [rows, cols]: dP, then dS
-  T* tr = dp + B;          // [cols, rows]: Pᵀ or dSᵀ
-  T* kt = tr + B;          // [D, cols]
-  T* vt = kt + p.D * kFlashBlockK;  // [Dv, cols]
-  T* delta = vt + p.Dv * kFlashBlockK;  // [Tq]: Δ_i = rowsum(dO ∘ O)_i
+  T* delta = dp + B;       // [Tq]: Δ_i = rowsum(dO ∘ O)_i
   const std::int64_t base_q = n * p.Tq, base_k = n * p.Tk;
   for (std::int64_t i = 0; i < p.Tq; ++i) {
     const T* a = out + (base_q + i) * p.Dv;
@@ -289,7 +316,7 @@ void backward_batch(const Problem<T>& p, std::int64_t n, const T* out, const T* 
       const std::int64_t cols = std::min(kFlashBlockK, p.Tk - j0);
       if (p.all_masked(n, i0, rows, j0, cols)) continue;
       // P = e^(S - L): the block's weights, recomputed from the saved logsumexp.
-      p.scores(n, i0, rows, j0, cols, kt, s);
+      p.scores(n, i0, rows, j0, cols, s);
       for (std::int64_t r = 0; r < rows; ++r) {
         T* sr = s + r * cols;
         const T L = lse[base_q + i0 + r];
@@ -300,15 +327,12 @@ void backward_batch(const Problem<T>& p, std::int64_t n, const T* out, const T* 
         for (std::int64_t col = 0; col < cols; ++col) sr[col] -= L;
         exp_row(sr, cols);
       }
-      const T* vj = p.v + (base_k + j0) * p.Dv;
       const T* kj = p.k + (base_k + j0) * p.D;
       // dV_j += Pᵀ dO
-      transpose(s, cols, rows, cols, tr);
-      gemm_acc(cols, p.Dv, rows, tr, rows, g, p.Dv, dv + (base_k + j0) * p.Dv, p.Dv);
+      gemm_acc_ta(cols, p.Dv, rows, s, cols, g, p.Dv, dv + (base_k + j0) * p.Dv, p.Dv);
       // dP = dO Vᵀ
-      transpose(vj, p.Dv, cols, p.Dv, vt);
       std::fill(dp, dp + rows * cols, T(0));
-      gemm_acc(rows, cols, p.Dv, g, p.Dv, vt, cols, dp, cols);
+      gemm_acc(rows, cols, p.Dv, g, p.Dv, p.block_of(p.vt, n, j0, p.Dv), kFlashBlockK, dp, cols);
       // c·dS = c·P ∘ (dP - Δ): the scale folded in here, once, for both products below
       for (std::int64_t r = 0; r < rows; ++r) {
         const T dr = delta[i0 + r];
@@ -318,8 +342,7 @@ void backward_batch(const Problem<T>& p, std::int64_t n, const T* out, const T* 
       }
       // dQ_i += c dS K_j    dK_j += c dSᵀ Q_i
       gemm_acc(rows, p.D, cols, dp, cols, kj, p.D, dq + (base_q + i0) * p.D, p.D);
-      transpose(dp, cols, rows, cols, tr);
-      gemm_acc(cols, p.D, rows, tr, rows, p.q + (base_q + i0) * p.D, p.D, dk + (base_k + j0) * p.D, p.D);
+      gemm_acc_ta(cols, p.D, rows, dp, cols, p.q + (base_q + i0) * p.D, p.D, dk + (base_k + j0) * p.D, p.D);
     }
   }
 }
@@ -331,7 +354,7 @@ void flash_attention_forward(const Tensor& q_in, const Tensor& k_in, const Tenso
   const Tensor q = contiguous_copy(q_in), k = contiguous_copy(k_in), v = contiguous_copy(v_in);
   dispatch_float("fused_attention", q.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const Problem<T> p = problem_of<T>(q, k, v, mask, scale);
+    const Problem<T> p = problem_of<T>(q, k, v, mask, scale, false);
     const std::int64_t blocks = (p.Tq + kFlashBlockQ - 1) / kFlashBlockQ;
     T* po = out.data<T>();
     T* pl = lse.data<T>();
@@ -353,7 +376,7 @@ void flash_attention_backward(const Tensor& q_in, const Tensor& k_in, const Tens
   fill(dv, 0.0);
   dispatch_float("fused_attention", q.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const Problem<T> p = problem_of<T>(q, k, v, mask, scale);
+    const Problem<T> p = problem_of<T>(q, k, v, mask, scale, true);
     parallel_for(p.N, p.N * p.Tq * p.Tk * (2 * p.D + 2 * p.Dv + 1), [&](std::int64_t first, std::int64_t last) {
       std::vector<T> scratch;
       for (std::int64_t n = first; n < last; ++n) {
