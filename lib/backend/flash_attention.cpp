@@ -111,11 +111,15 @@ template <class T, bool TA>
     }
   }
   if (n_vec == n) return;
-  for (i = 0; i < m; ++i) {  // the columns past the last whole group of four vectors
-    for (std::int64_t j = n_vec; j < n; ++j) {
-      T acc = c[i * ldc + j];
-      for (std::int64_t p = 0; p < kk; ++p) acc += (TA ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
-      c[i * ldc + j] = acc;
+  // The columns past the last whole group of four vectors (all of them when n < 4 vectors: short
+  // sequences, small heads): row by row, p outer, so that the compiler vectorises along j. Each element
+  // still adds its terms in the order p = 0, 1, ..
+  for (i = 0; i < m; ++i) {
+    T* ci = c + i * ldc;
+    for (std::int64_t p = 0; p < kk; ++p) {
+      const T u = TA ? a[p * lda + i] : a[i * lda + p];
+      const T* bp = b + p * ldb;
+      for (std::int64_t j = n_vec; j < n; ++j) ci[j] += u * bp[j];
     }
   }
 }
@@ -253,10 +257,11 @@ template <class T>
 void forward_block(const Problem<T>& p, std::int64_t n, std::int64_t i0, T* out, T* lse, std::vector<T>& scratch) {
   constexpr T kInf = std::numeric_limits<T>::infinity();
   const std::int64_t rows = std::min(kFlashBlockQ, p.Tq - i0);
-  scratch.assign(static_cast<std::size_t>(rows * (kFlashBlockK + p.Dv + 1)), T(0));
+  scratch.resize(static_cast<std::size_t>(rows * (kFlashBlockK + p.Dv + 1)));
   T* s = scratch.data();                   // [rows, cols]: the block's scores, then its weights
   T* o = s + rows * kFlashBlockK;          // [rows, Dv]: the unnormalised output
   T* m = o + rows * p.Dv;                  // [rows]: the running max
+  std::fill(o, o + rows * p.Dv, T(0));
   std::vector<double> l(static_cast<std::size_t>(rows), 0.0);  // the running sum of e^(s - m)
   std::fill(m, m + rows, -kInf);
   for (std::int64_t j0 = 0; j0 < p.Tk; j0 += kFlashBlockK) {
@@ -299,7 +304,7 @@ void backward_batch(const Problem<T>& p, std::int64_t n, const T* out, const T* 
                     T* dv, std::vector<T>& scratch) {
   constexpr T kInf = std::numeric_limits<T>::infinity();
   const std::int64_t B = kFlashBlockQ * kFlashBlockK;
-  scratch.assign(static_cast<std::size_t>(2 * B + p.Tq), T(0));
+  scratch.resize(static_cast<std::size_t>(2 * B + p.Tq));  // each part written before it is read
   T* s = scratch.data();   // [rows, cols]: P
   T* dp = s + B;           // [rows, cols]: dP, then dS
   T* delta = dp + B;       // [Tq]: Δ_i = rowsum(dO ∘ O)_i
