@@ -1,7 +1,7 @@
 // bench_driver: runs the benchmark of issue 7 and writes build/bench/results.json.
 //
 //   build/bench/bench/bench_driver [--quick] [--out FILE] [--threads 1,2] [--workloads tiny,gpt]
-//                                  [--no-busy | --busy-only]
+//                                  [--no-busy | --busy-only] [--no-long | --long-only]
 //   build/bench/bench/bench_driver --check      # losses only: do both sides compute the same thing?
 //
 // For each thread count and workload it runs bench_attograd and bench_libtorch (A) (B) alternately,
@@ -15,7 +15,9 @@
 // whose step time and loss after the same steps go in the "bf16" table beside attograd's float32 ones.
 // Then bench_matmul gives float32 matmul GFLOP/s through attograd and through bare oneDNN at each
 // thread count, and the "busy" section (busy.hpp) the library's default thread count against 1 and 2
-// threads, idle and beside competing loads (--no-busy skips it, --busy-only runs nothing else).
+// threads, idle and beside competing loads (--no-busy skips it, --busy-only runs nothing else), and the
+// "long" section (long.hpp) the gpt workload at T = 128 .. 1024 (--no-long skips it; --long-only runs
+// nothing else and replaces only "long" in an existing results file).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "busy.hpp"
+#include "long.hpp"
 #include "common/step_program.hpp"
 
 namespace fs = std::filesystem;
@@ -43,7 +46,7 @@ struct Plan {
 };
 
 struct Config {
-  bool quick = false, check = false, busy = true, busy_only = false;
+  bool quick = false, check = false, busy = true, busy_only = false, long_sweep = true, long_only = false;
   fs::path bin, out;
   std::vector<int> threads{1, 2};
   std::vector<std::string> workloads{"tiny", "mlp", "ctrans", "gpt"};
@@ -84,6 +87,10 @@ Config parse(int argc, char** argv) {
       c.busy = false;
     } else if (flag == "--busy-only") {
       c.busy_only = true;
+    } else if (flag == "--no-long") {
+      c.long_sweep = false;
+    } else if (flag == "--long-only") {
+      c.long_only = true;
     } else if (flag == "--out") {
       c.out = value();
     } else if (flag == "--reps") {
@@ -319,7 +326,20 @@ int main(int argc, char** argv) {
     if (c.check) return check(c) == 0 ? 0 : 1;
 
     const std::string load_before = first_line_of("/proc/loadavg");
-    json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array();
+    if (c.long_only) {  // only the long section, merged into the results file as it is
+      const json rows = bench::run_long({.bin = c.bin, .blas_dir = c.blas_dir, .threads = c.threads.front(), .quick = c.quick});
+      bench::print_long(rows);
+      json results = json::object();
+      if (fs::exists(c.out)) std::ifstream(c.out) >> results;
+      results["long"] = rows;
+      results["long_load"] = {{"before", load_before}, {"after", first_line_of("/proc/loadavg")}};
+      fs::create_directories(c.out.parent_path());
+      std::ofstream(c.out) << results.dump(2) << "\n";
+      fmt::print("\nwrote {} (load average before: {}; after: {})\n", c.out.string(), load_before,
+                 first_line_of("/proc/loadavg"));
+      return 0;
+    }
+    json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array(), long_rows = json::array();
     if (!c.busy_only) {
       for (int threads : c.threads) {
         for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads, bf16));
@@ -328,6 +348,9 @@ int main(int argc, char** argv) {
         const std::string args = fmt::format("--threads {} --rounds {}", threads, c.quick ? 5 : 15);
         for (const json& row : run(c, threads, "bench_matmul", args)) matmul.push_back(row);
       }
+    }
+    if (c.long_sweep && !c.busy_only) {
+      long_rows = bench::run_long({.bin = c.bin, .blas_dir = c.blas_dir, .threads = c.threads.front(), .quick = c.quick});
     }
     if (c.busy || c.busy_only) {
       busy = bench::run_busy({.bin = c.bin, .quick = c.quick, .reps = c.quick ? 1 : 2, .workloads = c.workloads});
@@ -338,8 +361,9 @@ int main(int argc, char** argv) {
       print_matmul(matmul);
     }
     bench::print_busy(busy);
+    bench::print_long(long_rows);
 
-    const json results{{"runs", runs}, {"bf16", bf16}, {"matmul", matmul}, {"busy", busy},
+    const json results{{"runs", runs}, {"bf16", bf16}, {"matmul", matmul}, {"busy", busy}, {"long", long_rows},
                        {"config", {{"quick", c.quick}, {"reps", c.reps}, {"load_before", load_before},
                                    {"load_after", first_line_of("/proc/loadavg")}, {"omp_wait_policy", "PASSIVE"},
                                    {"libtorch_blas", runs.empty() ? json() : runs[0]["libtorch_blas"]}}}};

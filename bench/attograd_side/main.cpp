@@ -132,7 +132,7 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
 int main(int argc, char** argv) {
   try {
     const bench::StepOptions o = bench::parse_step_options(argc, argv);
-    const bench::Workload& w = bench::workload(o.workload);
+    const bench::Workload w = bench::resized(bench::workload(o.workload), o.T, o.batch);
     if (o.threads > 0) attograd::set_num_threads(o.threads);  // 0: the library's default
     if (o.precision == "bf16") attograd::set_matmul_precision(attograd::MatmulPrecision::BFloat16);
     const bench::ag::Params params(w);
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
       case bench::Kind::Tiny: run(o, w, params, bench::ag::Tiny(params)); break;
       case bench::Kind::Mlp: run(o, w, params, bench::ag::Mlp(params)); break;
       case bench::Kind::Ctrans:
-      case bench::Kind::Gpt: run(o, w, params, bench::ag::Transformer(params, w)); break;
+      case bench::Kind::Gpt: run(o, w, params, bench::ag::Transformer(params, w, o.attention == "unfused")); break;
     }
     return 0;
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 // so that each process's peak RSS and thread settings are its own.
 //
 //   bench_attograd ctrans --threads 1 --warmup 3 --steps 15 [--precision bf16]
+//   bench_attograd gpt --T 1024 --batch 2 [--attention unfused]     (the "long" sweep: bench/long.hpp)
 //   -> {"side": "attograd", "workload": "ctrans", "threads": 1, "median_ms": ..., ...}   (one line)
 //
 // A process trains `warmup` steps untimed, then `steps` steps each timed on its own, always from the
@@ -30,13 +31,16 @@ struct StepOptions {
   std::int64_t warmup = 10;
   std::int64_t steps = 100;
   std::string precision = "f32";  // "bf16": attograd's MatmulPrecision::BFloat16 (bench_attograd only)
+  std::int64_t T = 0, batch = 0;  // > 0: the workload's sequence length and batch replaced (transformers)
+  std::string attention = "fused";  // "unfused": the composite that stores the weights (bench_attograd only)
 };
 
 inline StepOptions parse_step_options(int argc, char** argv) {
   StepOptions o;
   if (argc < 2) {
     throw std::invalid_argument(
-        "usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N] [--precision f32|bf16]");
+        "usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N] [--precision f32|bf16] [--T N] "
+        "[--batch N] [--attention fused|unfused]");
   }
   o.workload = argv[1];
   for (int i = 2; i < argc; ++i) {
@@ -47,6 +51,11 @@ inline StepOptions parse_step_options(int argc, char** argv) {
       if (o.precision != "f32" && o.precision != "bf16") throw std::invalid_argument("--precision is f32 or bf16");
       continue;
     }
+    if (flag == "--attention") {
+      o.attention = argv[++i];
+      if (o.attention != "fused" && o.attention != "unfused") throw std::invalid_argument("--attention is fused or unfused");
+      continue;
+    }
     const std::int64_t value = std::stoll(argv[++i]);
     if (flag == "--threads") {
       o.threads = static_cast<int>(value);
@@ -54,11 +63,17 @@ inline StepOptions parse_step_options(int argc, char** argv) {
       o.warmup = value;
     } else if (flag == "--steps") {
       o.steps = value;
+    } else if (flag == "--T") {
+      o.T = value;
+    } else if (flag == "--batch") {
+      o.batch = value;
     } else {
       throw std::invalid_argument("unknown option " + flag);
     }
   }
-  if (o.threads < 0 || o.warmup < 0 || o.steps < 1) throw std::invalid_argument("bad --threads/--warmup/--steps");
+  if (o.threads < 0 || o.warmup < 0 || o.steps < 1 || o.T < 0 || o.batch < 0) {
+    throw std::invalid_argument("bad --threads/--warmup/--steps/--T/--batch");
+  }
   return o;
 }
 

@@ -153,6 +153,19 @@ inline const Workload& workload(std::string_view name) {
   throw std::invalid_argument("unknown workload '" + std::string(name) + "' (tiny, mlp, ctrans, gpt)");
 }
 
+// A transformer workload at another sequence length T and batch B (0 keeps the workload's): the
+// positions' table grows with T, every other parameter stays the same. For the "long" sweep.
+inline Workload resized(Workload w, std::int64_t T, std::int64_t B) {
+  if (T == 0 && B == 0) return w;
+  if (w.kind != Kind::Ctrans && w.kind != Kind::Gpt) {
+    throw std::invalid_argument("--T and --batch apply to the transformers (ctrans, gpt) only");
+  }
+  if (T > 0) w.T = T;
+  if (B > 0) w.B = B;
+  w.params = transformer_params(w);
+  return w;
+}
+
 inline std::int64_t numel(const std::vector<std::int64_t>& shape) {
   std::int64_t n = 1;
   for (std::int64_t d : shape) n *= d;

@@ -68,6 +68,14 @@ AttentionResult AttentionModule::attend(const Tensor& q, const Tensor& k, const 
   return {matmul(weights, v), weights};
 }
 
+Tensor AttentionModule::attend_output(const Tensor& q, const Tensor& k, const Tensor& v, double scale,
+                                      bool causal) const {
+  if (recording_) return attend(q, k, v, scale, causal).output;
+  // Nobody looks at the weights: scaled_dot_product_attention computes them block by block and never
+  // stores them (fused_attention; docs/performance.md, "Long sequences"), the same Y up to rounding.
+  return scaled_dot_product_attention(q, k, v, causal ? causal_mask(q.size(-2)) : Tensor(), scale);
+}
+
 // --- SelfAttention -------------------------------------------------------------------------------
 
 SelfAttention::SelfAttention(SelfAttentionOptions options) : AttentionModule("SelfAttention"), options_(options) {}
@@ -77,7 +85,7 @@ std::string SelfAttention::describe() const {
 }
 
 // W' = X Xᵀ (· 1/sqrt(C))    W = softmax(W')    Y = W X        X [B, T, C] seen as one head [B, 1, T, C]
-AttentionResult SelfAttention::forward_with_weights(const Tensor& x) const {
+AttentionResult SelfAttention::run(const Tensor& x, bool with_weights) const {
   check_sequence("SelfAttention", x);
   const std::int64_t C = x.size(-1);
   if (options_.scaled && C == 0) {
@@ -89,17 +97,19 @@ AttentionResult SelfAttention::forward_with_weights(const Tensor& x) const {
   const Tensor xs = (batched ? x : x.unsqueeze(0)).unsqueeze(1);  // [B, 1, T, C]
   const double scale = options_.scaled ? 1.0 / std::sqrt(static_cast<double>(C)) : 1.0;
   // Query, key and value are all X itself: the weights are derived from the inputs, not learned.
-  AttentionResult r = attend(xs, xs, xs, scale, options_.causal);
+  AttentionResult r = with_weights ? attend(xs, xs, xs, scale, options_.causal)
+                                   : AttentionResult{attend_output(xs, xs, xs, scale, options_.causal), Tensor()};
   r.output = r.output.squeeze(1);
-  r.weights = r.weights.squeeze(1);
+  if (with_weights) r.weights = r.weights.squeeze(1);
   if (!batched) {
     r.output = r.output.squeeze(0);
-    r.weights = r.weights.squeeze(0);
+    if (with_weights) r.weights = r.weights.squeeze(0);
   }
   return r;
 }
 
-Tensor SelfAttention::forward(const Tensor& x) const { return forward_with_weights(x).output; }
+AttentionResult SelfAttention::forward_with_weights(const Tensor& x) const { return run(x, true); }
+Tensor SelfAttention::forward(const Tensor& x) const { return run(x, false).output; }
 
 // --- MultiHeadSelfAttention ----------------------------------------------------------------------
 
@@ -126,7 +136,7 @@ std::string MultiHeadSelfAttention::describe() const {
                      query.has_bias(), out.has_bias(), causal_);
 }
 
-AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) const {
+AttentionResult MultiHeadSelfAttention::run(const Tensor& x, bool with_weights) const {
   constexpr std::string_view kOp = "MultiHeadSelfAttention";
   check_sequence(kOp, x);
   if (x.size(-1) != emb_) {
@@ -146,17 +156,20 @@ AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) co
 
   // Per head: each dot product has D terms, so 1/sqrt(D) brings its variance back to about 1
   // (lecture slide 14; docs/derivations/attention.md, "Why scale by 1/√C").
-  AttentionResult r = attend(q, k, v, 1.0 / std::sqrt(static_cast<double>(D)), causal_);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  AttentionResult r = with_weights ? attend(q, k, v, scale, causal_)
+                                   : AttentionResult{attend_output(q, k, v, scale, causal_), Tensor()};
 
   // [B, H, T, D] -> [B, T, H, D] -> [B, T, C]: the heads side by side again, then mixed by Wo.
   Tensor y = out(r.output.transpose(1, 2).reshape({B, T, emb_}));
   if (!batched) {
     y = y.squeeze(0);
-    r.weights = r.weights.squeeze(0);
+    if (with_weights) r.weights = r.weights.squeeze(0);
   }
   return {std::move(y), std::move(r.weights)};
 }
 
-Tensor MultiHeadSelfAttention::forward(const Tensor& x) const { return forward_with_weights(x).output; }
+AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) const { return run(x, true); }
+Tensor MultiHeadSelfAttention::forward(const Tensor& x) const { return run(x, false).output; }
 
 }  // namespace attograd::nn

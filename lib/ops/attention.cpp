@@ -16,6 +16,7 @@
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/softmax.hpp"
+#include "ops/attention_checks.hpp"
 #include "ops/one_dtype.hpp"
 #include "ops/softmax_fused.hpp"
 
@@ -56,8 +57,64 @@ void check_qk(const Tensor& q, const Tensor& k) {
                                  k.shape()));
   }
 }
+// The scale c: the one given, which must be finite, or 1/sqrt(D).
+double checked_scale(const Tensor& q, std::optional<double> scale) {
+  const std::int64_t D = q.shape()[-1];
+  if (scale && !std::isfinite(*scale)) {
+    throw ValueError(fmt::format("{}: scale must be finite, got {}", kOp, *scale));
+  }
+  if (!scale && D == 0) {
+    throw ShapeError(fmt::format("{}: the key size D (last dim of q {}) is 0, so the default scale 1/sqrt(D) is "
+                                 "undefined",
+                                 kOp, q.shape()));
+  }
+  return scale.value_or(1.0 / std::sqrt(static_cast<double>(D)));
+}
+
+// mask: bool, broadcastable to the scores [.., Tq, Tk] (each of its dims 1 or the scores' size).
+void check_mask(const Tensor& mask, const Shape& scores) {
+  if (!mask.defined()) return;
+  if (mask.dtype() != kBool) {
+    throw DTypeError(fmt::format("{}: the mask must be bool (true = masked), got {}; convert with .to(kBool)", kOp, mask.dtype()));
+  }
+  bool fits = mask.dim() <= scores.rank();
+  for (int i = 1; fits && i <= mask.dim(); ++i) fits = mask.shape()[-i] == 1 || mask.shape()[-i] == scores[-i];
+  if (!fits) {
+    throw ShapeError(fmt::format("{}: the mask of shape {} does not broadcast to the attention scores' shape {} "
+                                 "[.., Tq, Tk]",
+                                 kOp, mask.shape(), scores));
+  }
+}
+
+// v: one row per key, batch dims broadcastable with q's and k's.
+void check_v(const Tensor& q, const Tensor& k, const Tensor& v) {
+  require_defined(kOp, v, "v");
+  require_one_dtype(kOp, {{"q", q}, {"k", k}, {"v", v}}, Holds::Inputs);
+  if (v.dim() < 2 || v.shape()[-2] != k.shape()[-2]) {
+    throw ShapeError(fmt::format("{}: v needs one row per key (dim -2 equal to k's), got k {} and v {}", kOp,
+                                 k.shape(), v.shape()));
+  }
+  try {
+    broadcast_shapes(kOp, broadcast_shapes(kOp, batch_of(q), batch_of(k)), batch_of(v));
+  } catch (const ShapeError&) {
+    throw ShapeError(fmt::format("{}: the batch dims of q {}, k {} and v {} cannot be broadcast", kOp, q.shape(),
+                                 k.shape(), v.shape()));
+  }
+}
 
 }  // namespace
+
+double check_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                       std::optional<double> scale) {
+  check_qk(q, k);
+  check_v(q, k, v);
+  const double c = checked_scale(q, scale);
+  Shape scores = broadcast_shapes(kOp, batch_of(q), batch_of(k));
+  scores.push_back(q.shape()[-2]);
+  scores.push_back(k.shape()[-2]);
+  check_mask(mask, scores);
+  return c;
+}
 
 const Op causal_mask_op({.name = "causal_mask", .gradient = Gradient::None, .rule = "bool output (a mask)"});
 Tensor causal_mask(std::int64_t T) {
@@ -74,29 +131,9 @@ const Op attention_weights_op({.name = "attention_weights",
                                .derivation = kDerivation});
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask, std::optional<double> scale) {
   check_qk(q, k);
-  const std::int64_t D = q.shape()[-1];
-  if (scale && !std::isfinite(*scale)) {
-    throw ValueError(fmt::format("{}: scale must be finite, got {}", kOp, *scale));
-  }
-  if (!scale && D == 0) {
-    throw ShapeError(fmt::format("{}: the key size D (last dim of q {}) is 0, so the default scale 1/sqrt(D) is "
-                                 "undefined",
-                                 kOp, q.shape()));
-  }
-  const double c = scale.value_or(1.0 / std::sqrt(static_cast<double>(D)));
+  const double c = checked_scale(q, scale);
   const Tensor scores = matmul(q, k.mT());  // [.., Tq, Tk], scaled in the softmax below
-  if (mask.defined()) {
-    if (mask.dtype() != kBool) {
-      throw DTypeError(fmt::format("{}: the mask must be bool (true = masked), got {}; convert with .to(kBool)", kOp, mask.dtype()));
-    }
-    bool fits = mask.dim() <= scores.dim();
-    for (int i = 1; fits && i <= mask.dim(); ++i) fits = mask.shape()[-i] == 1 || mask.shape()[-i] == scores.shape()[-i];
-    if (!fits) {
-      throw ShapeError(fmt::format("{}: the mask of shape {} does not broadcast to the attention scores' shape {} "
-                                   "[.., Tq, Tk]",
-                                   kOp, mask.shape(), scores.shape()));
-    }
-  }
+  check_mask(mask, scores.shape());
   // softmax(masked_fill(scores * c, mask, -inf), -1) as one op (ops/softmax_fused.hpp): -inf before the
   // softmax, so a masked key gets weight exactly 0 and each row still sums to 1 (zeroing after the
   // softmax would leave rows summing to less than 1).
@@ -111,25 +148,17 @@ const Op sdpa_op({.name = "scaled_dot_product_attention",
 AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
                                                           const Tensor& mask, std::optional<double> scale) {
   check_qk(q, k);
-  require_defined(kOp, v, "v");
-  require_one_dtype(kOp, {{"q", q}, {"k", k}, {"v", v}}, Holds::Inputs);
-  if (v.dim() < 2 || v.shape()[-2] != k.shape()[-2]) {
-    throw ShapeError(fmt::format("{}: v needs one row per key (dim -2 equal to k's), got k {} and v {}", kOp,
-                                 k.shape(), v.shape()));
-  }
-  try {
-    broadcast_shapes(kOp, broadcast_shapes(kOp, batch_of(q), batch_of(k)), batch_of(v));
-  } catch (const ShapeError&) {
-    throw ShapeError(fmt::format("{}: the batch dims of q {}, k {} and v {} cannot be broadcast", kOp, q.shape(),
-                                 k.shape(), v.shape()));
-  }
+  check_v(q, k, v);
   Tensor weights = attention_weights(q, k, mask, scale);
   Tensor output = matmul(weights, v);
   return {std::move(output), std::move(weights)};
 }
 
+// Without the weights asked for, the same value computed block by block (attention_fused.cpp), which
+// never holds the [.., Tq, Tk] weights; other dtypes take the composite, which names what is wrong.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                                     std::optional<double> scale) {
+  if (fused_attention_applies(q, k, v)) return fused_attention(q, k, v, mask, scale);
   return scaled_dot_product_attention_with_weights(q, k, v, mask, scale).output;
 }
 

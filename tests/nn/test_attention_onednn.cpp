@@ -39,7 +39,9 @@ ModulePass run_module(AttentionModule& m, const std::function<Tensor(const Tenso
 }
 
 // bounds: "y", "x" and each parameter's name. oneDNN against the reference kernel, and in the strict
-// mode both against float64.
+// mode both against float64. The forwards below are forward_with_weights: the composite, whose
+// products run on oneDNN; forward() runs fused_attention, whose products are loops of attograd's own,
+// checked against this composite in tests/ops/test_attention_fused.cpp.
 void check_module(AttentionModule& m, const std::function<Tensor(const Tensor&)>& forward, const Tensor& x,
                   const Tensor& g, std::uint64_t products, const std::map<std::string, Tensor>& bounds,
                   const std::string& what) {
@@ -79,7 +81,7 @@ void check_self_attention(SelfAttentionOptions options, const Tensor& x, const T
     a64 = m.forward_with_weights(x.to(kFloat64)).weights.unsqueeze(1);
   }
   const AttentionBounds b = attention_bounds(x64, x64, x64, a64, g.to(kFloat64).unsqueeze(1), c);
-  check_module(m, [&m](const Tensor& t) { return m(t); }, x, g, 6,
+  check_module(m, [&m](const Tensor& t) { return m.forward_with_weights(t).output; }, x, g, 6,
                {{"y", b.y.squeeze(1)}, {"x", (b.dq + b.dk + b.dv).squeeze(1)}}, what);
 }
 
@@ -139,7 +141,8 @@ std::map<std::string, Tensor> mhsa_bounds(const MultiHeadSelfAttention& m, const
 constexpr std::uint64_t kMhsaProducts = 6 + 4 * 2 + 4;
 
 void check_mhsa(MultiHeadSelfAttention& m, const Tensor& x, const Tensor& g, const std::string& what) {
-  check_module(m, [&m](const Tensor& t) { return m(t); }, x, g, kMhsaProducts, mhsa_bounds(m, x, g), what);
+  check_module(m, [&m](const Tensor& t) { return m.forward_with_weights(t).output; }, x, g, kMhsaProducts,
+               mhsa_bounds(m, x, g), what);
 }
 
 }  // namespace

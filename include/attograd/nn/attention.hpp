@@ -64,6 +64,10 @@ class AttentionModule : public Module {
   /// Composed from matmul, mul, masked_fill and softmax (the same steps as attention_weights in
   /// attograd/ops/attention.hpp), spelled out here so that the scores can be recorded.
   AttentionResult attend(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal) const;
+  /// The same step when the caller wants no weights: Y alone. While recording it is attend's output;
+  /// otherwise scaled_dot_product_attention, which runs fused_attention (attograd/ops/attention.hpp) and
+  /// stores no [B, H, T, T] tensor.
+  Tensor attend_output(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal) const;
 
  private:
   bool recording_ = false;
@@ -98,6 +102,7 @@ class SelfAttention : public AttentionModule {
   std::string describe() const override;
 
  private:
+  AttentionResult run(const Tensor& x, bool weights) const;  // weights: computed and returned
   SelfAttentionOptions options_;
 };
 
@@ -145,6 +150,7 @@ class MultiHeadSelfAttention : public AttentionModule {
   Linear out;    ///< C -> C: mixes the concatenated heads, Y = Z Woᵀ + bo
 
  private:
+  AttentionResult run(const Tensor& x, bool weights) const;  // weights: computed and returned
   std::int64_t emb_;
   std::int64_t heads_;
   bool causal_;

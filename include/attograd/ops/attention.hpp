@@ -9,6 +9,12 @@
 /// fmt::print("{}\n", r.weights);                           // [B, H, T, T], each row sums to 1
 /// \endcode
 ///
+/// Without its weights asked for, scaled_dot_product_attention runs fused_attention: the same value,
+/// computed block by block as FlashAttention does, so that no [.., Tq, Tk] tensor is ever stored (its
+/// memory grows with T, not T²; docs/performance.md, "Long sequences"). Asking for the weights
+/// (_with_weights, or recording in an attention module) keeps the composite below, whose every step
+/// a picture can show.
+///
 /// Written from primitives (matmul, mul, masked_fill, softmax, matmul), so its gradient comes from
 /// theirs; see the lecture's slides on self-attention, scaling (slide 14) and masking (slides 42-45).
 ///
@@ -45,8 +51,20 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask = 
 /// Q [.., Tq, D]  K [.., Tk, D]  V [.., Tk, Dv]  Y [.., Tq, Dv]
 /// dV = Aᵀ dY    dA = dY Vᵀ    dS = A * (dA - rowsum(dA * A))    dQ = scale dS K    dK = scale dSᵀ Q
 /// (each from the primitive that computes that step)
+/// float64, and float32 outside the bf16 matmul mode, run fused_attention (below); else the composite.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
                                     std::optional<double> scale = std::nullopt);
+
+/// The same Y, fused: for each block of queries, an online softmax over the blocks of keys keeps a
+/// running max m and sum l per row; L = m + log l (the row's logsumexp) and Y are all it saves.
+/// Backward recomputes each block's weights P = e^(S - L) and, with Δ = rowsum(dY ∘ Y),
+/// \code
+/// dV = Pᵀ dY    dS = P ∘ (dY Vᵀ - Δ)    dQ = scale dS K    dK = scale dSᵀ Q
+/// \endcode
+/// (docs/derivations/attention_fused.md). Same arguments, checks, errors and mask meaning as
+/// scaled_dot_product_attention; a fully masked row gives 0, as there. float32 or float64 only.
+Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
+                       std::optional<double> scale = std::nullopt);
 
 /// What scaled_dot_product_attention_with_weights returns: the output and the attention weights.
 struct AttentionResult {

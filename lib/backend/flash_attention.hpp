@@ -1,0 +1,40 @@
+// Internal: attention without its [Tq, Tk] weights in memory, the way FlashAttention computes it. No
+// graph: lib/ops/attention_fused.cpp wraps these in an op. docs/performance.md ("Long sequences")
+// draws the blocks; docs/derivations/attention_fused.md derives the backward.
+//
+//   forward:  for each block of queries, walk the blocks of keys keeping per row the running max m,
+//             the running sum l of e^(s - m) and the unnormalised output; at the end O = O / l and
+//             L = m + log l (the row's logsumexp) is kept for backward.
+//   backward: each block's weights are recomputed, P = e^(S - L), and nothing [Tq, Tk] is read.
+//
+// Tensors: q [.., Tq, D], k [.., Tk, D], v [.., Tk, Dv], all with the same batch dims ".." (N rows of
+// batch in all). out [.., Tq, Dv] and lse [.., Tq] are written (contiguous, q's dtype, float32 or
+// float64). mask: bool, broadcast to [.., Tq, Tk], true = masked; or undefined for none. A row whose
+// keys are all masked gets output 0, logsumexp -inf, and gradient 0 (what softmax gives it).
+//
+// Threads: the forward splits (batch, block of queries) pairs, the backward splits the batch; each
+// output element is computed by one thread in one fixed order, so the bits do not depend on the thread
+// count. Each product is a loop of our own, vectorised across the output's columns: no sum is
+// reassociated, so every SIMD width gives the same bits too.
+#pragma once
+
+#include <cstdint>
+
+#include "attograd/core/tensor.hpp"
+
+namespace attograd::backend {
+
+// Rows of queries and of keys in one block. 64 x 64 scores of float32 are 16 KB: with the key block
+// and its values they stay in the L1 and L2 caches while a block is worked on.
+inline constexpr std::int64_t kFlashBlockQ = 64;
+inline constexpr std::int64_t kFlashBlockK = 64;
+
+void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale,
+                             Tensor& out, Tensor& lse);
+
+// dq, dk, dv: contiguous, shaped as q, k, v, overwritten.
+void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale,
+                              const Tensor& out, const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
+                              Tensor& dv);
+
+}  // namespace attograd::backend

@@ -1,0 +1,70 @@
+// The blocked attention kernels (lib/backend/flash_attention.cpp): the same bits on one thread and
+// on two, with the parallel path proven to have run, for the forward (split over batch rows and query
+// blocks) and the backward (split over batch rows), float32 and float64, with a causal mask and with
+// T not a multiple of the block. Their values against the composite: tests/ops/test_attention_fused.cpp.
+#include "support/test.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "backend/flash_attention.hpp"
+#include "backend/threads.hpp"
+
+using namespace attograd;
+using namespace attograd::testing;
+
+namespace {
+
+std::vector<unsigned char> bytes(const Tensor& t) {
+  std::vector<unsigned char> out(t.nbytes());
+  const void* data = t.dtype() == kFloat32 ? static_cast<const void*>(t.data<float>())
+                                           : static_cast<const void*>(t.data<double>());
+  if (!out.empty()) std::memcpy(out.data(), data, out.size());
+  return out;
+}
+
+// Y, L, dQ, dK, dV of [N = 4, T, 16] inputs made from a fixed seed.
+std::vector<Tensor> run(DType dtype, std::int64_t T, const Tensor& mask) {
+  Generator gen(11);
+  const Tensor q = randn({4, T, 16}, gen, {.dtype = dtype}), k = randn({4, T, 16}, gen, {.dtype = dtype});
+  const Tensor v = randn({4, T, 16}, gen, {.dtype = dtype}), dy = randn({4, T, 16}, gen, {.dtype = dtype});
+  Tensor y = empty({4, T, 16}, dtype), l = empty({4, T}, dtype);
+  backend::flash_attention_forward(q, k, v, mask, 0.25, y, l);
+  Tensor dq = empty(q.shape(), dtype), dk = empty(k.shape(), dtype), dv = empty(v.shape(), dtype);
+  backend::flash_attention_backward(q, k, v, mask, 0.25, y, l, dy, dq, dk, dv);
+  return {y, l, dq, dk, dv};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(flash_attention_kernels)
+
+BOOST_AUTO_TEST_CASE(same_bits_on_one_thread_and_on_two) {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (const Tensor& mask : {Tensor(), causal_mask(150)}) {
+      std::vector<Tensor> one, two;
+      {
+        ThreadCount t(1);
+        one = run(dtype, 150, mask);
+      }
+      {
+        ThreadCount t(2);
+        const std::uint64_t before = backend::parallel_regions();
+        two = run(dtype, 150, mask);
+        BOOST_TEST(backend::parallel_regions() >= before + 2);  // forward and backward went parallel
+      }
+      for (std::size_t i = 0; i < one.size(); ++i) BOOST_TEST((bytes(one[i]) == bytes(two[i])), "output " << i);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(empty_sequences_give_empty_or_zero_outputs) {
+  // No keys: every row is "fully masked", so Y = 0 and L = -inf, as the composite's empty softmax gives.
+  const Tensor q = ones({2, 3, 4}), k = ones({2, 0, 4}), v = ones({2, 0, 5});
+  Tensor y = empty({2, 3, 5}), l = empty({2, 3});
+  backend::flash_attention_forward(q, k, v, Tensor(), 1.0, y, l);
+  for (float x : y.to_vector<float>()) BOOST_TEST(x == 0.0f);
+  for (float x : l.to_vector<float>()) BOOST_TEST(std::isinf(x));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
