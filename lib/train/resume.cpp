@@ -104,7 +104,8 @@ std::string metadata_value(const io::Metadata& metadata, std::string_view key) {
 
 void check_rank(std::string_view who, const TrainingState& state) {
   if (state.ranks < 1 || state.rank < 0 || state.rank >= state.ranks) {
-    throw ValueError(fmt::format("{}: rank {} of {} does not exist (TrainingState: ranks at least 1, rank 0 .. ranks-1)",
+    throw ValueError(fmt::format("{}: rank {} of {} does not exist (TrainingState: ranks at least 1, rank 0 .. "
+                                 "ranks-1)",
                                  who, state.rank, state.ranks));
   }
 }
@@ -142,7 +143,9 @@ void add_rank_generators(io::NamedTensors& out, const TrainingState& state, std:
 void check_ranks(const std::filesystem::path& path, Extras& extras, const TrainingState& state) {
   if (!extras.has(kRanks)) return;
   const std::int64_t saved = extras.take(kRanks, kInt64, 0).item<std::int64_t>();
-  if (saved < 1) throw IoError(fmt::format("load_training_state: '{}': {} ranks is not a number of ranks", path.string(), saved));
+  if (saved < 1) {
+    throw IoError(fmt::format("load_training_state: '{}': {} ranks is not a number of ranks", path.string(), saved));
+  }
   if (saved != state.ranks) {
     throw IoError(fmt::format("load_training_state: '{}' was saved by a run of {} rank(s) and this run has {}: the "
                               "gradients would be summed in other groups and each rank's generator would not be its "

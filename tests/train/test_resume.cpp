@@ -235,7 +235,8 @@ BOOST_AUTO_TEST_CASE(each_rank_gets_its_own_generator_back) {
   nn::Linear model(1, 1);
   for (const int rank : {0, 1}) {
     Generator fresh(99);
-    BOOST_TEST(train::load_training_state(path, {.model = model, .rank = rank, .ranks = 2, .rank_generator = &fresh}) == 5);
+    const train::TrainingState state{.model = model, .rank = rank, .ranks = 2, .rank_generator = &fresh};
+    BOOST_TEST(train::load_training_state(path, state) == 5);
     BOOST_TEST((fresh.state() == (rank == 0 ? g0 : g1)));
   }
   BOOST_TEST(g1.has_spare_normal);
@@ -255,9 +256,10 @@ BOOST_AUTO_TEST_CASE(rank_generators_that_do_not_fit_are_refused) {
   BOOST_CHECK_EXCEPTION(train::save_training_state(dir / "x", {.model = model, .rank = 2, .ranks = 2}, 1), ValueError,
                         has_message("save_training_state: rank 2 of 2 does not exist"));
   BOOST_TEST(!std::filesystem::exists(dir / "x"));
-  BOOST_CHECK_EXCEPTION(train::load_training_state(path, {.model = model, .rank = 1, .ranks = 3, .rank_generator = &own}),
-                        IoError, has_message("was saved by a run of 2 rank(s) and this run has 3: the gradients would "
-                                             "be summed in other groups"));
+  const train::TrainingState three{.model = model, .rank = 1, .ranks = 3, .rank_generator = &own};
+  BOOST_CHECK_EXCEPTION(train::load_training_state(path, three), IoError,
+                        has_message("was saved by a run of 2 rank(s) and this run has 3: the gradients would be "
+                                    "summed in other groups"));
   BOOST_CHECK_EXCEPTION(train::load_training_state(path, {.model = model, .rank = 0, .ranks = 2}), IoError,
                         has_message("holds 3 tensor(s) that the training state does not ask for (a part saved but "
                                     "left out now?): rank_generators.has_spare_normal"));
