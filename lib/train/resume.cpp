@@ -148,9 +148,11 @@ void check_ranks(const std::filesystem::path& path, Extras& extras, const Traini
   }
   if (saved != state.ranks) {
     throw IoError(fmt::format("load_training_state: '{}' was saved by a run of {} rank(s) and this run has {}: the "
-                              "gradients would be summed in other groups and each rank's generator would not be its "
-                              "own, so the run would not continue bit for bit; resume it on {} rank(s) (mpirun -n {})",
-                              path.string(), saved, state.ranks, saved, saved));
+                              "gradients would be summed in other groups{}, so the run would not continue bit for bit; "
+                              "resume it on {} rank(s) (mpirun -n {})",
+                              path.string(), saved, state.ranks,
+                              state.rank_generator != nullptr ? " and the ranks' own generators would not fit them" : "",
+                              saved, saved));
   }
 }
 
