@@ -93,6 +93,7 @@ class DataParallel {
   std::unique_ptr<State> state_;
   autograd::StepHookGuard hook_;  // after state_: it points into it
 
+ public:
   // --- gradient accumulation: backward passes without the exchange (PyTorch DDP's no_sync) ---------
   //
   //   opt.zero_grad();
@@ -108,7 +109,6 @@ class DataParallel {
   // collective). The next backward without one exchanges every parameter's accumulated .grad, weighted
   // by this rank's share of the last shard: so give every micro-batch the same number of rows (the
   // shares then stay the same). Every rank must use no_sync for the same passes.
- public:
   class NoSync {
    public:
     ~NoSync();
