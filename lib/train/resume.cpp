@@ -1,6 +1,7 @@
 #include "attograd/train/resume.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <optional>
@@ -188,6 +189,10 @@ std::optional<Generator::State> take_rank_generator(const std::filesystem::path&
   }
   Generator::State g;
   for (std::size_t i = 0; i < 4; ++i) g.s[i] = std::bit_cast<std::uint64_t>(w[r * 4 + i]);
+  if (g.s == std::array<std::uint64_t, 4>{}) {  // xoshiro's one state that no seed reaches: zeros forever
+    throw IoError(fmt::format("load_training_state: '{}': rank {}'s generator state is all zeros", path.string(),
+                              state.rank));
+  }
   g.has_spare_normal = flag == 1;
   g.spare_normal = g.has_spare_normal ? value : 0.0;
   return g;

@@ -276,6 +276,13 @@ BOOST_AUTO_TEST_CASE(rank_generators_that_do_not_fit_are_refused) {
   io::save_tensors(dir / "bad", file.tensors, file.metadata);
   BOOST_CHECK_EXCEPTION(train::load_training_state(dir / "bad", rank1), IoError,
                         has_message("rank 1's generator has spare-normal flag 2"));
+  for (auto& [name, t] : file.tensors) {
+    if (name == "rank_generators.has_spare_normal") t = tensor_of<std::int64_t>({0, 1}, {2});
+    if (name == "rank_generators.state") t = zeros({2, 4}, {.dtype = kInt64});
+  }
+  io::save_tensors(dir / "bad", file.tensors, file.metadata);
+  BOOST_CHECK_EXCEPTION(train::load_training_state(dir / "bad", rank1), IoError,
+                        has_message("rank 1's generator state is all zeros"));
 }
 
 BOOST_AUTO_TEST_CASE(a_file_from_before_the_ranks_were_kept_still_loads_on_one_rank) {
