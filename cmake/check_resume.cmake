@@ -3,6 +3,8 @@
 #
 #   cmake -DPROGRAM=<path> -DARGS="--steps|200" -DEVERY=30 -DSTOP=100 -DOUT=<folder> -P check_resume.cmake
 #
+# With -DLAUNCHER="mpiexec|-n|2|--oversubscribe", each run goes through it (a data-parallel run).
+#
 # Runs PROGRAM four times, each with ARGS and its own --out folder under OUT:
 #   straight   the whole run;
 #   again      the whole run again: its curve.csv must equal straight's byte for byte (determinism);
@@ -20,13 +22,14 @@ foreach(var PROGRAM OUT EVERY STOP)
   endif()
 endforeach()
 string(REPLACE "|" ";" args "${ARGS}")
+string(REPLACE "|" ";" launcher "${LAUNCHER}")
 
 # Runs the program with ARGS, --out OUT/<folder> and the extra arguments; sets <folder>_result (its
 # last line).
 function(run_in folder)
-  execute_process(COMMAND "${PROGRAM}" ${args} --out "${OUT}/${folder}" ${ARGN}
+  execute_process(COMMAND ${launcher} "${PROGRAM}" ${args} --out "${OUT}/${folder}" ${ARGN}
     OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr RESULT_VARIABLE status)
-  string(JOIN " " command "${PROGRAM}" ${args} --out "${OUT}/${folder}" ${ARGN})
+  string(JOIN " " command ${launcher} "${PROGRAM}" ${args} --out "${OUT}/${folder}" ${ARGN})
   message("$ ${command}\n${stdout}${stderr}")
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "the program failed (exit status ${status})")

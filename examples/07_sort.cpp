@@ -177,7 +177,8 @@ int main(int argc, char** argv) {
     const std::string settings = fmt::format("steps={} length={} digits={} emb={} heads={} depth={} batch={} post_norm={}",
                                              flags.steps, length, digits, emb, heads, depth, batch, post_norm);
     const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
-                                     .batches = &batches, .curve = &curve, .config = examples::config(flags, settings)};
+                                     .batches = &batches, .curve = &curve, .config = examples::config(flags, settings),
+                                     .rank = ranks.rank(), .ranks = ranks.size()};  // --resume needs as many ranks
     const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
     train::Progress progress(flags.steps, {.label = "07_sort", .rank = ranks.rank()});
     const std::int64_t eval_every = std::max<std::int64_t>(1, flags.steps / 10);
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
       if (examples::after_step(flags, out, state, step, ranks.root())) return;  // a checkpoint; --stop-after
     }
     progress.finish();
+    ranks.finish();             // rank 0's backward passes for the report's pictures are its own
     if (!ranks.root()) return;  // rank 0 alone shows and writes the results
     const double seconds = progress.elapsed() - seconds_evaluating;
     const auto& last = curve.rows().back();

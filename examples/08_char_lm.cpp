@@ -209,7 +209,8 @@ int main(int argc, char** argv) {
         fmt::format("steps={} language={} text={} train_chars={} val_chars={} context={} emb={} heads={} depth={} batch={}",
                     flags.steps, language_name, text_path, train_chars, val_chars, context, emb, heads, depth, batch);
     const train::TrainingState state{.model = model, .optimizer = &opt, .schedule = &schedule, .generator = &gen,
-                                     .curve = &curve, .config = examples::config(flags, settings)};
+                                     .curve = &curve, .config = examples::config(flags, settings),
+                                     .rank = ranks.rank(), .ranks = ranks.size()};  // --resume needs as many ranks
     const std::int64_t done = examples::resume(flags, out, state);  // 0 unless --resume
     train::Progress progress(flags.steps, {.label = "08_char_lm", .rank = ranks.rank()});
     const std::int64_t eval_every = std::max<std::int64_t>(1, flags.steps / 10);
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
       if (examples::after_step(flags, out, state, step, ranks.root())) return;  // a checkpoint; --stop-after
     }
     progress.finish();
+    ranks.finish();             // rank 0's backward passes for the report's pictures are its own
     if (!ranks.root()) return;  // rank 0 alone shows and writes the results
     const double seconds = progress.elapsed() - seconds_evaluating;
     fmt::print("validation bits per character: transformer {:.3f}, order-5 Markov {:.3f}{}\n", val_bits, markov_bits,

@@ -149,6 +149,7 @@ inline bool after_step(const Flags& flags, const std::filesystem::path& out,
 //   ranks.data_parallel(model);       // after building the model
 //   auto [x, y] = ranks.shard(batches.next2());
 //   double loss = ranks.average(L.item());
+//   ranks.finish();                   // after training: later backward passes exchange nothing
 class Ranks {
  public:
 #ifdef ATTOGRAD_EXAMPLES_DIST
@@ -171,6 +172,9 @@ class Ranks {
   }
   // The global batch's loss, from each rank's.
   double average(double local_loss) const { return ddp_->average(local_loss); }
+  // The end of the data-parallel training: from here on each rank's backward passes are its own (rank
+  // 0's for the report's gradient pictures), where one on rank 0 alone would wait for the others forever.
+  void finish() { ddp_.reset(); }
 
  private:
   attograd::dist::Communicator comm_;
@@ -181,6 +185,7 @@ class Ranks {
   void data_parallel(attograd::nn::Module&) {}
   std::pair<attograd::Tensor, attograd::Tensor> shard(std::pair<attograd::Tensor, attograd::Tensor> batch) { return batch; }
   double average(double local_loss) const { return local_loss; }
+  void finish() {}
 #endif
 
  public:

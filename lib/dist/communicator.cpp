@@ -1,5 +1,6 @@
 #include "attograd/dist/communicator.hpp"
 
+#include <bit>
 #include <cstdint>
 
 #include <fmt/format.h>
@@ -93,6 +94,25 @@ std::vector<std::string> Communicator::all_gather(const std::string& text) const
     texts.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
   }
   return texts;
+}
+
+std::vector<Generator::State> gather_generator_states(const Communicator& comm, const Generator& gen) {
+  // A state as 6 words: the 4 of the stream, whether a spare normal is held, and its bits.
+  constexpr int kWords = 6;
+  const Generator::State mine = gen.state();
+  const std::uint64_t words[kWords] = {mine.s[0], mine.s[1], mine.s[2], mine.s[3], mine.has_spare_normal ? 1u : 0u,
+                                       std::bit_cast<std::uint64_t>(mine.spare_normal)};
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(comm.size()) * kWords);
+  detail::check(MPI_Allgather(words, kWords, MPI_UINT64_T, all.data(), kWords, MPI_UINT64_T, MPI_COMM_WORLD),
+                "gather_generator_states: MPI_Allgather");
+  std::vector<Generator::State> states(static_cast<std::size_t>(comm.size()));
+  for (std::size_t r = 0; r < states.size(); ++r) {
+    const std::uint64_t* w = all.data() + r * kWords;
+    states[r].s = {w[0], w[1], w[2], w[3]};
+    states[r].has_spare_normal = w[4] == 1;
+    states[r].spare_normal = std::bit_cast<double>(w[5]);
+  }
+  return states;
 }
 
 }  // namespace attograd::dist

@@ -55,6 +55,7 @@ struct DataParallel::State {
   std::unordered_map<const TensorImpl*, std::size_t> slot_of;  // a parameter's TensorImpl -> its slot
   double weight = 1.0;
   bool reached = false;  // this pass reached one of the parameters
+  bool sync = true;      // false under no_sync(): passes accumulate .grad locally
   std::size_t next_to_start = 0;  // buckets start in index order on every rank (MPI's collective rule)
   std::size_t next_to_finish = 0;
 
@@ -108,6 +109,7 @@ void unpack(const Slot& slot, const Bucket& b) {
 // Each leaf step of the engine: if the leaf is one of our parameters, its gradient is final for this
 // pass (the engine visits a leaf once, after every op that used it).
 void DataParallel::State::on_step(const autograd::BackwardStep& step) {
+  if (!sync) return;  // no_sync: nothing packed, nothing reached, so finish_pass exchanges nothing either
   if (step.node.kind() == autograd::Node::Kind::Leaf) {
     const auto found = slot_of.find(step.node.tensor().get());
     if (found != slot_of.end()) {
@@ -256,5 +258,15 @@ std::vector<std::vector<std::string>> DataParallel::buckets() const {
 }
 
 std::size_t DataParallel::buckets_started() const { return state_->next_to_start; }
+
+// --- no_sync ----------------------------------------------------------------------------------------
+
+DataParallel::NoSync::NoSync(State& state) : state_(state), was_syncing_(state.sync) { state_.sync = false; }
+
+DataParallel::NoSync::~NoSync() { state_.sync = was_syncing_; }
+
+DataParallel::NoSync DataParallel::no_sync() { return NoSync(*state_); }
+
+bool DataParallel::syncing() const { return state_->sync; }
 
 }  // namespace attograd::dist

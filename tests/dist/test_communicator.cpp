@@ -43,3 +43,17 @@ BOOST_AUTO_TEST_CASE(barrier_waits_for_every_rank) {
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   BOOST_TEST(waited >= 0.19);
 }
+
+BOOST_AUTO_TEST_CASE(gather_generator_states_gives_every_rank_every_state) {
+  dist::Communicator comm;
+  Generator own(100 + static_cast<std::uint64_t>(comm.rank()));
+  if (comm.rank() == 1) own.normal();  // rank 1's holds a spare normal
+  const std::vector<Generator::State> all = dist::gather_generator_states(comm, own);
+  BOOST_TEST(all.size() == 3u);
+  for (int r = 0; r < 3; ++r) {
+    Generator expected(100 + static_cast<std::uint64_t>(r));
+    if (r == 1) expected.normal();
+    BOOST_TEST((all[static_cast<std::size_t>(r)] == expected.state()), "rank " << r << "'s state");
+  }
+  BOOST_TEST(all[1].has_spare_normal);
+}

@@ -1,5 +1,6 @@
 // DataParallel on 2 ranks: the buckets, the shards, and gradients that equal one process's gradient of
-// the whole batch, including an uneven split and parameters that received no gradient.
+// the whole batch, including an uneven split, parameters that received no gradient, and gradients
+// accumulated over micro-batches under no_sync.
 #include <attograd/dist/dist.hpp>
 
 #include "support/test.hpp"
@@ -130,4 +131,54 @@ BOOST_AUTO_TEST_CASE(a_backward_that_reaches_no_parameter_exchanges_nothing) {
     check_close(other.weight.grad(), full({1, 3}, 2.0));  // its own, not averaged
   }
   comm.barrier();
+}
+
+// Gradient accumulation: 3 micro-batches of 5 rows (2 and 3 rows a rank), the first two under no_sync,
+// give the gradient of the whole batch of 15 rows, and the same step on both ranks.
+BOOST_AUTO_TEST_CASE(no_sync_accumulates_micro_batches_into_the_whole_batch_gradient) {
+  dist::Communicator comm;
+  Generator gen(6);
+  Mlp net(gen);
+  const Tensor x = randn({15, 3}, gen).to(kFloat64);
+  const Tensor y = randint(0, 2, {15}, gen);
+  cross_entropy(net(x), y).backward();  // one process, the whole batch
+  std::vector<Tensor> expected;
+  for (const Tensor& p : net.parameters()) expected.push_back(p.grad().clone());
+  net.zero_grad();
+
+  dist::DataParallel ddp(comm, net, {.bucket_bytes = 100});
+  constexpr int kMicro = 3;
+  for (int k = 0; k < kMicro; ++k) {
+    auto [xr, yr] = ddp.shard2(x.narrow(0, 5 * k, 5), y.narrow(0, 5 * k, 5));
+    Tensor loss = cross_entropy(net(xr), yr) / static_cast<double>(kMicro);
+    if (k + 1 < kMicro) {
+      auto local = ddp.no_sync();
+      BOOST_TEST(!ddp.syncing());
+      loss.backward();
+      // Nothing exchanged: each rank holds the gradient of its own rows so far, which differ.
+      const Tensor g = net.parameters()[0].grad();
+      const std::vector<std::string> sums = comm.all_gather(fmt::format("{:.17g}", g.sum().item()));
+      BOOST_TEST(sums[0] != sums[1]);
+    } else {
+      BOOST_TEST(ddp.syncing());
+      loss.backward();
+    }
+  }
+  for (std::size_t i = 0; i < expected.size(); ++i) check_close(net.parameters()[i].grad(), expected[i], 1e-12);
+  optim::SGD opt(net.parameters(), {.lr = 0.1});
+  opt.step();
+  std::string values;
+  for (const Tensor& p : net.parameters()) {
+    for (const double v : p.to_vector<double>()) values += fmt::format("{:a} ", v);
+  }
+  const std::vector<std::string> all = comm.all_gather(values);
+  BOOST_TEST((all[0] == all[1]));  // bit for bit the same parameters on both ranks
+
+  // Nested guards restore the outer state.
+  {
+    auto outer = ddp.no_sync();
+    { auto inner = ddp.no_sync(); }
+    BOOST_TEST(!ddp.syncing());
+  }
+  BOOST_TEST(ddp.syncing());
 }

@@ -201,4 +201,107 @@ BOOST_AUTO_TEST_CASE(a_negative_step_is_refused) {
   BOOST_TEST(!std::filesystem::exists(dir / "m"));
 }
 
+// A data-parallel run's checkpoint (docs/distributed.md), with rank and ranks as plain numbers: one
+// process plays both ranks of a 2-rank run.
+namespace {
+
+// A file saved by "rank 0 of 2" with both ranks' generators: rank 1's holds a spare normal.
+std::filesystem::path two_rank_file(const TempDir& dir, Generator::State& g0, Generator::State& g1) {
+  nn::Linear model(1, 1);
+  Generator own0(10), own1(11);
+  own0.uniform();
+  own1.normal();  // leaves a spare normal
+  g0 = own0.state();
+  g1 = own1.state();
+  train::save_training_state(dir / "two", {.model = model, .rank = 0, .ranks = 2, .rank_generator = &own0}, 5,
+                             {g0, g1});
+  return dir / "two";
+}
+
+// The file without the tensors named, as a file from before they existed would be.
+std::filesystem::path without(const TempDir& dir, const std::filesystem::path& path, std::vector<std::string> names) {
+  io::SafetensorsFile file = io::load_tensors(path);
+  std::erase_if(file.tensors, [&](const auto& entry) { return std::ranges::count(names, entry.first) > 0; });
+  io::save_tensors(dir / "older", file.tensors, file.metadata);
+  return dir / "older";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(each_rank_gets_its_own_generator_back) {
+  TempDir dir;
+  Generator::State g0, g1;
+  const auto path = two_rank_file(dir, g0, g1);
+  nn::Linear model(1, 1);
+  for (const int rank : {0, 1}) {
+    Generator fresh(99);
+    const train::TrainingState state{.model = model, .rank = rank, .ranks = 2, .rank_generator = &fresh};
+    BOOST_TEST(train::load_training_state(path, state) == 5);
+    BOOST_TEST((fresh.state() == (rank == 0 ? g0 : g1)));
+  }
+  BOOST_TEST(g1.has_spare_normal);
+}
+
+BOOST_AUTO_TEST_CASE(rank_generators_that_do_not_fit_are_refused) {
+  TempDir dir;
+  Generator::State g0, g1;
+  const auto path = two_rank_file(dir, g0, g1);
+  nn::Linear model(1, 1);
+  Generator own(10);
+  const train::TrainingState rank1{.model = model, .rank = 1, .ranks = 2, .rank_generator = &own};
+  BOOST_CHECK_EXCEPTION(train::save_training_state(dir / "x", rank1, 1), ValueError,
+                        has_message("a run of 2 ranks saves every rank's generator, but 0 states were given"));
+  BOOST_CHECK_EXCEPTION(train::save_training_state(dir / "x", rank1, 1, {g0, g1}), ValueError,
+                        has_message("state 1 of the rank generators is not rank 1's generator as it is now"));
+  BOOST_CHECK_EXCEPTION(train::save_training_state(dir / "x", {.model = model, .rank = 2, .ranks = 2}, 1), ValueError,
+                        has_message("save_training_state: rank 2 of 2 does not exist"));
+  BOOST_TEST(!std::filesystem::exists(dir / "x"));
+  const train::TrainingState three{.model = model, .rank = 1, .ranks = 3, .rank_generator = &own};
+  BOOST_CHECK_EXCEPTION(train::load_training_state(path, three), IoError,
+                        has_message("was saved by a run of 2 rank(s) and this run has 3: the gradients would be "
+                                    "summed in other groups"));
+  BOOST_CHECK_EXCEPTION(train::load_training_state(path, {.model = model, .rank = 0, .ranks = 2}), IoError,
+                        has_message("holds 3 tensor(s) that the training state does not ask for (a part saved but "
+                                    "left out now?): rank_generators.has_spare_normal"));
+  // A file without rank generators cannot give two ranks their streams.
+  train::save_training_state(dir / "none", {.model = model, .rank = 0, .ranks = 2}, 1);
+  BOOST_CHECK_EXCEPTION(train::load_training_state(dir / "none", rank1), IoError,
+                        has_message("holds no rank generators (saved before checkpoints kept them, or without "
+                                    "TrainingState::rank_generator), so the 2 ranks' own streams"));
+  // Hand-edited values.
+  io::SafetensorsFile file = io::load_tensors(path);
+  for (auto& [name, t] : file.tensors) {
+    if (name == "rank_generators.has_spare_normal") t = tensor_of<std::int64_t>({0, 2}, {2});
+  }
+  io::save_tensors(dir / "bad", file.tensors, file.metadata);
+  BOOST_CHECK_EXCEPTION(train::load_training_state(dir / "bad", rank1), IoError,
+                        has_message("rank 1's generator has spare-normal flag 2"));
+  for (auto& [name, t] : file.tensors) {
+    if (name == "rank_generators.has_spare_normal") t = tensor_of<std::int64_t>({0, 1}, {2});
+    if (name == "rank_generators.state") t = zeros({2, 4}, {.dtype = kInt64});
+  }
+  io::save_tensors(dir / "bad", file.tensors, file.metadata);
+  BOOST_CHECK_EXCEPTION(train::load_training_state(dir / "bad", rank1), IoError,
+                        has_message("rank 1's generator state is all zeros"));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_from_before_the_ranks_were_kept_still_loads_on_one_rank) {
+  TempDir dir;
+  SmallRun run(OptimizerKind::Adam);
+  train::save_training_state(dir / "new", run.state(), 3);
+  const auto older = without(dir, dir / "new", {"train.ranks"});
+  SmallRun again(OptimizerKind::Adam);
+  Generator own(5);
+  const Generator::State built = own.state();
+  train::TrainingState one_rank = again.state();
+  one_rank.rank_generator = &own;
+  BOOST_TEST(train::load_training_state(older, one_rank) == 3);
+  BOOST_TEST((own.state() == built));  // nothing saved for it: it keeps the state it was built with
+  train::TrainingState two_ranks = again.state();
+  two_ranks.ranks = 2;
+  BOOST_TEST(train::load_training_state(older, two_ranks) == 3);  // no rank generator: as before
+  two_ranks.rank_generator = &own;
+  BOOST_CHECK_EXCEPTION(train::load_training_state(older, two_ranks), IoError, has_message("holds no rank generators"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "attograd/core/errors.hpp"
+#include "attograd/core/random.hpp"
 
 namespace attograd::dist {
 
@@ -56,5 +57,10 @@ class Communicator {
   int local_rank_ = 0;
   int local_size_ = 1;
 };
+
+/// Every rank's state of its own generator `gen` (the dropout stream of a data-parallel run), by rank:
+/// the same vector on every rank, so that whichever rank writes the checkpoint has them all
+/// (train::save_training_state's last argument; docs/distributed.md, "Checkpoints"). Collective.
+std::vector<Generator::State> gather_generator_states(const Communicator& comm, const Generator& gen);
 
 }  // namespace attograd::dist

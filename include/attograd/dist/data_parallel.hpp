@@ -109,6 +109,46 @@ class DataParallel {
   const Communicator& comm_;
   std::unique_ptr<State> state_;
   autograd::StepHookGuard hook_;  // after state_: it points into it
+
+ public:
+  /// \name Gradient accumulation: backward passes without the exchange
+  ///
+  /// (PyTorch DDP's no_sync)
+  /// @{
+
+  ///
+  /// \code
+  /// opt.zero_grad();
+  /// for (int k = 0; k < micro; ++k) {
+  ///   auto [xr, yr] = ddp.shard2(xs[k], ys[k]);              // micro-batches of the same rows each
+  ///   Tensor loss = cross_entropy(model(xr), yr) / double(micro);
+  ///   if (k + 1 < micro) { auto local = ddp.no_sync(); loss.backward(); }  // adds to .grad, locally
+  ///   else loss.backward();        // exchanges the sums: the gradient of all the micro-batches
+  /// }
+  /// opt.step();
+  /// \endcode
+  ///
+  /// While a NoSync lives, a backward() adds to .grad on this rank alone and exchanges nothing (it is not
+  /// collective). The next backward without one exchanges every parameter's accumulated .grad, weighted
+  /// by this rank's share of the last shard: so give every micro-batch the same number of rows (the
+  /// shares then stay the same). Every rank must use no_sync for the same passes.
+  class NoSync {
+    /// @}
+   public:
+    ~NoSync();
+    NoSync(const NoSync&) = delete;
+    NoSync& operator=(const NoSync&) = delete;
+
+   private:
+    friend class DataParallel;
+    explicit NoSync(State& state);
+    State& state_;
+    bool was_syncing_;
+  };
+  /// Backward passes stop exchanging until the NoSync returned ends (nested ones restore the outer one).
+  [[nodiscard]] NoSync no_sync();
+  /// False while a NoSync lives.
+  bool syncing() const;
 };
 
 }  // namespace attograd::dist
