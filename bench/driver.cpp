@@ -1,7 +1,7 @@
 // bench_driver: runs the benchmark of issue 7 and writes build/bench/results.json.
 //
 //   build/bench/bench/bench_driver [--quick] [--out FILE] [--threads 1,2] [--workloads tiny,gpt]
-//                                  [--no-busy | --busy-only]
+//                                  [--no-busy | --busy-only] [--no-dist | --dist-only]
 //   build/bench/bench/bench_driver --check      # losses only: do both sides compute the same thing?
 //
 // For each thread count and workload it runs bench_attograd and bench_libtorch (A) (B) alternately,
@@ -15,7 +15,9 @@
 // whose step time and loss after the same steps go in the "bf16" table beside attograd's float32 ones.
 // Then bench_matmul gives float32 matmul GFLOP/s through attograd and through bare oneDNN at each
 // thread count, and the "busy" section (busy.hpp) the library's default thread count against 1 and 2
-// threads, idle and beside competing loads (--no-busy skips it, --busy-only runs nothing else).
+// threads, idle and beside competing loads (--no-busy skips it, --busy-only runs nothing else), and
+// the "dist" section (dist.hpp) data-parallel training under mpirun (--no-dist skips it, --dist-only
+// runs nothing else and replaces only the "dist" and "allreduce" entries of an existing --out file).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "busy.hpp"
+#include "dist.hpp"
 #include "common/step_program.hpp"
 
 namespace fs = std::filesystem;
@@ -43,7 +46,7 @@ struct Plan {
 };
 
 struct Config {
-  bool quick = false, check = false, busy = true, busy_only = false;
+  bool quick = false, check = false, busy = true, busy_only = false, dist = true, dist_only = false;
   fs::path bin, out;
   std::vector<int> threads{1, 2};
   std::vector<std::string> workloads{"tiny", "mlp", "ctrans", "gpt"};
@@ -84,6 +87,10 @@ Config parse(int argc, char** argv) {
       c.busy = false;
     } else if (flag == "--busy-only") {
       c.busy_only = true;
+    } else if (flag == "--no-dist") {
+      c.dist = false;
+    } else if (flag == "--dist-only") {
+      c.dist_only = true;
     } else if (flag == "--out") {
       c.out = value();
     } else if (flag == "--reps") {
@@ -311,6 +318,38 @@ int check(const Config& c) {
   return bad;
 }
 
+// The dist section, where bench_dist was built (CMake found MPI); null otherwise.
+json run_dist_section(const Config& c) {
+#ifdef ATTOGRAD_BENCH_MPIEXEC
+  return bench::run_dist({.bin = c.bin, .mpiexec = ATTOGRAD_BENCH_MPIEXEC, .quick = c.quick, .reps = c.quick ? 1 : 3});
+#else
+  (void)c;
+  fmt::print(stderr, "[bench] dist: skipped, CMake found no MPI (bench_dist was not built)\n");
+  return json();
+#endif
+}
+
+// --dist-only: the section alone, its rows written into the --out file's "dist" and "allreduce" (the
+// other sections' results, if the file has them, stay).
+int dist_only(const Config& c) {
+  const std::string load_before = first_line_of("/proc/loadavg");
+  const json dist = run_dist_section(c);
+  if (dist.is_null()) return 1;
+  bench::print_dist(dist);
+  json results = json::object();
+  if (fs::exists(c.out)) results = json::parse(std::ifstream(c.out));
+  results["dist"] = dist["rows"];
+  results["allreduce"] = dist["allreduce"];
+  results["dist_config"] = {{"quick", c.quick}, {"load_before", load_before}, {"load_after", first_line_of("/proc/loadavg")}};
+  fs::create_directories(c.out.parent_path());
+  const fs::path temporary = c.out.string() + ".tmp";
+  std::ofstream(temporary) << results.dump(2) << "\n";
+  fs::rename(temporary, c.out);
+  fmt::print("\nwrote the dist section into {} (load average before: {}; after: {})\n", c.out.string(), load_before,
+             first_line_of("/proc/loadavg"));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -319,7 +358,8 @@ int main(int argc, char** argv) {
     if (c.check) return check(c) == 0 ? 0 : 1;
 
     const std::string load_before = first_line_of("/proc/loadavg");
-    json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array();
+    json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array(), dist;
+    if (c.dist_only) return dist_only(c);
     if (!c.busy_only) {
       for (int threads : c.threads) {
         for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads, bf16));
@@ -332,14 +372,18 @@ int main(int argc, char** argv) {
     if (c.busy || c.busy_only) {
       busy = bench::run_busy({.bin = c.bin, .quick = c.quick, .reps = c.quick ? 1 : 2, .workloads = c.workloads});
     }
+    if (c.dist && !c.busy_only) dist = run_dist_section(c);
     if (!c.busy_only) {
       print_runs(runs);
       print_bf16(bf16);
       print_matmul(matmul);
     }
     bench::print_busy(busy);
+    bench::print_dist(dist);
 
     const json results{{"runs", runs}, {"bf16", bf16}, {"matmul", matmul}, {"busy", busy},
+                       {"dist", dist.is_null() ? json::array() : dist["rows"]},
+                       {"allreduce", dist.is_null() ? json::array() : dist["allreduce"]},
                        {"config", {{"quick", c.quick}, {"reps", c.reps}, {"load_before", load_before},
                                    {"load_after", first_line_of("/proc/loadavg")}, {"omp_wait_policy", "PASSIVE"},
                                    {"libtorch_blas", runs.empty() ? json() : runs[0]["libtorch_blas"]}}}};
