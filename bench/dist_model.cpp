@@ -2,9 +2,11 @@
 //
 //   build/bench/bench/dist_model build/bench/results.json docs/images/dist_scaling.svg > model.md
 //
-// Inputs, all from results.json: the gpt step time of 1 rank x 1 thread (compute per step, at the
-// per-rank batch of 16 rows), the bytes DataParallel all-reduces per gpt step, and the MPI_Allreduce
-// times on 2 ranks of this machine. Assumptions, stated in the output: the networks' nominal link
+// Inputs, all from results.json: the gpt step of 1 rank x 1 thread (compute per step, at the per-rank
+// batch of 16 rows: its CPU time, which on a quiet machine is its wall time and on a busy one is not
+// inflated by the others), the bytes DataParallel all-reduces per gpt step, and the MPI_Allreduce
+// times on 2 ranks of this machine (the fastest repetition of each size: the one other programs
+// delayed least). Assumptions, stated in the output: the networks' nominal link
 // rates (10, 25, 100 Gbit/s), a per-message latency on them, and for a model with 10x gpt's parameters
 // two cases: "10x dense" computes 10x as much per step (a step's FLOPs are about 6 x parameters x
 // tokens: gpt's measured 5.84 GFLOP per step against 6 x 0.445M x 2048 tokens = 5.47), "10x sparse"
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
     double step_s = 0, bytes = 0;
     for (const json& r : results.at("dist")) {
       if (r["workload"] == "gpt" && r["ranks"] == 1 && r["threads_per_rank"] == 1) {
-        step_s = 1.0 / r["steps_per_s"].get<double>();
+        step_s = r["cpu_ms"].get<double>() * 1e-3;
         bytes = r["allreduce_bytes"];
       }
     }
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
     // t = c0 + c1 B (c0 = 2 alpha, c1 = 1 / bandwidth), weighted least squares: the 2x2 normal equations.
     double s00 = 0, s01 = 0, s11 = 0, r0 = 0, r1 = 0;
     for (const json& m : measured) {
-      const double b = m["bytes"], t = m["median_us"].get<double>() * 1e-6, w = 1 / (t * t);
+      const double b = m["bytes"], t = m["min_us"].get<double>() * 1e-6, w = 1 / (t * t);
       s00 += w, s01 += w * b, s11 += w * b * b, r0 += w * t, r1 += w * b * t;
     }
     const double det = s00 * s11 - s01 * s01;
@@ -72,10 +74,10 @@ int main(int argc, char** argv) {
     fmt::print("## The all-reduce term against MPI_Allreduce on this machine (2 ranks, shared memory)\n\n"
                "Fitted to all sizes (least squares on the relative error): alpha = {:.2f} us per message, bandwidth = "
                "{:.2f} GB/s.\n\n"
-               "| bytes | measured (us) | model (us) | model / measured |\n|---:|---:|---:|---:|\n",
+               "| bytes | measured, fastest of the repetitions (us) | model (us) | model / measured |\n|---:|---:|---:|---:|\n",
                alpha * 1e6, bw * 1e-9);
     for (const json& m : measured) {
-      const double b = m["bytes"], t = m["median_us"].get<double>();
+      const double b = m["bytes"], t = m["min_us"].get<double>();
       const double model = ring_seconds(2, b, alpha, bw) * 1e6;
       fmt::print("| {:.0f} | {:.1f} | {:.1f} | {:.2f} |\n", b, t, model, model / t);
     }
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
     const std::vector<double> gbits{10, 25, 100};
     const std::vector<int> ranks{2, 4, 8, 16, 32, 64};
     fmt::print("\n## Projected scaling efficiency at a fixed per-rank batch (16 rows of 128 tokens)\n\n"
-               "Compute per step: gpt {:.1f} ms (1 rank x 1 thread, measured), 10x dense {:.1f} ms (assumed 10x), 10x\n"
+               "Compute per step: gpt {:.1f} ms (1 rank x 1 thread, CPU time measured), 10x dense {:.1f} ms (assumed 10x), 10x\n"
                "sparse {:.1f} ms (assumed gpt's); all-reduced per step: gpt {:.2f} MB, both 10x models {:.2f} MB;\n"
                "latency {:.0f} us per message (assumed); the networks' nominal link rates; one bucket per step; no\n"
                "overlap.\n\n| N |",
@@ -134,7 +136,7 @@ int main(int argc, char** argv) {
       }
     }
     attograd::io::write_file_atomically(
-        argv[2], attograd::viz::line_chart(series, {.title = "projected data-parallel efficiency, gpt and 10x its parameters at its compute",
+        argv[2], attograd::viz::line_chart(series, {.title = "projected efficiency at a fixed per-rank batch (ring all-reduce, no overlap)",
                                                     .x_label = "ranks N", .y_label = "efficiency", .width = 760}));
     return 0;
   } catch (const std::exception& e) {

@@ -10,7 +10,9 @@
 // A step is the one of bench_attograd (zero_grad, forward, loss, backward, SGD step) on this rank's
 // rows of the workload's global batch (its B rows split by dist::shard_rows), with the gradients
 // averaged by dist::DataParallel. --threads 0 leaves the library's default (under mpirun: the cores
-// divided among the ranks on the node), which the line reports as threads_per_rank.
+// divided among the ranks on the node), which the line reports as threads_per_rank. cpu_ms is rank 0's
+// CPU time per timed step, all its threads: for one rank of one thread, the step's time on a quiet
+// machine, which other programs do not inflate (with two ranks it also counts MPI's polling).
 #include <mpi.h>
 
 #include <algorithm>
@@ -120,12 +122,13 @@ void train(const dist::Communicator& comm, const Options& o) {
                          {.bucket_bytes = static_cast<std::size_t>(o.bucket_mb * 1024 * 1024), .overlap = o.overlap});
   attograd::optim::SGD opt(params.all(), {.lr = w.lr});
   std::vector<double> step_ms;
-  double timed_ms = 0;
+  double timed_ms = 0, cpu_start_ms = 0;
   Tensor loss;
   for (std::int64_t i = 0; i < o.warmup + o.steps; ++i) {
     if (i == o.warmup) {
       comm.barrier();
       ddp.reset_stats();
+      cpu_start_ms = bench::process_cpu_ms();
     }
     const auto t0 = Clock::now();
     const std::size_t b = static_cast<std::size_t>(i % bench::kBatches);
@@ -140,6 +143,7 @@ void train(const dist::Communicator& comm, const Options& o) {
       timed_ms += ms;
     }
   }
+  const double cpu_ms = (bench::process_cpu_ms() - cpu_start_ms) / static_cast<double>(o.steps);
   const dist::DataParallelStats s = ddp.stats();
   // The share of a step spent waiting on the all-reduce, averaged over the ranks.
   const double wait_share = comm.sum(s.wait_seconds * 1e3 / timed_ms) / comm.size();
@@ -148,10 +152,11 @@ void train(const dist::Communicator& comm, const Options& o) {
   if (!comm.is_root()) return;
   fmt::print("{{\"workload\": \"{}\", \"ranks\": {}, \"threads_per_rank\": {}, \"overlap\": {}, \"bucket_mb\": {}, "
              "\"buckets\": {}, \"allreduce_bytes\": {}, \"global_batch\": {}, \"warmup\": {}, \"steps\": {}, "
-             "\"median_ms\": {}, \"mean_ms\": {}, \"steps_per_s\": {}, \"allreduce_wait_share\": {}, "
+             "\"median_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"steps_per_s\": {}, \"allreduce_wait_share\": {}, "
              "\"last_loss\": {}}}\n",
              w.name, comm.size(), attograd::num_threads(), o.overlap, o.bucket_mb, s.buckets, s.bytes, w.B, o.warmup,
              o.steps, bench::json_number(median_ms), bench::json_number(timed_ms / static_cast<double>(o.steps)),
+             bench::json_number(cpu_ms),
              bench::json_number(1e3 / median_ms), bench::json_number(wait_share), bench::json_number(global_loss));
 }
 
