@@ -121,7 +121,7 @@ json run_dist(const DistConfig& c) {
   const double load = load_now();
   json allreduce = json::array();
   const std::string list = fmt::format("{}", fmt::join(sizes, ","));
-  for (json row : run_mpi(c, 2, 1, fmt::format("--allreduce {} --reps {}", list, c.quick ? 15 : 40))) {
+  for (json row : run_mpi(c, 2, 1, fmt::format("--allreduce {} --reps {}", list, c.quick ? 30 : 100))) {
     row["load"] = load;
     allreduce.push_back(row);
   }
@@ -132,21 +132,22 @@ void print_dist(const json& section) {
   if (section.is_null() || section["rows"].empty()) return;
   fmt::print("\ndata-parallel training at the same global batch (ctrans 32 rows, gpt 16), median of the runs;\n"
              "efficiency = steps/s over (ranks x threads x steps/s of 1 x 1), target >= 0.85 for 2 ranks x 1 thread;\n"
-             "wait = share of a step waiting for the all-reduce after backward; load = 1-min load average at the runs'\n"
-             "starts (above ~0.5 other programs shared the cores and the figures are not the machine's)\n");
-  fmt::print("{:<7}{:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>5} {:>7}   {}\n", "work", "ranks", "threads", "overlap",
-             "bucketMB", "buckets", "steps/s", "eff", "", "wait", "load");
+             "wait = share of a step waiting for the all-reduce after backward; cpu = rank 0's CPU ms per step (all\n"
+             "its threads); load = 1-min load average at the runs' starts (above ~0.5 other programs shared the\n"
+             "cores and the figures are not the machine's)\n");
+  fmt::print("{:<7}{:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>5} {:>7} {:>7}   {}\n", "work", "ranks", "threads",
+             "overlap", "bucketMB", "buckets", "steps/s", "eff", "", "wait", "cpu", "load");
   for (const json& r : section["rows"]) {
     const bool target = r["ranks"] == 2 && r["threads"] == "set" && r["bucket_mb"].get<double>() >= 25;
     const double eff = r["efficiency"];
     std::vector<std::string> loads;
     for (const json& l : r["load"]) loads.push_back(fmt::format("{:.2f}", l.get<double>()));
-    fmt::print("{:<7}{:>6} {:>8} {:>8} {:>8} {:>8} {:>9.3f} {:>8.3f} {:>5} {:>6.1f}%   {}\n",
+    fmt::print("{:<7}{:>6} {:>8} {:>8} {:>8} {:>8} {:>9.3f} {:>8.3f} {:>5} {:>6.1f}% {:>7.1f}   {}\n",
                r["workload"].get<std::string>(), r["ranks"].get<int>(),
                fmt::format("{}{}", r["threads_per_rank"].get<int>(), r["threads"] == "default" ? " (def)" : ""),
                r["ranks"] == 1 ? "-" : r["overlap"].get<bool>() ? "yes" : "no", r["bucket_mb"].get<double>(),
                r["buckets"].get<int>(), r["steps_per_s"].get<double>(), eff, target ? (eff >= 0.85 ? "ok" : "MISS") : "",
-               100 * r["allreduce_wait_share"].get<double>(), fmt::join(loads, " "));
+               100 * r["allreduce_wait_share"].get<double>(), r["cpu_ms"].get<double>(), fmt::join(loads, " "));
   }
   fmt::print("\nMPI_Allreduce (float sum, in place) on 2 ranks of this machine: the median and the fastest repetition\n"
              "{:>12} {:>12} {:>12} {:>12}\n", "bytes", "median us", "fastest us", "GB/s (fast)");
