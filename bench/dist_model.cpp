@@ -24,6 +24,7 @@
 // is printed beside the measured one.
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <exception>
 #include <fstream>
 #include <string>
@@ -47,6 +48,25 @@ double ring_seconds(int ranks, double bytes, double alpha_s, double bytes_per_s)
 
 constexpr double kNetworkLatencyS = 20e-6;  // assumed per message on an Ethernet network, TCP
 
+// The section's rows as a Markdown table, as docs/distributed.md shows them.
+void print_measured(const json& rows) {
+  fmt::print("## Measured: steps per second at the same global batch (median of the runs)\n\n"
+             "| workload | ranks x threads | overlap | buckets (MB each) | steps/s | efficiency | wait | CPU ms/step | "
+             "load at each run |\n|---|---|---|---|---:|---:|---:|---:|---|\n");
+  for (const json& r : rows) {
+    std::vector<std::string> loads;
+    for (const json& l : r["load"]) loads.push_back(fmt::format("{:.1f}", l.get<double>()));
+    const int ranks = r["ranks"];
+    fmt::print("| {} | {} x {}{} | {} | {} ({}) | {:.2f} | {:.2f} | {:.1f}% | {:.1f} | {} |\n",
+               r["workload"].get<std::string>(), ranks, r["threads_per_rank"].get<int>(),
+               r["threads"] == "default" ? " (default)" : "", ranks == 1 ? "-" : r["overlap"].get<bool>() ? "yes" : "no",
+               r["buckets"].get<int>(), r["bucket_mb"].get<double>(), r["steps_per_s"].get<double>(),
+               r["efficiency"].get<double>(), 100 * r["allreduce_wait_share"].get<double>(), r["cpu_ms"].get<double>(),
+               fmt::join(loads, ", "));
+  }
+  fmt::print("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +80,7 @@ int main(int argc, char** argv) {
         bytes = r["allreduce_bytes"];
       }
     }
+    print_measured(results.at("dist"));
     const json& measured = results.at("allreduce");
     if (step_s == 0 || measured.size() < 3) throw std::runtime_error("no gpt 1 x 1 row or too few allreduce rows: run ./dev bench dist");
 
