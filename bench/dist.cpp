@@ -73,6 +73,7 @@ json run_dist(const DistConfig& c) {
   json rows = json::array();
   std::int64_t gpt_bytes = 0;
   for (const std::string& w : c.workloads) {
+    if (w != "ctrans" && w != "gpt") continue;
     std::vector<std::vector<json>> runs(settings.size());
     std::vector<std::vector<double>> loads(settings.size());
     for (int r = 0; r < c.reps; ++r) {

@@ -321,7 +321,8 @@ int check(const Config& c) {
 // The dist section, where bench_dist was built (CMake found MPI); null otherwise.
 json run_dist_section(const Config& c) {
 #ifdef ATTOGRAD_BENCH_MPIEXEC
-  return bench::run_dist({.bin = c.bin, .mpiexec = ATTOGRAD_BENCH_MPIEXEC, .quick = c.quick, .reps = c.quick ? 1 : 3});
+  return bench::run_dist({.bin = c.bin, .mpiexec = ATTOGRAD_BENCH_MPIEXEC, .quick = c.quick, .reps = c.quick ? 1 : 3,
+                          .workloads = c.workloads});
 #else
   (void)c;
   fmt::print(stderr, "[bench] dist: skipped, CMake found no MPI (bench_dist was not built)\n");
