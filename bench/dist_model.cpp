@@ -51,7 +51,7 @@ constexpr double kNetworkLatencyS = 20e-6;  // assumed per message on an Etherne
 // The section's rows as a Markdown table, as docs/distributed.md shows them.
 void print_measured(const json& rows) {
   fmt::print("## Measured: steps per second at the same global batch (median of the runs)\n\n"
-             "| workload | ranks x threads | overlap | buckets (MB each) | steps/s | efficiency | wait | CPU ms/step | "
+             "| workload | ranks x threads | overlap | buckets (size limit, MB) | steps/s | efficiency | wait | CPU ms/step | "
              "load at each run |\n|---|---|---|---|---:|---:|---:|---:|---|\n");
   for (const json& r : rows) {
     std::vector<std::string> loads;
