@@ -1,7 +1,7 @@
 // bench_driver: runs the benchmark of issue 7 and writes build/bench/results.json.
 //
 //   build/bench/bench/bench_driver [--quick] [--out FILE] [--threads 1,2] [--workloads tiny,gpt]
-//                                  [--no-busy | --busy-only] [--no-long | --long-only]
+//                                  [--no-busy | --busy-only] [--no-long | --long-only] [--no-dist | --dist-only]
 //   build/bench/bench/bench_driver --check      # losses only: do both sides compute the same thing?
 //
 // For each thread count and workload it runs bench_attograd and bench_libtorch (A) (B) alternately,
@@ -15,9 +15,11 @@
 // whose step time and loss after the same steps go in the "bf16" table beside attograd's float32 ones.
 // Then bench_matmul gives float32 matmul GFLOP/s through attograd and through bare oneDNN at each
 // thread count, and the "busy" section (busy.hpp) the library's default thread count against 1 and 2
-// threads, idle and beside competing loads (--no-busy skips it, --busy-only runs nothing else), and the
+// threads, idle and beside competing loads (--no-busy skips it, --busy-only runs nothing else), the
 // "long" section (long.hpp) the gpt workload at T = 128 .. 1024 (--no-long skips it; --long-only runs
-// nothing else and replaces only "long" in an existing results file).
+// nothing else and replaces only "long" in an existing results file), and the "dist" section (dist.hpp)
+// data-parallel training under mpirun (--no-dist skips it, --dist-only runs nothing else and replaces
+// only the "dist" and "allreduce" entries of an existing --out file).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -33,11 +35,16 @@
 #include <nlohmann/json.hpp>
 
 #include "busy.hpp"
+#include "tables.hpp"
 #include "long.hpp"
+#include "dist.hpp"
 #include "common/step_program.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using bench::is_transformer;
+using bench::number;
+using bench::relative_difference;
 
 namespace {
 
@@ -47,6 +54,7 @@ struct Plan {
 
 struct Config {
   bool quick = false, check = false, busy = true, busy_only = false, long_sweep = true, long_only = false;
+  bool dist = true, dist_only = false;
   fs::path bin, out;
   std::vector<int> threads{1, 2};
   std::vector<std::string> workloads{"tiny", "mlp", "ctrans", "gpt"};
@@ -91,6 +99,10 @@ Config parse(int argc, char** argv) {
       c.long_sweep = false;
     } else if (flag == "--long-only") {
       c.long_only = true;
+    } else if (flag == "--no-dist") {
+      c.dist = false;
+    } else if (flag == "--dist-only") {
+      c.dist_only = true;
     } else if (flag == "--out") {
       c.out = value();
     } else if (flag == "--reps") {
@@ -136,26 +148,11 @@ std::vector<json> run(const Config& c, int threads, const std::string& program, 
   return lines;
 }
 
-double number(const json& j, const char* key) { return j.at(key).is_number() ? j.at(key).get<double>() : NAN; }
-
-double relative_difference(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-12); }
-
 std::vector<double> field(const std::vector<json>& runs, const char* key) {
   std::vector<double> v;
   for (const json& r : runs) v.push_back(number(r, key));
   return v;
 }
-
-// The issue's targets for attograd time / LibTorch time.
-bool is_transformer(const std::string& workload) { return workload == "ctrans" || workload == "gpt"; }
-
-double time_target(const std::string& workload, int threads) {
-  if (workload == "tiny") return 0.2;
-  if (workload == "mlp") return 0.6;
-  return threads == 1 ? 0.6 : 0.5;
-}
-
-std::string verdict(bool ok) { return ok ? "ok" : "MISS"; }
 
 // One row of "runs"; for the transformers also one row of "bf16", appended to bf16_rows.
 json bench_workload(const Config& c, const std::string& workload, int threads, json& bf16_rows) {
@@ -205,82 +202,6 @@ json bench_workload(const Config& c, const std::string& workload, int threads, j
   return row;
 }
 
-// (max - min) / median of the per-process medians: how much the repetitions disagree.
-double spread(const json& values) {
-  std::vector<double> v = values.get<std::vector<double>>();
-  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  return (*hi - *lo) / bench::median(v);
-}
-
-void print_runs(const json& runs) {
-  fmt::print("\nms per training step: median over the processes of each one's median step; spread = (max - min) /\n"
-             "median of those; cpu = the processes' CPU time per step (all threads), which other programs on the\n"
-             "machine do not inflate\n");
-  fmt::print("{:<7}{:>3} {:>10} {:>10} {:>7} {:>7} {:>6} {:>5}   {:>9} {:>9} {:>7}\n", "work", "thr", "attograd",
-             "libtorch", "spread", "ratio", "target", "", "ag cpu", "lt cpu", "ratio");
-  for (const json& r : runs) {
-    const std::string w = r["workload"];
-    const int threads = r["threads"];
-    const double ratio = r["ratio"], target = time_target(w, threads);
-    fmt::print("{:<7}{:>3} {:>10.4f} {:>10.4f} {:>6.0f}% {:>7.3f} {:>6.2f} {:>5}   {:>9.4f} {:>9.4f} {:>7.3f}\n", w,
-               threads, number(r, "attograd_ms"), number(r, "libtorch_ms"),
-               100 * std::max(spread(r["attograd_ms_runs"]), spread(r["libtorch_ms_runs"])), ratio, target,
-               verdict(ratio <= target), number(r, "attograd_cpu_ms"), number(r, "libtorch_cpu_ms"),
-               number(r, "cpu_ratio"));
-  }
-  fmt::print("\npeak RSS (target: attograd <= 0.25 of LibTorch), attograd's step inside oneDNN's matmul kernels (target\n"
-             ">= 75% for the transformers) and their rate there, loss after the same N steps from the same weights\n");
-  fmt::print("{:<7}{:>3} {:>8} {:>8} {:>7} {:>5}   {:>8} {:>5} {:>8}   {}\n", "work", "thr", "ag MB", "lt MB", "ratio",
-             "", "matmul%", "", "GFLOP/s", "loss: attograd / libtorch");
-  for (const json& r : runs) {
-    const std::string w = r["workload"];
-    const double rss_ratio = number(r, "attograd_rss_mb") / number(r, "libtorch_rss_mb");
-    const double share = r["attograd_matmul_share"];
-    const bool transformer = is_transformer(w);
-    fmt::print("{:<7}{:>3} {:>8.1f} {:>8.1f} {:>7.3f} {:>5}   {:>7.1f}% {:>5} {:>8.1f}   N={}: {:.7g} / {:.7g}\n", w,
-               r["threads"].get<int>(), number(r, "attograd_rss_mb"), number(r, "libtorch_rss_mb"), rss_ratio,
-               verdict(rss_ratio <= 0.25), 100 * share, transformer ? verdict(share >= 0.75) : "",
-               number(r, "attograd_matmul_gflops_in_step"), r["steps"].get<int>(), number(r, "attograd_last_loss"),
-               number(r, "libtorch_last_loss"));
-  }
-}
-
-void print_bf16(const json& rows) {
-  if (rows.empty()) return;
-  fmt::print("\nattograd's bf16 mode (MatmulPrecision::BFloat16: bf16 matmul inputs, float32 sums and weights)\n"
-             "against its float32 and LibTorch's: ms per step as above (wall, then CPU), the time inside oneDNN\n"
-             "(the products, and in bf16 their conversions), the loss after the same N steps from the same weights\n");
-  fmt::print("{:<7}{:>3} {:>9} {:>9} {:>6} {:>7}   {:>9} {:>9} {:>7} {:>9}   {:>7} {:>7}\n", "work", "thr", "f32",
-             "bf16", "spread", "speedup", "f32 cpu", "bf16 cpu", "speedup", "bf16/lt", "f32 mm", "bf16 mm");
-  for (const json& r : rows) {
-    fmt::print("{:<7}{:>3} {:>9.4f} {:>9.4f} {:>5.0f}% {:>7.3f}   {:>9.4f} {:>9.4f} {:>7.3f} {:>9.3f}   "
-               "{:>7.2f} {:>7.2f}\n",
-               r["workload"].get<std::string>(), r["threads"].get<int>(), number(r, "f32_ms"), number(r, "bf16_ms"),
-               100 * std::max(spread(r["f32_ms_runs"]), spread(r["bf16_ms_runs"])), number(r, "speedup"),
-               number(r, "f32_cpu_ms"), number(r, "bf16_cpu_ms"), number(r, "cpu_speedup"),
-               number(r, "bf16_vs_libtorch_cpu"), number(r, "f32_matmul_ms"), number(r, "bf16_matmul_ms"));
-  }
-  fmt::print("{:<7}{:>3} {:>5} {:>12} {:>12} {:>9}\n", "work", "thr", "N", "f32 loss", "bf16 loss", "rel diff");
-  for (const json& r : rows) {
-    const double f32_loss = number(r, "f32_loss"), bf16_loss = number(r, "bf16_loss");
-    fmt::print("{:<7}{:>3} {:>5} {:>12.7g} {:>12.7g} {:>9.1e}\n", r["workload"].get<std::string>(),
-               r["threads"].get<int>(), r["steps"].get<int>(), f32_loss, bf16_loss,
-               relative_difference(bf16_loss, f32_loss));
-  }
-}
-
-void print_matmul(const json& rows) {
-  fmt::print("\nfloat32 [n, n]·[n, n] GFLOP/s, median batch (and fastest batch)\n{:>5} {:>4} {:>10} {:>10} {:>7} {:>5} "
-             "{:>10} {:>10} {:>7}\n",
-             "n", "thr", "attograd", "oneDNN", "ratio", "", "best ag", "best dnnl", "ratio");
-  for (const json& r : rows) {
-    fmt::print("{:>5} {:>4} {:>10.1f} {:>10.1f} {:>7.3f} {:>5} {:>10.1f} {:>10.1f} {:>7.3f}\n", r["n"].get<int>(),
-               r["threads"].get<int>(), number(r, "attograd_gflops"), number(r, "onednn_gflops"), number(r, "ratio"),
-               verdict(number(r, "ratio") >= 0.9), number(r, "attograd_best_gflops"), number(r, "onednn_best_gflops"),
-               number(r, "best_ratio"));
-  }
-}
-
 std::string first_line_of(const char* path) {
   std::ifstream in(path);
   std::string line;
@@ -318,6 +239,47 @@ int check(const Config& c) {
   return bad;
 }
 
+// The dist section, where bench_dist was built (CMake found MPI); null otherwise.
+json run_dist_section(const Config& c) {
+#ifdef ATTOGRAD_BENCH_MPIEXEC
+  return bench::run_dist({.bin = c.bin, .mpiexec = ATTOGRAD_BENCH_MPIEXEC, .quick = c.quick, .reps = c.quick ? 1 : 3,
+                          .workloads = c.workloads});
+#else
+  (void)c;
+  fmt::print(stderr, "[bench] dist: skipped, CMake found no MPI (bench_dist was not built)\n");
+  return json();
+#endif
+}
+
+// --long-only and --dist-only: one section alone, its entries written into the --out file (the other
+// sections' results, if the file has them, stay).
+int write_section(const Config& c, const std::string& section, const json& entries, const std::string& load_before) {
+  json results = json::object();
+  if (fs::exists(c.out)) results = json::parse(std::ifstream(c.out));
+  for (const auto& [key, value] : entries.items()) results[key] = value;
+  results[section + "_config"] = {{"quick", c.quick}, {"load_before", load_before}, {"load_after", first_line_of("/proc/loadavg")}};
+  fs::create_directories(c.out.parent_path());
+  const fs::path temporary = c.out.string() + ".tmp";
+  std::ofstream(temporary) << results.dump(2) << "\n";
+  fs::rename(temporary, c.out);
+  fmt::print("\nwrote the {} section into {} (load average before: {}; after: {})\n", section, c.out.string(),
+             load_before, first_line_of("/proc/loadavg"));
+  return 0;
+}
+
+int dist_only(const Config& c, const std::string& load_before) {
+  const json dist = run_dist_section(c);
+  if (dist.is_null()) return 1;
+  bench::print_dist(dist);
+  return write_section(c, "dist", {{"dist", dist["rows"]}, {"allreduce", dist["allreduce"]}}, load_before);
+}
+
+int long_only(const Config& c, const std::string& load_before) {
+  const json rows = bench::run_long({.bin = c.bin, .blas_dir = c.blas_dir, .threads = c.threads.front(), .quick = c.quick});
+  bench::print_long(rows);
+  return write_section(c, "long", {{"long", rows}}, load_before);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -326,20 +288,9 @@ int main(int argc, char** argv) {
     if (c.check) return check(c) == 0 ? 0 : 1;
 
     const std::string load_before = first_line_of("/proc/loadavg");
-    if (c.long_only) {  // only the long section, merged into the results file as it is
-      const json rows = bench::run_long({.bin = c.bin, .blas_dir = c.blas_dir, .threads = c.threads.front(), .quick = c.quick});
-      bench::print_long(rows);
-      json results = json::object();
-      if (fs::exists(c.out)) std::ifstream(c.out) >> results;
-      results["long"] = rows;
-      results["long_load"] = {{"before", load_before}, {"after", first_line_of("/proc/loadavg")}};
-      fs::create_directories(c.out.parent_path());
-      std::ofstream(c.out) << results.dump(2) << "\n";
-      fmt::print("\nwrote {} (load average before: {}; after: {})\n", c.out.string(), load_before,
-                 first_line_of("/proc/loadavg"));
-      return 0;
-    }
-    json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array(), long_rows = json::array();
+    if (c.long_only) return long_only(c, load_before);
+    if (c.dist_only) return dist_only(c, load_before);
+    json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array(), long_rows = json::array(), dist;
     if (!c.busy_only) {
       for (int threads : c.threads) {
         for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads, bf16));
@@ -355,15 +306,19 @@ int main(int argc, char** argv) {
     if (c.busy || c.busy_only) {
       busy = bench::run_busy({.bin = c.bin, .quick = c.quick, .reps = c.quick ? 1 : 2, .workloads = c.workloads});
     }
+    if (c.dist && !c.busy_only) dist = run_dist_section(c);
     if (!c.busy_only) {
-      print_runs(runs);
-      print_bf16(bf16);
-      print_matmul(matmul);
+      bench::print_runs(runs);
+      bench::print_bf16(bf16);
+      bench::print_matmul(matmul);
     }
     bench::print_busy(busy);
     bench::print_long(long_rows);
+    bench::print_dist(dist);
 
     const json results{{"runs", runs}, {"bf16", bf16}, {"matmul", matmul}, {"busy", busy}, {"long", long_rows},
+                       {"dist", dist.is_null() ? json::array() : dist["rows"]},
+                       {"allreduce", dist.is_null() ? json::array() : dist["allreduce"]},
                        {"config", {{"quick", c.quick}, {"reps", c.reps}, {"load_before", load_before},
                                    {"load_after", first_line_of("/proc/loadavg")}, {"omp_wait_policy", "PASSIVE"},
                                    {"libtorch_blas", runs.empty() ? json() : runs[0]["libtorch_blas"]}}}};

@@ -128,8 +128,11 @@ int main(int argc, char** argv) {
     const DType dtype = dtype_name == "float64" ? kFloat64 : kFloat32;
     if (root) {
       const auto first = dist::shard_rows(batch, 0, comm.size()), last = dist::shard_rows(batch, comm.size() - 1, comm.size());
-      fmt::print("{} rank{}, global batch {} ({} to {} rows a rank), {}\n", comm.size(), comm.size() == 1 ? "" : "s",
-                 batch, first.end - first.begin, last.end - last.begin, dtype);
+      // The threads: --threads, or the library's default, which under mpirun divides the node's cores
+      // among its ranks.
+      fmt::print("{} rank{}, global batch {} ({} to {} rows a rank), {}, {} thread{} a rank\n", comm.size(),
+                 comm.size() == 1 ? "" : "s", batch, first.end - first.begin, last.end - last.begin, dtype,
+                 num_threads(), num_threads() == 1 ? "" : "s");
     }
 
     Setup run(flags.seed, dtype, flags.lr, batch);

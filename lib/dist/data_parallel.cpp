@@ -1,6 +1,7 @@
 #include "attograd/dist/data_parallel.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <unordered_map>
 
@@ -54,6 +55,9 @@ struct DataParallel::State {
   std::vector<Bucket> buckets;
   std::unordered_map<const TensorImpl*, std::size_t> slot_of;  // a parameter's TensorImpl -> its slot
   double weight = 1.0;
+  bool overlap = true;
+  std::size_t passes = 0;
+  double wait_seconds = 0;
   bool reached = false;  // this pass reached one of the parameters
   bool sync = true;      // false under no_sync(): passes accumulate .grad locally
   std::size_t next_to_start = 0;  // buckets start in index order on every rank (MPI's collective rule)
@@ -126,7 +130,7 @@ void DataParallel::State::gradient_ready(std::size_t s) {
   Bucket& b = buckets[slot.bucket];
   pack(slot, b, weight);
   slot.ready = true;
-  if (--b.pending == 0) start_ready_buckets();
+  if (--b.pending == 0 && overlap) start_ready_buckets();
 }
 
 // Starts every bucket that is complete, in bucket order: a bucket finished early waits for the ones
@@ -154,15 +158,19 @@ void DataParallel::State::progress() {
 }
 
 // The end of a backward pass that reached the model: the parameters that got no gradient count as
-// zero, the remaining buckets start, and when every exchange is done the averaged gradients go into
-// .grad.
+// zero, the remaining buckets start (without overlap: all of them), and when every exchange is done
+// the averaged gradients go into .grad. The time from here to the last exchange's end is the wait.
 void DataParallel::State::finish_pass() {
   if (!reached) return;  // another model's backward, or one for the inputs only: not ours to exchange
   reached = false;
+  const auto wait_start = std::chrono::steady_clock::now();
   for (std::size_t s = 0; s < slots.size(); ++s) gradient_ready(s);
+  start_ready_buckets();
   for (; next_to_finish < buckets.size(); ++next_to_finish) {
     detail::check(MPI_Wait(&buckets[next_to_finish].request, MPI_STATUS_IGNORE), "gradient all-reduce: MPI_Wait");
   }
+  wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+  ++passes;
   for (Bucket& b : buckets) {
     for (std::size_t s : b.slots) unpack(slots[s], b);
     b.pending = b.slots.size();
@@ -218,6 +226,7 @@ DataParallel::DataParallel(const Communicator& comm, nn::Module& model, DataPara
             // Reads only the leaves' .grad, so the engine may still reuse gradient memory.
             {.reads_grad_output = false, .after_last_step = [s = state_.get()] { s->finish_pass(); }}) {
   state_->weight = 1.0 / comm.size();
+  state_->overlap = options.overlap;
 }
 
 DataParallel::~DataParallel() = default;
@@ -268,5 +277,17 @@ DataParallel::NoSync::~NoSync() { state_.sync = was_syncing_; }
 DataParallel::NoSync DataParallel::no_sync() { return NoSync(*state_); }
 
 bool DataParallel::syncing() const { return state_->sync; }
+
+DataParallelStats DataParallel::stats() const {
+  DataParallelStats s{.passes = state_->passes, .buckets = state_->buckets.size(), .bytes = 0,
+                      .wait_seconds = state_->wait_seconds};
+  for (const Bucket& b : state_->buckets) s.bytes += b.buffer.nbytes();
+  return s;
+}
+
+void DataParallel::reset_stats() {
+  state_->passes = 0;
+  state_->wait_seconds = 0;
+}
 
 }  // namespace attograd::dist

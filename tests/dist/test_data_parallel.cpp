@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(the_first_all_reduce_starts_while_backward_runs) {
   dist::Communicator comm;
   Generator gen(3);
   Mlp net(gen);
-  dist::DataParallel ddp(comm, net, {.bucket_bytes = 150});  // {2.bias, 2.weight}, {0.weight, 0.bias}
+  dist::DataParallel ddp(comm, net, {.bucket_bytes = 150});  // {2.bias, 2.weight}, {0.weight}, {0.bias}
   const TensorImpl* first_weight = net.parameters()[0].impl();
   std::size_t started_when_first_layer_was_reached = 99;
   autograd::StepHookGuard watch(
@@ -181,4 +181,59 @@ BOOST_AUTO_TEST_CASE(no_sync_accumulates_micro_batches_into_the_whole_batch_grad
     BOOST_TEST(!ddp.syncing());
   }
   BOOST_TEST(ddp.syncing());
+}
+
+BOOST_AUTO_TEST_CASE(without_overlap_every_all_reduce_waits_for_the_end_and_gives_the_same_bits) {
+  dist::Communicator comm;
+  Generator gen(6);
+  Mlp net(gen);
+  const Tensor x = randn({6, 3}, gen).to(kFloat64);
+  const Tensor y = randint(0, 2, {6}, gen);
+  const auto gradients = [&](dist::DataParallelOptions options, std::size_t& most_started_in_backward) {
+    dist::DataParallel ddp(comm, net, options);
+    autograd::StepHookGuard watch(
+        [&](const autograd::BackwardStep&) {
+          most_started_in_backward = std::max(most_started_in_backward, ddp.buckets_started());
+        },
+        {.reads_grad_output = false});
+    auto [xr, yr] = ddp.shard2(x, y);
+    net.zero_grad();
+    cross_entropy(net(xr), yr).backward();
+    std::vector<double> values;
+    for (const Tensor& p : net.parameters()) {
+      for (std::int64_t i = 0; i < p.numel(); ++i) values.push_back(p.grad().data<double>()[i]);
+    }
+    return values;
+  };
+  std::size_t with_overlap = 0, without_overlap = 0;
+  const std::vector<double> overlapped = gradients({.bucket_bytes = 150}, with_overlap);
+  const std::vector<double> deferred = gradients({.bucket_bytes = 150, .overlap = false}, without_overlap);
+  BOOST_TEST(with_overlap >= 1u);      // started during backward
+  BOOST_TEST(without_overlap == 0u);   // none until backward was over
+  BOOST_TEST(overlapped == deferred);  // the same sums of the same buffers: the same bits
+}
+
+BOOST_AUTO_TEST_CASE(stats_count_the_passes_the_buckets_the_bytes_and_the_wait) {
+  dist::Communicator comm;
+  Generator gen(7);
+  Mlp net(gen);
+  dist::DataParallel ddp(comm, net, {.bucket_bytes = 150});
+  BOOST_TEST(ddp.stats().passes == 0u);
+  BOOST_TEST(ddp.stats().wait_seconds == 0.0);
+  for (int step = 0; step < 2; ++step) cross_entropy(net(randn({4, 3}, gen).to(kFloat64)), randint(0, 2, {4}, gen)).backward();
+  const dist::DataParallelStats s = ddp.stats();
+  BOOST_TEST(s.passes == 2u);
+  BOOST_TEST(s.buckets == ddp.buckets().size());
+  BOOST_TEST(s.buckets == 3u);  // {2.bias, 2.weight} (144 bytes), {0.weight} (192), {0.bias}
+  // 24 + 8 + 16 + 2 gradient elements and one flag per parameter, float64
+  BOOST_TEST(s.bytes == (50u + 4u) * 8u);
+  BOOST_TEST(s.wait_seconds > 0.0);
+  BOOST_TEST(s.wait_seconds < 60.0);
+  nn::Linear other(3, 1, nn::LinearOptions{.generator = &gen});
+  other(ones({2, 3})).sum().backward();  // another model's backward: no pass of ours
+  BOOST_TEST(ddp.stats().passes == 2u);
+  ddp.reset_stats();
+  BOOST_TEST(ddp.stats().passes == 0u);
+  BOOST_TEST(ddp.stats().wait_seconds == 0.0);
+  BOOST_TEST(ddp.stats().bytes == s.bytes);  // the buckets stay
 }

@@ -61,6 +61,22 @@ struct DataParallelOptions {
   /// The size of one all-reduce, in bytes of gradient. Larger buckets mean fewer, longer messages;
   /// smaller ones start sooner. A parameter larger than this gets a bucket of its own.
   std::size_t bucket_bytes = std::size_t{25} * 1024 * 1024;
+  /// true: a bucket's all-reduce starts as soon as its gradients are in, while backward goes on.
+  /// false: every bucket's all-reduce starts when backward is over, as a plain loop of all-reduces after
+  /// backward would; the same result, bit for bit, without the overlap (the bench measures what the
+  /// overlap is worth with it).
+  bool overlap = true;
+};
+
+/// What the gradient exchange cost, summed over the backward passes that exchanged gradients since the
+/// DataParallel was made (or reset_stats()). wait_seconds is the time each pass spent after backward's
+/// last step until every all-reduce was done: the part of the exchange that backward did not hide.
+/// wait_seconds / passes over the step time is the share of a step spent waiting on the all-reduce.
+struct DataParallelStats {
+  std::size_t passes = 0;   ///< backward passes that exchanged gradients
+  std::size_t buckets = 0;  ///< all-reduces per pass
+  std::size_t bytes = 0;    ///< bytes all-reduced per pass (the gradients and one flag per parameter)
+  double wait_seconds = 0;  ///< summed over the passes
 };
 
 /// Rows [begin, end) of a global batch of `rows` rows that rank `rank` of `size` takes: contiguous,
@@ -102,6 +118,10 @@ class DataParallel {
   /// How many buckets' all-reduces have started in the backward pass under way (0 between passes): a
   /// step hook can watch the exchange overlap backward.
   std::size_t buckets_started() const;
+  /// The exchange's cost so far (DataParallelStats).
+  DataParallelStats stats() const;
+  /// Starts stats()'s sums afresh (after warm-up steps, say); the buckets stay.
+  void reset_stats();
 
   struct State;  ///< the buckets and their requests (lib/dist/data_parallel.cpp)
 
