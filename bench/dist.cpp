@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/step_program.hpp"
+#include "run_command.hpp"
 #include "common/workloads.hpp"
 
 namespace bench {
@@ -43,12 +44,7 @@ std::vector<json> run_mpi(const DistConfig& c, int ranks, int threads, const std
   // to one core; unbound, the library's default divides the node's cores by the local ranks itself.
   const std::string command = fmt::format("{} '{}' -n {} --bind-to none '{}' {}", env, c.mpiexec, ranks,
                                           (c.bin / "bench_dist").string(), args);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("dist: cannot run " + command);
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  if (pclose(pipe) != 0) throw std::runtime_error("dist: failed: " + command);
+  const std::string output = bench::run_command(command, "dist: ");
   std::vector<json> lines;
   std::stringstream in(output);
   for (std::string line; std::getline(in, line);) {

@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "busy.hpp"
+#include "run_command.hpp"
 #include "tables.hpp"
 #include "long.hpp"
 #include "dist.hpp"
@@ -133,12 +134,7 @@ std::vector<json> run(const Config& c, int threads, const std::string& program, 
     env += fmt::format(" LD_LIBRARY_PATH='{}{}'", c.blas_dir, old ? std::string(":") + old : "");
   }
   const std::string command = fmt::format("env {} '{}' {}", env, (c.bin / program).string(), args);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command);
+  const std::string output = bench::run_command(command);
   std::vector<json> lines;
   std::stringstream in(output);
   for (std::string line; std::getline(in, line);) {

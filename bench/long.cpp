@@ -9,6 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "run_command.hpp"
+#include "tables.hpp"
+
 namespace bench {
 
 using nlohmann::json;
@@ -24,12 +27,7 @@ json run_one(const LongConfig& c, const std::string& program, const std::string&
     env += fmt::format(" LD_LIBRARY_PATH='{}{}'", c.blas_dir, old ? std::string(":") + old : "");
   }
   const std::string command = fmt::format("env {} '{}' {}", env, (c.bin / program).string(), args);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command);
+  const std::string output = bench::run_command(command);
   std::stringstream in(output);
   std::string line, last;
   while (std::getline(in, line)) {
@@ -38,8 +36,6 @@ json run_one(const LongConfig& c, const std::string& program, const std::string&
   if (last.empty()) throw std::runtime_error("no output from " + command);
   return json::parse(last);
 }
-
-double num(const json& j, const char* key) { return j.at(key).is_number() ? j.at(key).get<double>() : NAN; }
 
 }  // namespace
 
@@ -57,17 +53,17 @@ json run_long(const LongConfig& c) {
       const json unfused = run_one(c, "bench_attograd", args + " --attention unfused");
       const json torch = run_one(c, "bench_libtorch", args);
       rows.push_back({{"sweep", sweep}, {"T", T}, {"batch", batch}, {"threads", c.threads},
-                      {"attograd_ms", num(fused, "median_ms")}, {"attograd_rss_mb", num(fused, "rss_mb")},
-                      {"attograd_unfused_ms", num(unfused, "median_ms")},
-                      {"attograd_unfused_rss_mb", num(unfused, "rss_mb")}, {"libtorch_ms", num(torch, "median_ms")},
-                      {"libtorch_rss_mb", num(torch, "rss_mb")}, {"attograd_cpu_ms", num(fused, "cpu_ms")},
-                      {"attograd_unfused_cpu_ms", num(unfused, "cpu_ms")}, {"libtorch_cpu_ms", num(torch, "cpu_ms")},
+                      {"attograd_ms", number(fused, "median_ms")}, {"attograd_rss_mb", number(fused, "rss_mb")},
+                      {"attograd_unfused_ms", number(unfused, "median_ms")},
+                      {"attograd_unfused_rss_mb", number(unfused, "rss_mb")}, {"libtorch_ms", number(torch, "median_ms")},
+                      {"libtorch_rss_mb", number(torch, "rss_mb")}, {"attograd_cpu_ms", number(fused, "cpu_ms")},
+                      {"attograd_unfused_cpu_ms", number(unfused, "cpu_ms")}, {"libtorch_cpu_ms", number(torch, "cpu_ms")},
                       {"attograd_loss", fused["last_loss"]},
                       {"attograd_unfused_loss", unfused["last_loss"]}, {"libtorch_loss", torch["last_loss"]}});
       fmt::print(stderr, "[long] ({}) T {:>4} batch {:>2}: attograd {:.4g} ms {:.0f} MB, unfused {:.4g} ms {:.0f} MB, "
                          "libtorch {:.4g} ms {:.0f} MB\n",
-                 sweep, T, batch, num(fused, "median_ms"), num(fused, "rss_mb"), num(unfused, "median_ms"),
-                 num(unfused, "rss_mb"), num(torch, "median_ms"), num(torch, "rss_mb"));
+                 sweep, T, batch, number(fused, "median_ms"), number(fused, "rss_mb"), number(unfused, "median_ms"),
+                 number(unfused, "rss_mb"), number(torch, "median_ms"), number(torch, "rss_mb"));
     }
   }
   return rows;
@@ -82,21 +78,21 @@ void print_long(const json& rows) {
              "ms/lt", "cpu/lt", "MB/lt");
   for (const json& r : rows) {
     fmt::print("{:<3}{:>5} {:>5} {:>10.1f} {:>8.1f} {:>10.1f} {:>8.1f} {:>10.1f} {:>8.1f}   {:>7.3f} {:>7.3f} {:>7.3f}\n",
-               r["sweep"].get<std::string>(), r["T"].get<int>(), r["batch"].get<int>(), num(r, "attograd_ms"),
-               num(r, "attograd_rss_mb"), num(r, "attograd_unfused_ms"), num(r, "attograd_unfused_rss_mb"),
-               num(r, "libtorch_ms"), num(r, "libtorch_rss_mb"), num(r, "attograd_ms") / num(r, "libtorch_ms"),
-               num(r, "attograd_cpu_ms") / num(r, "libtorch_cpu_ms"), num(r, "attograd_rss_mb") / num(r, "libtorch_rss_mb"));
+               r["sweep"].get<std::string>(), r["T"].get<int>(), r["batch"].get<int>(), number(r, "attograd_ms"),
+               number(r, "attograd_rss_mb"), number(r, "attograd_unfused_ms"), number(r, "attograd_unfused_rss_mb"),
+               number(r, "libtorch_ms"), number(r, "libtorch_rss_mb"), number(r, "attograd_ms") / number(r, "libtorch_ms"),
+               number(r, "attograd_cpu_ms") / number(r, "libtorch_cpu_ms"), number(r, "attograd_rss_mb") / number(r, "libtorch_rss_mb"));
   }
   // (a): the fused RSS within 10% across T; at T = 1024 the targets.
   double lo = INFINITY, hi = 0;
   for (const json& r : rows) {
     if (r["sweep"] != "a") continue;
-    lo = std::min(lo, num(r, "attograd_rss_mb"));
-    hi = std::max(hi, num(r, "attograd_rss_mb"));
+    lo = std::min(lo, number(r, "attograd_rss_mb"));
+    hi = std::max(hi, number(r, "attograd_rss_mb"));
     if (r["T"] == 1024) {
-      const double rss = num(r, "attograd_rss_mb") / num(r, "libtorch_rss_mb");
-      const double ms = num(r, "attograd_ms") / num(r, "libtorch_ms");
-      const double cpu = num(r, "attograd_cpu_ms") / num(r, "libtorch_cpu_ms");
+      const double rss = number(r, "attograd_rss_mb") / number(r, "libtorch_rss_mb");
+      const double ms = number(r, "attograd_ms") / number(r, "libtorch_ms");
+      const double cpu = number(r, "attograd_cpu_ms") / number(r, "libtorch_cpu_ms");
       fmt::print("(a) T = 1024: RSS {:.3f} x LibTorch's (target <= 0.2: {}), time {:.3f} x (target <= 0.7: {}), "
                  "CPU time {:.3f} x\n",
                  rss, rss <= 0.2 ? "ok" : "MISS", ms, ms <= 0.7 ? "ok" : "MISS", cpu);
