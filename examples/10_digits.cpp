@@ -8,7 +8,7 @@
 // written to split.csv so that other tools can use the very same rows.
 //
 // The models, --ensemble of each kind (5), each from its own initial weights, all trained side by side
-// on the same mini-batches with Adam and the cross entropy:
+// on the same mini-batches with Adam and the cross entropy (its targets smoothed, --label-smoothing 0.1):
 //   MLP:        pixels [B, 64] -> Linear(64 -> 256) -> ReLU -> Linear(256 -> 128) -> ReLU -> Linear(128 -> 10)
 //   attention:  pixels [B, 64] as 8 rows [B, 8, 8] -> Linear(8 -> C) + a learned position per row
 //               -> transformer block(s) -> mean over the rows -> Linear(C -> 10)
