@@ -8,20 +8,23 @@
 // written to split.csv so that other tools can use the very same rows.
 //
 // The models, --ensemble of each kind (5), each from its own initial weights, all trained side by side
-// on the same mini-batches with Adam and the cross entropy:
-//   MLP:        pixels [B, 64] -> Linear(64 -> H) -> ReLU -> Linear(H -> 10)
+// on the same mini-batches with Adam and the cross entropy (its targets smoothed, --label-smoothing 0.1):
+//   MLP:        pixels [B, 64] -> Linear(64 -> 256) -> ReLU -> Linear(256 -> 128) -> ReLU -> Linear(128 -> 10)
 //   attention:  pixels [B, 64] as 8 rows [B, 8, 8] -> Linear(8 -> C) + a learned position per row
 //               -> transformer block(s) -> mean over the rows -> Linear(C -> 10)
 // The attention model must learn from its position vectors which row is which (without them, a digit
 // and the same digit upside down would look alike); attention lets a row's vector gather the others.
+// Each training batch is jittered first (examples::jitter): every image turned, scaled and moved a
+// little, resampled bilinearly, so that the models see new versions of the 1,079 training digits.
 //
 // How a user who trained in PyTorch would judge them: every --eval-every steps each model is scored on
 // the validation part and its best weights so far are kept (early stopping). At the end every model gets
 // its best weights back, and the candidates are: each model alone, the MLPs together, the attention
 // models together, and all of them together (an ensemble: the mean of their probabilities). "The MLP"
-// is the MLP best on validation, "the attention model" likewise, and "the best model" the candidate
-// best on validation (on a tie the earlier one: a single model before a group). Only then is the test
-// part used, once for each. The test part never chose anything.
+// is the MLP best on validation, "the attention model" likewise, and "the best model" is chosen on
+// validation by kind (--best-by): the best of five MLPs scores the luckiest of five noisy scores, so one
+// MLP is scored by the five's mean, as one attention model is, and each ensemble by its own score. Only
+// then is the test part used, once for each. The test part never chose anything; --tune leaves it unseen.
 //
 // Pictures: curve.svg (training losses), validation.svg (validation accuracy), confusion.svg (the best
 // model's confusion matrix on test), misclassified.svg (the test digits it gets wrong), attention.svg
@@ -35,130 +38,65 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "common.hpp"
 #include "digits.hpp"
+#include "digits_models.hpp"
 
 using namespace attograd;
 
-namespace {
-
-// The image as a sequence of its 8 rows, each row a token of 8 pixels.
-class RowAttention : public nn::Module {
- public:
-  RowAttention(std::int64_t emb, std::int64_t heads, std::int64_t depth, Generator& gen)
-      : Module("RowAttention"), embed(8, emb, {.generator = &gen}), head(emb, 10, {.generator = &gen}) {
-    register_module("embed", embed);
-    // Small random vectors, one per row, as GPT-2 starts its position embeddings (std 0.02).
-    position = register_parameter("position", nn::init::normal_(zeros({8, emb}), 0.0, 0.02, gen));
-    for (std::int64_t d = 0; d < depth; ++d) blocks.add<nn::TransformerBlock>(emb, heads, nn::TransformerBlockOptions{.generator = &gen});
-    register_module("blocks", blocks);
-    register_module("head", head);
-  }
-
-  Tensor forward(const Tensor& images) const {
-    Tensor x = embed(images.reshape({-1, 8, 8})) + position;  // [B, 8 rows, 8 pixels] -> [B, 8, C]
-    for (std::size_t i = 0; i < blocks.size(); ++i) x = block(i)(x);  // [B, 8, C]
-    return head(mean(x, {1}));                                         // [B, C] -> [B, 10]
-  }
-  Tensor operator()(const Tensor& images) const { return forward(images); }
-  const nn::TransformerBlock& block(std::size_t i) const { return blocks.at<nn::TransformerBlock>(i); }
-  nn::TransformerBlock& block(std::size_t i) { return blocks.at<nn::TransformerBlock>(i); }
-
-  nn::Linear embed;
-  Tensor position;  // [8, C]
-  nn::ModuleList blocks;
-  nn::Linear head;
-};
-
-class Mlp : public nn::Module {
- public:
-  Mlp(std::int64_t hidden_width, Generator& gen)
-      : Module("Mlp"), hidden(64, hidden_width, {.generator = &gen}), out(hidden_width, 10, {.generator = &gen}) {
-    register_module("hidden", hidden);
-    register_module("out", out);
-  }
-  Tensor forward(const Tensor& images) const { return out(relu(hidden(images))); }  // [B, 64] -> [B, 10]
-  Tensor operator()(const Tensor& images) const { return forward(images); }
-
-  nn::Linear hidden, out;
-};
-
-// A model's parameter values, to keep the best ones seen on validation and put them back later.
-std::vector<Tensor> snapshot(const nn::Module& model) {
-  NoGradGuard no_grad;
-  std::vector<Tensor> values;
-  for (const Tensor& p : model.parameters()) values.push_back(p.detach().clone());
-  return values;
-}
-void restore(const nn::Module& model, const std::vector<Tensor>& values) {
-  NoGradGuard no_grad;
-  auto params = model.parameters();
-  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(values[i]);
-}
-
-using Forward = std::function<Tensor(const Tensor&)>;  // images [B, 64] -> logits [B, 10]
-
-std::vector<std::int64_t> predict(const Forward& model, const Tensor& images) {
-  NoGradGuard no_grad;
-  return argmax(model(images), -1).to_vector<std::int64_t>();
-}
-
-double accuracy_of(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& labels) {
-  std::int64_t right = 0;
-  for (std::size_t i = 0; i < labels.size(); ++i) right += predicted[i] == labels[i] ? 1 : 0;
-  return static_cast<double>(right) / static_cast<double>(labels.size());
-}
-
-// A model in training: its optimiser, its best validation accuracy so far and the weights that got it.
-struct Contender {
-  std::string name;  // "mlp_0", "attention_3", ...
-  nn::Module& model;
-  Forward forward;
-  optim::Adam opt;
-  double best_validation = -1;
-  std::int64_t best_step = 0;
-  std::vector<Tensor> best_weights;
-};
-
-// What the test may judge: one model or several, whose probabilities are averaged.
-struct Candidate {
-  std::string name;
-  std::vector<const Contender*> members;
-  double validation = 0, test = 0;
-  std::vector<std::int64_t> test_predictions;
-
-  Tensor probabilities(const Tensor& images) const {  // [B, 64] -> [B, 10]
-    Tensor sum = softmax(members[0]->forward(images), -1);
-    for (std::size_t i = 1; i < members.size(); ++i) sum = sum + softmax(members[i]->forward(images), -1);
-    return sum / static_cast<double>(members.size());
-  }
-  std::vector<std::int64_t> predict(const Tensor& images) const {
-    NoGradGuard no_grad;
-    return argmax(probabilities(images), -1).to_vector<std::int64_t>();
-  }
-};
-
-}  // namespace
+using examples::Candidate;
+using examples::Contender;
+using examples::accuracy_of;
+using examples::predict;
+using examples::restore;
+using examples::snapshot;
 
 int main(int argc, char** argv) {
   CLI::App app{"10_digits: handwritten digits (scikit-learn's 8 x 8 images) with MLPs and self-attention models "
                "over the image's rows; picked on validation, judged once on test"};
-  examples::Flags flags{.steps = 2000, .lr = 2e-3, .out = "runs/10_digits"};
+  examples::Flags flags{.steps = 4000, .lr = 2e-3, .out = "runs/10_digits"};
   examples::add_common_flags(app, flags);
   std::string data;
   std::uint64_t split_seed = 0;
-  std::int64_t hidden = 128, emb = 32, heads = 4, depth = 1, batch = 32, eval_every = 0, shown = 4, ensemble = 5;
-  double weight_decay = 1e-3;
+  std::vector<std::int64_t> hidden = {256, 128};
+  std::int64_t emb = 32, heads = 4, depth = 1, batch = 32, eval_every = 0, shown = 4, ensemble = 5;
+  double weight_decay = 1e-3, label_smoothing = 0.1, dropout = 0;
+  bool adamw = false, tune = false;
+  std::string best_by = "kind";
+  examples::Jitter jitter{.degrees = 10, .scale = 0.1, .shift = 0.5};
   double validation_fraction = 0.2, test_fraction = 0.2;
   app.add_option("--data", data, "the digits file (default: $ATTOGRAD_DATA_DIR/digits.csv.gz, else " ATTOGRAD_DATA_DIR
                                  "/digits.csv.gz; ./dev data fetches it)");
   app.add_option("--split-seed", split_seed, "seed of the train/validation/test split (kept apart from --seed, so "
                                              "that other seeds train on the same rows)")
       ->capture_default_str();
-  app.add_option("--hidden", hidden, "the MLP's hidden width")->capture_default_str()->check(examples::above(0));
+  app.add_option("--hidden", hidden, "the MLP's hidden widths, one per hidden layer (256,128: 64 -> 256 -> 128 -> 10)")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(examples::above(0));
+  app.add_option("--label-smoothing", label_smoothing, "share of each target spread over all classes (PyTorch's label_smoothing)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.5));
+  app.add_flag("--adamw", adamw, "AdamW: --weight-decay decoupled from the gradient (p shrinks by lr * wd each step)");
+  app.add_option("--dropout", dropout, "dropout in the attention model's block")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  app.add_option("--jitter-degrees", jitter.degrees, "training images turned by up to this many degrees")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 45.0));
+  app.add_option("--jitter-scale", jitter.scale, "training images scaled by a factor within 1 +- this")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.5));
+  app.add_option("--jitter-shift", jitter.shift, "training images moved by up to this many pixels each way")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3.0));
+  app.add_option("--best-by", best_by, "how the best model is chosen on validation: kind (a single model's kind by the "
+                                       "mean of its models' scores) or candidate (each candidate by its own score)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"kind", "candidate"}));
+  app.add_flag("--tune", tune, "score on validation only and never touch the test part (for choosing settings)");
   app.add_option("--emb", emb, "the attention model's width C")->capture_default_str()->check(examples::above(0));
   app.add_option("--heads", heads, "attention heads (must divide --emb)")->capture_default_str()->check(examples::above(0));
   app.add_option("--depth", depth, "transformer blocks")->capture_default_str()->check(examples::above(0));
@@ -198,19 +136,21 @@ int main(int argc, char** argv) {
 
     // --ensemble models of each kind, each drawing its initial weights from the one generator in turn.
     Generator gen(flags.seed);
-    std::vector<std::unique_ptr<Mlp>> mlps;
-    std::vector<std::unique_ptr<RowAttention>> attentions;
+    std::vector<std::unique_ptr<examples::Mlp>> mlps;
+    std::vector<std::unique_ptr<examples::RowAttention>> attentions;
+    const auto optimiser = [&](const nn::Module& m) -> std::unique_ptr<optim::Adam> {
+      if (adamw) return std::make_unique<optim::AdamW>(m.parameters(), optim::AdamWOptions{.lr = flags.lr, .weight_decay = weight_decay});
+      return std::make_unique<optim::Adam>(m.parameters(), optim::AdamOptions{.lr = flags.lr, .weight_decay = weight_decay});
+    };
     std::vector<std::unique_ptr<Contender>> runs;  // the MLPs first, then the attention models
     for (std::int64_t k = 0; k < ensemble; ++k) {
-      Mlp& m = *mlps.emplace_back(std::make_unique<Mlp>(hidden, gen));
-      // A Contender holds an optimiser, which cannot move: built in place, behind a pointer.
-      runs.emplace_back(new Contender{fmt::format("mlp_{}", k), m, [&m](const Tensor& x) { return m(x); },
-                                      optim::Adam(m.parameters(), {.lr = flags.lr, .weight_decay = weight_decay})});
+      examples::Mlp& m = *mlps.emplace_back(std::make_unique<examples::Mlp>(hidden, gen));
+      runs.emplace_back(new Contender{fmt::format("mlp_{}", k), m, [&m](const Tensor& x) { return m(x); }, optimiser(m)});
     }
     for (std::int64_t k = 0; k < ensemble; ++k) {
-      RowAttention& a = *attentions.emplace_back(std::make_unique<RowAttention>(emb, heads, depth, gen));
-      runs.emplace_back(new Contender{fmt::format("attention_{}", k), a, [&a](const Tensor& x) { return a(x); },
-                                      optim::Adam(a.parameters(), {.lr = flags.lr, .weight_decay = weight_decay})});
+      examples::RowAttention& a = *attentions.emplace_back(
+          std::make_unique<examples::RowAttention>(emb, heads, depth, nn::TransformerBlockOptions{.dropout = dropout}, gen));
+      runs.emplace_back(new Contender{fmt::format("attention_{}", k), a, [&a](const Tensor& x) { return a(x); }, optimiser(a)});
     }
     fmt::print("{} of each:\n{}\n{}\n", ensemble, *mlps[0], *attentions[0]);
     const auto kind_of = [&](std::size_t r) { return r < static_cast<std::size_t>(ensemble) ? 0 : 1; };  // 0 MLP, 1 attention
@@ -221,14 +161,15 @@ int main(int argc, char** argv) {
     std::vector<viz::Series> validation_curves = {{"MLPs (mean)", {}, {}}, {"attention models (mean)", {}, {}}};
     train::Progress progress(flags.steps, {.label = "10_digits"});
     for (std::int64_t step = 1; step <= flags.steps; ++step) {
-      const auto [images, labels] = batches.next2();  // the same batch for every model
+      auto [images, labels] = batches.next2();  // the same batch for every model
+      if (jitter.any()) images = examples::jitter(images, jitter, gen);
       std::vector<double> row = {static_cast<double>(step), 0.0, 0.0};
       for (std::size_t r = 0; r < runs.size(); ++r) {
         Contender& c = *runs[r];
-        Tensor L = cross_entropy(c.forward(images), labels);
-        c.opt.zero_grad();
+        Tensor L = examples::smoothed_cross_entropy(c.forward(images), labels, label_smoothing);
+        c.opt->zero_grad();
         L.backward();
-        c.opt.step();
+        c.opt->step();
         train::check_loss(L.item(), step);
         row[1 + kind_of(r)] += L.item() / static_cast<double>(ensemble);
       }
@@ -275,15 +216,39 @@ int main(int argc, char** argv) {
       candidates.push_back({"attention_ensemble", group[1]});
     }
     candidates.push_back({"ensemble", everyone});  // every model: with --ensemble 1, one MLP and one attention
-    std::size_t best = 0, best_mlp = 0, best_attention = static_cast<std::size_t>(ensemble);
+    std::size_t best_mlp = 0, best_attention = static_cast<std::size_t>(ensemble);
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       Candidate& c = candidates[i];
       c.validation = accuracy_of(c.predict(x_val), y_val);
-      if (c.validation > candidates[best].validation) best = i;
       if (i < static_cast<std::size_t>(ensemble) && c.validation > candidates[best_mlp].validation) best_mlp = i;
       if (i >= static_cast<std::size_t>(ensemble) && i < runs.size() && c.validation > candidates[best_attention].validation) {
         best_attention = i;
       }
+    }
+    double kind_mean[2] = {0, 0};  // each kind's mean validation accuracy over its models
+    for (std::size_t r = 0; r < runs.size(); ++r) kind_mean[kind_of(r)] += candidates[r].validation / static_cast<double>(ensemble);
+    // The best model. By kind (the default): one MLP is scored by the mean of the MLPs' validation
+    // scores (what one such model gets on new digits, not the luckiest of --ensemble noisy scores), one
+    // attention model likewise, each ensemble by its own score; the kind best on validation wins (on a
+    // tie the earlier: a single model before a group), a single kind with its model best on validation.
+    // By candidate: each candidate by its own score (the rule of the first version of this example).
+    std::vector<std::pair<double, std::size_t>> kinds;  // (validation score, the candidate it stands for)
+    if (best_by == "kind") kinds = {{kind_mean[0], best_mlp}, {kind_mean[1], best_attention}};
+    for (std::size_t i = best_by == "kind" ? runs.size() : 0; i < candidates.size(); ++i) kinds.emplace_back(candidates[i].validation, i);
+    std::size_t best = kinds[0].second;
+    for (double best_score = kinds[0].first; const auto& [score, i] : kinds) {
+      if (score > best_score) std::tie(best_score, best) = std::pair{score, i};
+    }
+    if (tune) {  // settings are being chosen: validation only, the test part stays unseen
+      for (const Candidate& c : candidates) fmt::print("{:<20} {:>10.3f}\n", c.name, c.validation);
+      examples::print_result({{"mlp_mean_validation", fmt::format("{:.4f}", kind_mean[0])},
+                              {"attention_mean_validation", fmt::format("{:.4f}", kind_mean[1])},
+                              {"mlp_ensemble_validation", fmt::format("{:.4f}", ensemble > 1 ? candidates[runs.size()].validation : 0.0)},
+                              {"attention_ensemble_validation", fmt::format("{:.4f}", ensemble > 1 ? candidates[runs.size() + 1].validation : 0.0)},
+                              {"ensemble_validation", fmt::format("{:.4f}", candidates.back().validation)},
+                              {"steps", fmt::format("{}", flags.steps)}},
+                             seconds, out, nullptr);
+      return;
     }
     fmt::print("\n{:<20} {:>10} {:>8}  chosen\n", "candidate", "validation", "test");
     for (std::size_t i = 0; i < candidates.size(); ++i) {
@@ -328,7 +293,7 @@ int main(int argc, char** argv) {
     if (!wrong.empty()) fmt::print("wrong: {}\n", fmt::join(wrong_captions, ", "));
 
     // What the attention model's last block attends to, averaged over its heads, on the first test digits.
-    RowAttention& attention = *attentions[best_attention - static_cast<std::size_t>(ensemble)];
+    examples::RowAttention& attention = *attentions[best_attention - static_cast<std::size_t>(ensemble)];
     auto& attn = attention.block(attention.blocks.size() - 1).attn;
     const Tensor few = x_test.slice(0, 0, shown);
     attn.record(true);

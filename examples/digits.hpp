@@ -4,8 +4,10 @@
 //
 //   Digits d = load_digits(examples::digits_path(flag));   // d.pixels [1797, 64] in [0, 1], d.labels [1797]
 //   write_digit_grid(out / "misclassified.svg", "...", pixels, captions);
+//   Tensor moved = jitter(images, {.degrees = 10, .scale = 0.1, .shift = 1}, gen);   // training batches
 #pragma once
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -43,6 +45,45 @@ inline Digits load_digits(const std::filesystem::path& path) {
   // Pixels count 0-16 set bits of a 4 x 4 block: divided by 16 they are in [0, 1], the scale Adam's
   // default step sizes and PyTorch's initialisation expect.
   return {table.values.slice(1, 0, 64).contiguous() / 16.0, table.values.select(1, 64).to(attograd::kInt64)};
+}
+
+// How far jitter() may move an image: each training image turned by an angle drawn in [-degrees, degrees],
+// scaled by a factor in [1 - scale, 1 + scale] and moved by up to `shift` pixels along each axis (all
+// uniform, about the image's centre), as torchvision's RandomAffine would.
+struct Jitter {
+  double degrees = 0, scale = 0, shift = 0;
+  bool any() const { return degrees > 0 || scale > 0 || shift > 0; }
+};
+
+// images [B, 64] -> [B, 64], each image moved by its own random affine map and resampled bilinearly
+// (outside the image is blank paper, 0). A pixel's value counts ink in a 4 x 4 block, so a sub-pixel
+// move is as natural here as a whole one. Draws 4 numbers per image from gen, in order: the same seed,
+// the same images. Training data only: no gradient flows through it.
+inline attograd::Tensor jitter(const attograd::Tensor& images, const Jitter& j, attograd::Generator& gen) {
+  const auto in = images.contiguous().to_vector<float>();
+  std::vector<double> moved(in.size(), 0.0);
+  const double pi = std::acos(-1.0);
+  for (std::size_t b = 0; b < in.size() / 64; ++b) {
+    const double angle = (2 * gen.uniform() - 1) * j.degrees * pi / 180, zoom = 1 + (2 * gen.uniform() - 1) * j.scale;
+    const double dx = (2 * gen.uniform() - 1) * j.shift, dy = (2 * gen.uniform() - 1) * j.shift;
+    const double cs = std::cos(angle) / zoom, sn = std::sin(angle) / zoom;  // the inverse map: R(-angle) / zoom
+    const float* src = in.data() + 64 * b;
+    for (int r = 0; r < 8; ++r) {
+      for (int c = 0; c < 8; ++c) {
+        // Where output pixel (r, c) comes from, in coordinates about the centre (3.5, 3.5).
+        const double x = c - 3.5 - dx, y = r - 3.5 - dy;
+        const double sx = cs * x + sn * y + 3.5, sy = -sn * x + cs * y + 3.5;
+        const double fx = std::floor(sx), fy = std::floor(sy);
+        const auto at = [&](double yy, double xx) {
+          return yy < 0 || yy > 7 || xx < 0 || xx > 7 ? 0.0 : static_cast<double>(src[8 * static_cast<int>(yy) + static_cast<int>(xx)]);
+        };
+        const double wx = sx - fx, wy = sy - fy;
+        moved[64 * b + static_cast<std::size_t>(8 * r + c)] =
+            (1 - wy) * ((1 - wx) * at(fy, fx) + wx * at(fy, fx + 1)) + wy * ((1 - wx) * at(fy + 1, fx) + wx * at(fy + 1, fx + 1));
+      }
+    }
+  }
+  return attograd::tensor(moved, {images.size(0), 64});  // float32
 }
 
 // One digit's 64 pixels as 8 x 8 grey squares (white 0, black 1) with its top-left corner at (x, y).
