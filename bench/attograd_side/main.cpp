@@ -19,6 +19,7 @@
 
 #include "common/step_program.hpp"
 #include "common/workloads.hpp"
+#include "backend/matmul.hpp"
 #include "backend/onednn.hpp"
 #include "matmul_timer.hpp"
 #include "models.hpp"
@@ -85,9 +86,11 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
     return loss;
   };
   attograd::backend::onednn::CacheStats before;
+  attograd::backend::Bf16Roundings rounded_before;  // the bf16 mode on a CPU without a bf16 kernel
   const auto on_timed_start = [&] {
     bench::matmul_timer::reset();
     before = attograd::backend::onednn::cache_stats();
+    rounded_before = attograd::backend::bf16_roundings();
   };
   const bench::LoopResult r =
       bench::run_loop(o, step, [](const Tensor& loss) { return loss.item<double>(); }, on_timed_start);
@@ -99,6 +102,7 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
   const bench::matmul_timer::Totals mm = bench::matmul_timer::totals();
   const attograd::backend::onednn::CacheStats after = attograd::backend::onednn::cache_stats();
   const auto products = after.products - before.products;
+  const attograd::backend::Bf16Roundings rounded_after = attograd::backend::bf16_roundings();
   // The share and the rate stand on the timer having seen every primitive attograd ran: a call that
   // bypassed it (a library linked so that its calls bind elsewhere) would make both look smaller.
   if (mm.calls != after.executions - before.executions) {
@@ -114,7 +118,8 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
       "\"warmup\": {}, \"steps\": {}, "
       "\"median_ms\": {}, \"min_ms\": {}, \"mean_ms\": {}, \"cpu_ms\": {}, \"rss_mb\": {}, \"first_loss\": {}, \"last_loss\": {}, "
       "\"matmul_ms_per_step\": {}, \"matmul_share\": {}, \"matmul_calls_per_step\": {}, "
-      "\"onednn_products_per_step\": {}, \"onednn_executions_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}}}\n",
+      "\"onednn_products_per_step\": {}, \"onednn_executions_per_step\": {}, \"matmul_gflop_per_step\": {}, \"matmul_gflops_in_step\": {}, "
+      "\"bf16_rounded_operands_per_step\": {}, \"bf16_rounded_elements_per_step\": {}}}\n",
       w.name, o.precision, attograd::num_threads(), o.warmup, o.steps, bench::json_number(bench::median(r.step_ms)),
       bench::json_number(*std::min_element(r.step_ms.begin(), r.step_ms.end())),
       bench::json_number(r.timed_ms / steps), bench::json_number(r.cpu_ms / steps),
@@ -124,7 +129,9 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
       bench::json_number(static_cast<double>(products) / steps),
       bench::json_number(static_cast<double>(after.executions - before.executions) / steps),
       bench::json_number(mm.flops * 1e-9),
-      bench::json_number(mm.flops * 1e-6 / bench::median(step_matmul_ms)));
+      bench::json_number(mm.flops * 1e-6 / bench::median(step_matmul_ms)),
+      bench::json_number(static_cast<double>(rounded_after.operands - rounded_before.operands) / steps),
+      bench::json_number(static_cast<double>(rounded_after.elements - rounded_before.elements) / steps));
 }
 
 }  // namespace

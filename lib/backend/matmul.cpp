@@ -1,19 +1,51 @@
 #include "backend/matmul.hpp"
 
+#include <atomic>
+#include <mutex>
+
 #include "attograd/backend/settings.hpp"
+#include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
+#include "backend/kept_copies.hpp"
 #include "backend/onednn.hpp"
 
 namespace attograd::backend {
 
 namespace {
 
-// x's values rounded to bfloat16, as a new contiguous float32 tensor.
+// x's values rounded to bfloat16, as a float32 tensor: a parameter's block (kept_copies.hpp) rounded
+// in memory order and viewed with x's strides, kept while its version holds, so that W and Wᵀ share
+// it; anything else copied and rounded now.
+std::atomic<std::uint64_t> roundings{0}, rounded_elements{0};
+
 Tensor rounded_to_bfloat16(const Tensor& x) {
-  Tensor r = copy(x, kFloat32);
-  float* v = r.data<float>();
-  for (std::int64_t i = 0; i < r.numel(); ++i) v[i] = round_to_bfloat16(v[i]);
-  return r;
+  static std::mutex mutex;
+  static KeptCopies<Tensor>* const kept = new KeptCopies<Tensor>;  // never destroyed, as onednn.cpp's cache
+  const std::lock_guard lock(mutex);
+  bool current = false;
+  Tensor* block = covers_a_block(x) ? kept->find(x.impl()->storage, x.offset(), x.numel(), current) : nullptr;
+  if (block == nullptr) {
+    ++roundings;
+    rounded_elements += static_cast<std::uint64_t>(x.numel());
+    Tensor r = copy(x, kFloat32);
+    float* v = r.data<float>();
+    for (std::int64_t i = 0; i < r.numel(); ++i) v[i] = round_to_bfloat16(v[i]);
+    return r;
+  }
+  if (!current) {
+    ++roundings;
+    rounded_elements += static_cast<std::uint64_t>(x.numel());
+    *block = empty({x.numel()});
+    const float* from = x.data<float>();  // the block's first element: x's lowest address
+    float* to = block->data<float>();
+    for (std::int64_t i = 0; i < x.numel(); ++i) to[i] = round_to_bfloat16(from[i]);
+    kept->set_current(x.impl()->storage, x.offset(), x.numel());
+  }
+  auto view = std::make_shared<TensorImpl>();
+  view->storage = block->impl()->storage;
+  view->shape = x.shape();
+  view->strides = x.strides();
+  return Tensor(std::move(view));
 }
 
 // On oneDNN: as asked, or, for the bf16 mode where oneDNN has no bf16 kernel (a CPU without AVX-512),
@@ -29,6 +61,8 @@ bool on_onednn(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) 
 }
 
 }  // namespace
+
+Bf16Roundings bf16_roundings() { return {roundings.load(), rounded_elements.load()}; }
 
 // float32 on oneDNN unless the reference path is forced or oneDNN declines the product (an empty dim,
 // no implementation); everything else on the reference kernel. float64 always: oneDNN has no float64

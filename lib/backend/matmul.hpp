@@ -26,6 +26,14 @@ void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c
 // rounds them: the sums stay float32 (a product of two bfloat16 is exact in float32).
 void matmul_reference(const Tensor& a, const Tensor& b, Tensor& c);
 
+// The float32 operands the bf16 mode has rounded to bfloat16 values for a strict oneDNN product (a
+// CPU without a bf16 kernel; kept copies reused are not counted), and their elements, since the
+// process started: for tests and measurements.
+struct Bf16Roundings {
+  std::uint64_t operands = 0, elements = 0;
+};
+Bf16Roundings bf16_roundings();
+
 // x rounded to the nearest bfloat16 (float32's upper 16 bits), ties to even, returned as a float32.
 // NaN stays NaN; values beyond bfloat16's largest round to infinity, as in hardware.
 inline float round_to_bfloat16(float x) {

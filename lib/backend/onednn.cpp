@@ -19,7 +19,9 @@
 #include "attograd/core/errors.hpp"
 #include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
+#include "backend/kept_copies.hpp"
 #include "backend/onednn_problem.hpp"
+#include "backend/word_key.hpp"
 #include "backend/threads.hpp"
 
 namespace attograd::backend::onednn {
@@ -33,23 +35,7 @@ using dnnl::memory;
 // its shape follows from theirs), whether a bias is added (always contiguous) and the precision. Not
 // the thread count: every primitive runs on one thread, and the pieces (onednn_problem.hpp) are the
 // same at any count.
-// Fixed size and zero-filled, so that building, hashing and comparing one is a few dozen word
-// operations: far below oneDNN's own cache lookup.
-struct Key {
-  std::array<std::int64_t, 4 + 4 * kMaxRank> words{};
-  bool operator==(const Key&) const = default;
-};
-
-struct KeyHash {
-  std::size_t operator()(const Key& key) const {
-    std::uint64_t h = 0;
-    for (std::int64_t w : key.words) {
-      h = (h ^ static_cast<std::uint64_t>(w)) * 0x9E3779B97F4A7C15ull;
-      h ^= h >> 29;
-    }
-    return h;
-  }
-};
+using Key = WordKey<4 + 4 * kMaxRank>;
 
 Key make_key(const Tensor& a, const Tensor& b, bool bias, bool bf16) {
   Key key;
@@ -92,6 +78,7 @@ struct Entry {
   // MatmulPrecision::BFloat16: reorders convert the whole of lhs and rhs into the context's scratch
   // buffers, which the pieces read.
   bool bf16 = false;
+  std::array<bool, 2> in_order{};  // lhs, rhs: converting it is a pass in memory order, so kept copies serve
   dnnl::reorder to_bf16_lhs, to_bf16_rhs;
   memory lhs, rhs, lhs_bf16, rhs_bf16;  // the whole operands, for the conversions
   bool copies_lhs = false;
@@ -113,11 +100,13 @@ struct Context {
   // largest one so far (one per entry and thread added 5-10 MB to a transformer step's peak).
   std::vector<std::vector<std::byte>> scratchpads;
   std::mutex mutex;  // guards everything below and the memory objects of the entries
-  std::unordered_map<Key, std::unique_ptr<Entry>, KeyHash> cache;
+  std::unordered_map<Key, std::unique_ptr<Entry>, WordKeyHash> cache;
   std::uint64_t hits = 0, misses = 0, products = 0, executions = 0;
   // The converted operands of the current product, kept between calls: each grows to the largest
   // operand converted so far (bf16 bits, two bytes per element).
   std::vector<std::uint16_t> lhs_bf16, rhs_bf16;
+  // Parameters' converted operands, kept while their version holds (kept_copies.hpp).
+  KeptCopies<std::vector<std::uint16_t>> kept;
   Context() { streams.emplace_back(engine); }
 };
 
@@ -185,6 +174,7 @@ std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, c
     e.rhs = memory(p.rhs_desc(), ctx.engine, DNNL_MEMORY_NONE);
     if (bf16) {
       e.bf16 = true;
+      e.in_order = {p.a == p.a_bf16, p.b == p.b_bf16};
       e.to_bf16_lhs = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.engine, p.lhs_desc(), ctx.engine, p.lhs_bf16_desc()));
       e.to_bf16_rhs = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.engine, p.rhs_desc(), ctx.engine, p.rhs_bf16_desc()));
       e.lhs_bf16 = memory(p.lhs_bf16_desc(), ctx.engine, DNNL_MEMORY_NONE);
@@ -268,16 +258,29 @@ void prepare_threads(Context& ctx, Entry& e, int threads) {
   }
 }
 
-// Converts the operand `from` points at into `scratch` (grown as needed) and points `to` there.
-void convert(Context& ctx, const Entry& e, const dnnl::reorder& reorder, const memory& from, const memory& to,
-             std::vector<std::uint16_t>& scratch) {
-  scratch.resize(std::max(scratch.size(), to.get_desc().get_size() / sizeof(std::uint16_t)));
-  to.set_data_handle(scratch.data());
+// The bf16 bits of operand `side` (0: lhs, 1: rhs) of data: the kept copy of its block while that
+// holds its values, else converted now, into the kept copy or `scratch`.
+const std::uint16_t* bf16_operand(Context& ctx, const Entry& e, int side, const Tensor& data,
+                                  std::vector<std::uint16_t>& scratch) {
+  const memory &from = side == 0 ? e.lhs : e.rhs, &to = side == 0 ? e.lhs_bf16 : e.rhs_bf16;
+  const auto count = static_cast<std::int64_t>(to.get_desc().get_size() / sizeof(std::uint16_t));
+  bool current = false;
+  std::vector<std::uint16_t>* kept =
+      e.in_order[static_cast<std::size_t>(side)] ? ctx.kept.find(data.impl()->storage, data.offset(), count, current) : nullptr;
+  if (kept != nullptr && current) return kept->data();
+  std::vector<std::uint16_t>& into = kept != nullptr ? *kept : scratch;
+  into.resize(std::max(into.size(), static_cast<std::size_t>(count)));
+  from.set_data_handle(const_cast<float*>(data.data<float>()));
+  to.set_data_handle(into.data());
   std::array<dnnl_exec_arg_t, 2> args{{{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}};
+  const dnnl::reorder& reorder = side == 0 ? e.to_bf16_lhs : e.to_bf16_rhs;
   check(dnnl_primitive_execute(reorder.get(), ctx.streams[0].get(), 2, args.data()), e, "convert to bf16");
+  ++ctx.executions;
+  if (kept != nullptr) ctx.kept.set_current(data.impl()->storage, data.offset(), count);
+  return into.data();
 }
 
-// The data of one product's operands: float32, or bf16 in the context's scratch buffers.
+// The data of one product's operands: float32, or bf16 (in scratch buffers or kept copies).
 struct Data {
   const float *lhs, *rhs;
   float* out;
@@ -323,16 +326,14 @@ bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) {
   const Tensor lhs = e.copies_lhs ? copy(a, kFloat32) : a;
   const Tensor rhs = e.copies_rhs ? copy(b, kFloat32) : b;
   const Tensor bias_data = e.has_bias && !bias.is_contiguous() ? copy(bias, kFloat32) : bias;  // [N], rarely strided
+  const std::uint16_t *lhs_bf16 = nullptr, *rhs_bf16 = nullptr;
   if (e.bf16) {
-    // Elementwise, so the same bits however oneDNN threads it.
-    const OmpThreads team(threads);
-    e.lhs.set_data_handle(const_cast<float*>(lhs.data<float>()));
-    e.rhs.set_data_handle(const_cast<float*>(rhs.data<float>()));
-    convert(ctx, e, e.to_bf16_lhs, e.lhs, e.lhs_bf16, ctx.lhs_bf16);
-    convert(ctx, e, e.to_bf16_rhs, e.rhs, e.rhs_bf16, ctx.rhs_bf16);
+    const OmpThreads team(threads);  // elementwise, so the same bits however oneDNN threads it
+    lhs_bf16 = bf16_operand(ctx, e, 0, lhs, ctx.lhs_bf16);
+    rhs_bf16 = bf16_operand(ctx, e, 1, rhs, ctx.rhs_bf16);
   }
-  const Data d{lhs.data<float>(),    rhs.data<float>(),    c.data<float>(), e.has_bias ? bias_data.data<float>() : nullptr,
-               ctx.lhs_bf16.data(), ctx.rhs_bf16.data()};
+  const Data d{lhs.data<float>(), rhs.data<float>(), c.data<float>(), e.has_bias ? bias_data.data<float>() : nullptr,
+               lhs_bf16, rhs_bf16};
   const auto pieces = static_cast<std::int64_t>(e.pieces.size());
   // Every piece on one thread: oneDNN reads OpenMP's setting when it runs a primitive (gemm:jit
   // threads itself by it), and a team started below passes it on to its threads.
@@ -352,7 +353,7 @@ bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) {
     check(static_cast<dnnl_status_t>(failed.load()), e, "execute");
   }
   ++ctx.products;
-  ctx.executions += static_cast<std::uint64_t>(pieces) + (e.bf16 ? 2 : 0);  // its pieces, and conversions
+  ctx.executions += static_cast<std::uint64_t>(pieces);  // and the conversions, counted as they ran
   return true;
 }
 
@@ -393,6 +394,7 @@ void clear_cache() {
   Context& ctx = context();
   std::lock_guard lock(ctx.mutex);
   ctx.cache.clear();
+  ctx.kept.clear();
 }
 
 }  // namespace attograd::backend::onednn

@@ -29,9 +29,11 @@
 // to dense bfloat16 (round to nearest even, the unit-stride dim kept), then a bf16·bf16 -> f32
 // primitive (with the f32 bias) reads them. On a CPU with avx512_bf16 the bf16 kernel
 // (brg:avx512_core_bf16) is faster than the f32 one, and a conversion is small beside a product
-// (docs/performance.md, "The bf16 mode", gives the measured figures). fpmath_mode::bf16 on the f32 primitive would be the one-line alternative, but
-// oneDNN 2.6 ignores it without AMX (same kernel, bit-identical results), so the f32 primitive stays
-// strict.
+// (docs/performance.md, "The bf16 mode", gives the measured figures). A parameter's converted
+// operand is kept until its version changes, so a weight is converted once per optimiser step rather
+// than in every product (kept_copies.hpp). fpmath_mode::bf16 on the f32 primitive would be the
+// one-line alternative, but oneDNN 2.6 ignores it without AMX (same kernel, bit-identical results),
+// so the f32 primitive stays strict.
 //
 // Thread safety: any thread may call matmul(); one mutex guards the cache and the reused memory
 // objects, so concurrent products run one after another, each on the threads its size is worth
@@ -78,8 +80,9 @@ struct CacheStats {
   std::uint64_t hits = 0;      // lookups that found their primitive
   std::uint64_t misses = 0;    // lookups that built one (or found that oneDNN has none worth using)
   std::uint64_t products = 0;  // products oneDNN computed
-  // oneDNN primitives run for them: a product's pieces, and the bf16 mode's two conversions when
-  // oneDNN computes in bf16 (the bench's timer checks that it saw every one).
+  // oneDNN primitives run for them: a product's pieces, and the bf16 mode's conversions when oneDNN
+  // computes in bf16, one per operand not read from a kept copy (kept_copies.hpp) (the bench's timer
+  // checks that it saw every one).
   std::uint64_t executions = 0;
 };
 CacheStats cache_stats();

@@ -29,6 +29,7 @@ namespace attograd::backend::onednn {
 struct Operand {
   std::vector<std::int64_t> batch, batch_strides;
   std::int64_t rows = 0, cols = 0, row_stride = 0, col_stride = 0;
+  bool operator==(const Operand&) const = default;
 };
 
 Operand describe(const Shape& shape, const Strides& strides, int batch_rank);

@@ -162,6 +162,7 @@ Tensor& Tensor::requires_grad_(bool on) {
                                  t.dtype));
   }
   t.requires_grad = on;
+  if (on && t.storage) t.storage->mark_leaf_requiring_grad();  // never unset: it only keeps a bf16 copy
   return *this;
 }
 

@@ -43,11 +43,16 @@ class Storage {
   std::size_t bytes() const { return bytes_; }  ///< the size in bytes
   std::uint64_t version() const { return version_; }  ///< how many in-place writes it has had
   void bump_version() { ++version_; }  ///< counts one more in-place write
+  /// Whether a leaf tensor viewing these bytes was marked requires_grad_() (a parameter, usually):
+  /// the bf16 mode keeps such an operand's converted copy until the version changes.
+  bool holds_leaf_requiring_grad() const { return leaf_requiring_grad_; }
+  void mark_leaf_requiring_grad() { leaf_requiring_grad_ = true; }  ///< set by Tensor::requires_grad_()
 
  private:
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
   std::uint64_t version_ = 0;
+  bool leaf_requiring_grad_ = false;
 };
 
 class Tensor;
@@ -110,6 +115,9 @@ class Tensor {
   std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * element_size(dtype()); }
 
   /// Pointer to element [0, 0, ...] (for kernels and tests). Throws DTypeError if T is not the dtype.
+  /// A write through it is not counted as an in-place write: neither autograd's check of saved
+  /// tensors nor the bf16 mode's kept copy of a parameter sees it. Update a parameter with the
+  /// in-place ops (copy_, add_, ...) under a NoGradGuard instead.
   template <class T> T* data();
   template <class T> const T* data() const;  ///< \overload
 
