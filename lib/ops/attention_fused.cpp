@@ -50,10 +50,12 @@ bool fused_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v) 
   // Only where it pays: the fused kernel saves the passes over the [.., Tq, Tk] scores and weights, but
   // computes Q·Kᵀ twice on products slower than oneDNN's (no FMA), and a block holds all the keys of a
   // short sequence. bench/attention_crossover measured forward + backward against the composite
-  // (docs/performance.md, "Long sequences", "Where the fused path starts to pay"): the fused path was
-  // slower below 128 keys at every head size, and its products' share grows with D, so it needs more
-  // keys for a larger head: from 6·D on it was as fast or faster, causal or not, up to D = 32. Below
-  // that length the weights are small anyway (a [T, T] float32 per head: 64 KB at T = 128).
+  // (docs/performance.md, "Long sequences", "Where the fused path starts to pay"): below 128 keys the
+  // fused path was slower at every head size without a mask (from D = 16 with a causal one), and its
+  // products' share grows with D, so a larger head needs more keys: from max(128, 6·D) on it was as
+  // fast or faster for D = 8 to 32, causal or not (at D = 64 as fast causal, a third slower unmasked,
+  // where the memory saved is worth it). Below that length the weights are small anyway (a [T, T]
+  // float32 per head: 64 KB at T = 128).
   // Shapes alone decide, never the machine or the thread count, so a run's bits do not change.
   const std::int64_t keys = k.shape()[-2], head = q.shape()[-1];
   return keys >= std::max(kFusedAttentionMinKeys, kFusedAttentionKeysPerDim * head);
