@@ -49,7 +49,8 @@ json run_long(const LongConfig& c) {
       const int steps = c.quick ? 2 : (T >= 512 ? 3 : 6);
       const std::string args = fmt::format("gpt --threads {} --warmup 1 --steps {} --T {} --batch {}", c.threads,
                                            steps, T, batch);
-      const json fused = run_one(c, "bench_attograd", args);
+      // Fused at every T, as the sweep compares (by default T = 128 would take the composite).
+      const json fused = run_one(c, "bench_attograd", args + " --attention fused");
       const json unfused = run_one(c, "bench_attograd", args + " --attention unfused");
       const json torch = run_one(c, "bench_libtorch", args);
       rows.push_back({{"sweep", sweep}, {"T", T}, {"batch", batch}, {"threads", c.threads},

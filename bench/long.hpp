@@ -1,7 +1,8 @@
 // The bench's "long" section (issue 20): the gpt workload at sequence lengths T = 128, 256, 512, 1024,
 //   (a) at constant tokens per step, batch = 2048 / T      (b) at batch 2
-// each trained by attograd with its fused attention (the default: no [B, H, T, T] tensor stored), by
-// attograd with the composite that stores the weights (--attention unfused), and by LibTorch (whose
+// each trained by attograd with its fused attention (--attention fused: no [B, H, T, T] tensor stored,
+// at every T; by default T = 128 would take the composite, the faster there), by attograd with the
+// composite that stores the weights (--attention unfused), and by LibTorch (whose
 // gpt composes the same matmul, masked_fill, softmax, matmul). Every configuration runs in a process
 // of its own, so that its peak RSS (VmHWM) is its own; one process per configuration and side, a few
 // steps each, so that the whole sweep stays near a minute on two cores.

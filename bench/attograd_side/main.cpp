@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
       case bench::Kind::Tiny: run(o, w, params, bench::ag::Tiny(params)); break;
       case bench::Kind::Mlp: run(o, w, params, bench::ag::Mlp(params)); break;
       case bench::Kind::Ctrans:
-      case bench::Kind::Gpt: run(o, w, params, bench::ag::Transformer(params, w, o.attention == "unfused")); break;
+      case bench::Kind::Gpt: run(o, w, params, bench::ag::Transformer(params, w, o.attention)); break;
     }
     return 0;
   } catch (const std::exception& e) {

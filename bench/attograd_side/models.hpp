@@ -87,19 +87,21 @@ struct Mlp {
 // Attn: q, k, v = X·Wqᵀ, X·Wkᵀ, X·Wvᵀ split into H heads of D = C / H, softmax(q kᵀ / sqrt(D)) v
 // (causal: key j > query i masked), heads joined, then the out Linear. FF: C -> F -> ReLU -> C.
 struct Block {
-  Block(const Params& p, const std::string& name, std::int64_t heads, bool unfused)
+  Block(const Params& p, const std::string& name, std::int64_t heads, const std::string& attention)
       : query(p, name + ".attn.query", false), key(p, name + ".attn.key", false),
         value(p, name + ".attn.value", false), out(p, name + ".attn.out"), norm1(p, name + ".norm1"),
-        ff0(p, name + ".ff.0"), ff2(p, name + ".ff.2"), norm2(p, name + ".norm2"), H(heads), unfused(unfused) {}
+        ff0(p, name + ".ff.0"), ff2(p, name + ".ff.2"), norm2(p, name + ".norm2"), H(heads), attention(attention) {}
 
   // x [B, T, C], mask [T, T] bool (true = masked) or undefined -> [B, T, C]
   Tensor operator()(const Tensor& x, const Tensor& mask) const {
     const std::int64_t B = x.size(0), T = x.size(1), C = x.size(2);
     const auto split = [&](const Tensor& t) { return t.view({B, T, H, C / H}).transpose(1, 2); };  // [B, H, T, D]
-    // Fused (the weights never stored) unless the sweep asks for the composite, which keeps them.
+    // "auto": what scaled_dot_product_attention picks (fused from 128 keys on, 6·D for larger heads);
+    // the long sweep asks for "fused" (the weights never stored, at any T) or "unfused" (they are kept).
     const Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));
-    const Tensor heads = unfused ? attograd::scaled_dot_product_attention_with_weights(q, k, v, mask).output
-                                 : attograd::scaled_dot_product_attention(q, k, v, mask);
+    const Tensor heads = attention == "unfused" ? attograd::scaled_dot_product_attention_with_weights(q, k, v, mask).output
+                         : attention == "fused" ? attograd::fused_attention(q, k, v, mask)
+                                                : attograd::scaled_dot_product_attention(q, k, v, mask);
     const Tensor joined = heads.transpose(1, 2).reshape({B, T, C});
     const Tensor a = norm1(x + out(joined));
     // ff0 and ReLU as one op, as nn::FeedForward does (ops/linalg.hpp: linear_relu).
@@ -111,15 +113,15 @@ struct Block {
   Linear ff0, ff2;
   LayerNorm norm2;
   std::int64_t H;
-  bool unfused;
+  std::string attention;  // "auto", "fused" or "unfused" (StepOptions::attention)
 };
 
 // ctrans and gpt: token embedding + learned positions, the blocks, then the head on the mean over
 // positions (ctrans: ids [B, T], labels [B]) or on every position (gpt: ids [B, T], targets [B, T]).
 struct Transformer {
-  Transformer(const Params& p, const Workload& w, bool unfused = false)
+  Transformer(const Params& p, const Workload& w, const std::string& attention = "auto")
       : tok_emb(p["tok_emb"]), pos_emb(p["pos_emb"]), head(p, "head"), causal(w.causal) {
-    for (std::int64_t i = 0; i < w.depth; ++i) blocks.emplace_back(p, "blocks." + std::to_string(i), w.H, unfused);
+    for (std::int64_t i = 0; i < w.depth; ++i) blocks.emplace_back(p, "blocks." + std::to_string(i), w.H, attention);
     if (causal) mask = attograd::causal_mask(w.T);
   }
   Tensor loss(const Tensor& ids, const Tensor& targets) const {

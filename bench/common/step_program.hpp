@@ -3,7 +3,7 @@
 // so that each process's peak RSS and thread settings are its own.
 //
 //   bench_attograd ctrans --threads 1 --warmup 3 --steps 15 [--precision bf16]
-//   bench_attograd gpt --T 1024 --batch 2 [--attention unfused]     (the "long" sweep: bench/long.hpp)
+//   bench_attograd gpt --T 1024 --batch 2 --attention fused|unfused  (the "long" sweep: bench/long.hpp)
 //   -> {"side": "attograd", "workload": "ctrans", "threads": 1, "median_ms": ..., ...}   (one line)
 //
 // A process trains `warmup` steps untimed, then `steps` steps each timed on its own, always from the
@@ -32,7 +32,9 @@ struct StepOptions {
   std::int64_t steps = 100;
   std::string precision = "f32";  // "bf16": attograd's MatmulPrecision::BFloat16 (bench_attograd only)
   std::int64_t T = 0, batch = 0;  // > 0: the workload's sequence length and batch replaced (transformers)
-  std::string attention = "fused";  // "unfused": the composite that stores the weights (bench_attograd only)
+  // bench_attograd only: "auto" (scaled_dot_product_attention's choice by length), "fused" (fused_attention
+  // at any length) or "unfused" (the composite that stores the weights)
+  std::string attention = "auto";
 };
 
 inline StepOptions parse_step_options(int argc, char** argv) {
@@ -40,7 +42,7 @@ inline StepOptions parse_step_options(int argc, char** argv) {
   if (argc < 2) {
     throw std::invalid_argument(
         "usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N] [--precision f32|bf16] [--T N] "
-        "[--batch N] [--attention fused|unfused]");
+        "[--batch N] [--attention auto|fused|unfused]");
   }
   o.workload = argv[1];
   for (int i = 2; i < argc; ++i) {
@@ -53,7 +55,9 @@ inline StepOptions parse_step_options(int argc, char** argv) {
     }
     if (flag == "--attention") {
       o.attention = argv[++i];
-      if (o.attention != "fused" && o.attention != "unfused") throw std::invalid_argument("--attention is fused or unfused");
+      if (o.attention != "auto" && o.attention != "fused" && o.attention != "unfused") {
+        throw std::invalid_argument("--attention is auto, fused or unfused");
+      }
       continue;
     }
     const std::int64_t value = std::stoll(argv[++i]);

@@ -29,12 +29,22 @@ namespace attograd::backend {
 inline constexpr std::int64_t kFlashBlockQ = 64;
 inline constexpr std::int64_t kFlashBlockK = 64;
 
+// One float32 block product: C[m, n] = (accumulate ? C : 0) + op(A)·B, row-major with leading dims
+// lda, ldb, ldc; op(A) = A [m, kk], or with a_transposed the stored [kk, m] read as its transpose.
+// Called from several threads at once, each on its own block. Null (the default) runs attograd's own
+// loops (flash_products.hpp); bench/flash_block_products.cpp passes oneDNN's, to measure the issue's
+// choice between the two. Ours measured as fast or faster for heads of 8 to 32 dims, oneDNN's up to a
+// sixth faster at 64 without a mask (docs/performance.md, "Long sequences": the products on oneDNN).
+using FlashProductF32 = void (*)(bool a_transposed, bool accumulate, std::int64_t m, std::int64_t n,
+                                 std::int64_t kk, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                                 float* c, std::int64_t ldc);
+
 void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale,
-                             Tensor& out, Tensor& lse);
+                             Tensor& out, Tensor& lse, FlashProductF32 product = nullptr);
 
 // dq, dk, dv: contiguous, shaped as q, k, v, overwritten.
 void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale,
                               const Tensor& out, const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
-                              Tensor& dv);
+                              Tensor& dv, FlashProductF32 product = nullptr);
 
 }  // namespace attograd::backend

@@ -72,7 +72,8 @@ Tensor AttentionModule::attend_output(const Tensor& q, const Tensor& k, const Te
                                       bool causal) const {
   if (recording_) return attend(q, k, v, scale, causal).output;
   // Nobody looks at the weights: scaled_dot_product_attention computes them block by block and never
-  // stores them (fused_attention; docs/performance.md, "Long sequences"), the same Y up to rounding.
+  // stores them (fused_attention; docs/performance.md, "Long sequences"), the same Y up to rounding,
+  // once the sequence is long enough for that to pay (128 keys, more for heads over 21 dims).
   return scaled_dot_product_attention(q, k, v, causal ? causal_mask(q.size(-2)) : Tensor(), scale);
 }
 

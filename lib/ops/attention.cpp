@@ -154,8 +154,10 @@ AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const
   return {std::move(output), std::move(weights)};
 }
 
-// Without the weights asked for, the same value computed block by block (attention_fused.cpp), which
-// never holds the [.., Tq, Tk] weights; other dtypes take the composite, which names what is wrong.
+// Without the weights asked for, from 128 keys on (6·D for a head of D > 21: fused_attention_applies,
+// where the measurement is), the same value computed block by block (attention_fused.cpp), which never
+// holds the [.., Tq, Tk] weights; shorter sequences, where the composite is faster, and other dtypes
+// take the composite, which names what is wrong.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                                     std::optional<double> scale) {
   if (fused_attention_applies(q, k, v)) return fused_attention(q, k, v, mask, scale);

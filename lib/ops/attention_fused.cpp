@@ -2,6 +2,7 @@
 // by block (backend/flash_attention.hpp) so that neither the scores nor the weights [.., Tq, Tk] are
 // ever stored. Its oracle is the composite scaled_dot_product_attention_with_weights
 // (tests/ops/test_attention_fused.cpp); docs/derivations/attention_fused.md derives the backward.
+#include <algorithm>
 #include <utility>
 
 #include "attograd/autograd/node.hpp"
@@ -40,12 +41,24 @@ Tensor with_batch(const Tensor& x, const Shape& batch) {
 }  // namespace
 
 bool fused_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v) {
-  if (!q.defined() || !k.defined() || !v.defined()) return false;
+  if (!q.defined() || !k.defined() || !v.defined() || q.dim() < 2 || k.dim() < 2) return false;
   const DType t = q.dtype();
   if (k.dtype() != t || v.dtype() != t) return false;
   // The bf16 mode rounds the products' operands to bfloat16 (backend/settings.hpp); the fused kernel's
   // products are float32 loops of its own, so in that mode the composite keeps the mode's meaning.
-  return t == kFloat64 || (t == kFloat32 && matmul_precision() == MatmulPrecision::Strict);
+  if (t != kFloat64 && (t != kFloat32 || matmul_precision() != MatmulPrecision::Strict)) return false;
+  // Only where it pays: the fused kernel saves the passes over the [.., Tq, Tk] scores and weights, but
+  // computes Q·Kᵀ twice on products slower than oneDNN's (no FMA), and a block holds all the keys of a
+  // short sequence. bench/attention_crossover measured forward + backward against the composite
+  // (docs/performance.md, "Long sequences", "Where the fused path starts to pay"): below 128 keys the
+  // fused path was slower at every head size without a mask (from D = 16 with a causal one), and its
+  // products' share grows with D, so a larger head needs more keys: from max(128, 6·D) on it was as
+  // fast or faster for D = 8 to 32, causal or not (at D = 64 as fast causal, a third slower unmasked,
+  // where the memory saved is worth it). Below that length the weights are small anyway (a [T, T]
+  // float32 per head: 64 KB at T = 128).
+  // Shapes alone decide, never the machine or the thread count, so a run's bits do not change.
+  const std::int64_t keys = k.shape()[-2], head = q.shape()[-1];
+  return keys >= std::max(kFusedAttentionMinKeys, kFusedAttentionKeysPerDim * head);
 }
 
 // Y = softmax(c Q Kᵀ, masked) V, saving Y and L = logsumexp of each row of c Q Kᵀ (masked)

@@ -4,6 +4,7 @@
 // T not a multiple of the block. Their values against the composite: tests/ops/test_attention_fused.cpp.
 #include "support/test.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -23,16 +24,34 @@ std::vector<unsigned char> bytes(const Tensor& t) {
   return out;
 }
 
-// Y, L, dQ, dK, dV of [N = 4, T, 16] inputs made from a fixed seed.
-std::vector<Tensor> run(DType dtype, std::int64_t T, const Tensor& mask) {
+// Y, L, dQ, dK, dV of [N = 4, T, 16] inputs made from a fixed seed; float32 products by `product` when given.
+std::vector<Tensor> run(DType dtype, std::int64_t T, const Tensor& mask, backend::FlashProductF32 product = nullptr) {
   Generator gen(11);
   const Tensor q = randn({4, T, 16}, gen, {.dtype = dtype}), k = randn({4, T, 16}, gen, {.dtype = dtype});
   const Tensor v = randn({4, T, 16}, gen, {.dtype = dtype}), dy = randn({4, T, 16}, gen, {.dtype = dtype});
   Tensor y = empty({4, T, 16}, dtype), l = empty({4, T}, dtype);
-  backend::flash_attention_forward(q, k, v, mask, 0.25, y, l);
+  backend::flash_attention_forward(q, k, v, mask, 0.25, y, l, product);
   Tensor dq = empty(q.shape(), dtype), dk = empty(k.shape(), dtype), dv = empty(v.shape(), dtype);
-  backend::flash_attention_backward(q, k, v, mask, 0.25, y, l, dy, dq, dk, dv);
+  backend::flash_attention_backward(q, k, v, mask, 0.25, y, l, dy, dq, dk, dv, product);
   return {y, l, dq, dk, dv};
+}
+
+// The block product written plainly (terms in the order p = 0, 1, .., each product rounded before it
+// is added, as the kernel's own loops do), counting its calls.
+std::atomic<int> plain_calls{0};
+void plain_product(bool ta, bool accumulate, std::int64_t m, std::int64_t n, std::int64_t kk, const float* a,
+                   std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  ++plain_calls;
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      float sum = accumulate ? c[i * ldc + j] : 0.0f;
+      for (std::int64_t p = 0; p < kk; ++p) {
+        volatile float product = (ta ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
+        sum = sum + product;
+      }
+      c[i * ldc + j] = sum;
+    }
+  }
 }
 
 }  // namespace
@@ -55,6 +74,19 @@ BOOST_AUTO_TEST_CASE(same_bits_on_one_thread_and_on_two) {
       }
       for (std::size_t i = 0; i < one.size(); ++i) BOOST_TEST((bytes(one[i]) == bytes(two[i])), "output " << i);
     }
+  }
+}
+
+// bench/flash_block_products passes oneDNN's products through the same hook: a product that computes
+// what the kernel's own loops compute, in the same order, gives the same bits, so the hook is handed
+// the right operands, layouts and "add into C" for every one of the six products.
+BOOST_AUTO_TEST_CASE(a_product_given_to_the_kernel_is_used_for_float32) {
+  for (const Tensor& mask : {Tensor(), causal_mask(150)}) {
+    const std::vector<Tensor> own = run(kFloat32, 150, mask);
+    const int before = plain_calls.load();
+    const std::vector<Tensor> plain = run(kFloat32, 150, mask, plain_product);
+    BOOST_TEST(plain_calls.load() > before);
+    for (std::size_t i = 0; i < own.size(); ++i) BOOST_TEST((bytes(own[i]) == bytes(plain[i])), "output " << i);
   }
 }
 

@@ -40,8 +40,8 @@ ModulePass run_module(AttentionModule& m, const std::function<Tensor(const Tenso
 
 // bounds: "y", "x" and each parameter's name. oneDNN against the reference kernel, and in the strict
 // mode both against float64. The forwards below are forward_with_weights: the composite, whose
-// products run on oneDNN; forward() runs fused_attention, whose products are loops of attograd's own,
-// checked against this composite in tests/ops/test_attention_fused.cpp.
+// products run on oneDNN; forward() runs fused_attention from 128 keys on, whose products are loops of
+// attograd's own, checked against this composite in tests/ops/test_attention_fused.cpp.
 void check_module(AttentionModule& m, const std::function<Tensor(const Tensor&)>& forward, const Tensor& x,
                   const Tensor& g, std::uint64_t products, const std::map<std::string, Tensor>& bounds,
                   const std::string& what) {

@@ -2,7 +2,7 @@
 // scaled_dot_product_attention_with_weights: gradcheck in float64, the values and all three gradients
 // in float64 (tight) and float32 (a derived tolerance), with causal and padding masks, fully masked
 // rows, T = 1, T not a multiple of the 64-key block, broadcast batch dims; its errors; and that
-// scaled_dot_product_attention runs it only when no weights are asked for.
+// scaled_dot_product_attention runs it only when no weights are asked for and the keys are many enough.
 #include "support/test.hpp"
 
 #include <cmath>
@@ -137,10 +137,32 @@ BOOST_AUTO_TEST_CASE(bad_inputs_get_the_composites_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(sdpa_runs_it_unless_the_weights_are_asked_for) {
-  Qkv in = random_qkv({2, 5, 4}, {2, 5, 4}, {2, 5, 4}, kFloat32, 9);
+  Qkv in = random_qkv({2, 128, 4}, {2, 128, 4}, {2, 128, 4}, kFloat32, 9);
   Tensor q = in.q.requires_grad_();
-  BOOST_TEST(scaled_dot_product_attention(q, in.k, in.v, causal_mask(5)).grad_fn_name() == "fused_attention");
+  BOOST_TEST(scaled_dot_product_attention(q, in.k, in.v, causal_mask(128)).grad_fn_name() == "fused_attention");
   BOOST_TEST(scaled_dot_product_attention_with_weights(q, in.k, in.v).output.grad_fn_name() == "matmul");
+}
+
+// Below 128 keys, or 6 per dimension of a query, the composite is the faster (attention_fused.cpp):
+// scaled_dot_product_attention takes it there, from the shapes alone, at any thread count; the fused op
+// still runs at any length when called by name.
+BOOST_AUTO_TEST_CASE(sdpa_runs_the_composite_for_short_sequences) {
+  struct Case {
+    std::int64_t keys, head;
+    const char* op;
+  };
+  for (const Case& c : {Case{127, 4, "matmul"}, Case{128, 4, "fused_attention"}, Case{191, 32, "matmul"},
+                        Case{192, 32, "fused_attention"}, Case{5, 4, "matmul"}}) {
+    for (int threads : {1, 2}) {
+      ThreadCount t(threads);
+      Qkv in = random_qkv({2, 3, c.head}, {2, c.keys, c.head}, {2, c.keys, 4}, kFloat32, 9);
+      Tensor q = in.q.requires_grad_();
+      BOOST_TEST(scaled_dot_product_attention(q, in.k, in.v).grad_fn_name() == c.op,
+                 c.keys << " keys, head " << c.head << ", " << threads << " threads");
+    }
+  }
+  Qkv in = random_qkv({2, 5, 4}, {2, 5, 4}, {2, 5, 4}, kFloat32, 9);
+  BOOST_TEST(fused_attention(in.q.requires_grad_(), in.k, in.v).grad_fn_name() == "fused_attention");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,9 +9,10 @@
 /// fmt::print("{}\n", r.weights);                           // [B, H, T, T], each row sums to 1
 /// \endcode
 ///
-/// Without its weights asked for, scaled_dot_product_attention runs fused_attention: the same value,
-/// computed block by block as FlashAttention does, so that no [.., Tq, Tk] tensor is ever stored (its
-/// memory grows with T, not T²; docs/performance.md, "Long sequences"). Asking for the weights
+/// Without its weights asked for, scaled_dot_product_attention runs fused_attention from 128 keys on
+/// (and 6·D for a head of D > 21 dims): the same value, computed block by block as FlashAttention does,
+/// so that no [.., Tq, Tk] tensor is ever stored (its memory grows with T, not T²; docs/performance.md,
+/// "Long sequences"); shorter sequences, where the composite is faster, take it. Asking for the weights
 /// (_with_weights, or recording in an attention module) keeps the composite below, whose every step
 /// a picture can show.
 ///
@@ -51,7 +52,8 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& mask = 
 /// Q [.., Tq, D]  K [.., Tk, D]  V [.., Tk, Dv]  Y [.., Tq, Dv]
 /// dV = Aᵀ dY    dA = dY Vᵀ    dS = A * (dA - rowsum(dA * A))    dQ = scale dS K    dK = scale dSᵀ Q
 /// (each from the primitive that computes that step)
-/// float64, and float32 outside the bf16 matmul mode, run fused_attention (below); else the composite.
+/// float64, and float32 outside the bf16 matmul mode, run fused_attention (below) from Tk >= max(128, 6·D)
+/// on, where it measured faster; else the composite.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
                                     std::optional<double> scale = std::nullopt);
 
