@@ -2,13 +2,84 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
+#include "backend/fast_math.hpp"
 #include "backend/row_sum.hpp"
 #include "backend/threads.hpp"
 #include "core/dispatch.hpp"
 
 namespace attograd::backend {
+
+// float32 rows in vectors (four doubles for the sums: lane k adds the terms 4j + k, as row_sum's chain k
+// does), each compiled for AVX-512, AVX2 and the baseline. The same operations on each element, in the
+// same order, as the general loops below: the same bits (tests/backend/test_norm.cpp). Layer norm was
+// a tenth of what a transformer step spent outside its products (docs/performance.md).
+namespace f32 {
+
+using Floats4 = float __attribute__((vector_size(16)));
+using Doubles4 = double __attribute__((vector_size(32)));
+
+// row_sum(n, term) on four lanes. Forced inline, so that each clone below gets it in its own
+// instructions (a call into baseline code would undo the clone).
+template <class Term>
+[[gnu::always_inline]] inline double row_sum4(std::int64_t n, Term term) {
+  Doubles4 acc = {};
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const Floats4 t = {term(i), term(i + 1), term(i + 2), term(i + 3)};
+    acc += __builtin_convertvector(t, Doubles4);
+  }
+  for (; i < n; ++i) acc[0] += static_cast<double>(term(i));
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+ATTOGRAD_WIDEST_SIMD void layer_norm_row(const float* x, const float* w, const float* b, double eps, std::int64_t n,
+                                         float* y, float* mean, float* rstd) {
+  const double s = row_sum4(n, [&](std::int64_t k) { return x[k]; });
+  const float mu = static_cast<float>(s / static_cast<double>(n));
+  const double v = row_sum4(n, [&](std::int64_t k) { return (x[k] - mu) * (x[k] - mu); });
+  const float var = static_cast<float>(v / static_cast<double>(n));
+  const float rs = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var) + eps));
+  *mean = mu;
+  *rstd = rs;
+  if (w && b) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs * w[i] + b[i];
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs;
+    for (std::int64_t i = 0; w && i < n; ++i) y[i] *= w[i];
+    for (std::int64_t i = 0; b && i < n; ++i) y[i] += b[i];
+  }
+}
+
+// dx of one row: xhat and g are computed twice, for the sums and for dx, instead of kept.
+ATTOGRAD_WIDEST_SIMD void layer_norm_backward_row(const float* x, const float* dy, const float* w, float mu, float rs,
+                                                  std::int64_t n, float* dx) {
+  const auto g = [&](std::int64_t k) { return w ? dy[k] * w[k] : dy[k]; };
+  const double sg = row_sum4(n, g);
+  const double sgx = row_sum4(n, [&](std::int64_t k) { return g(k) * ((x[k] - mu) * rs); });
+  const float mg = static_cast<float>(sg / static_cast<double>(n));
+  const float mgx = static_cast<float>(sgx / static_cast<double>(n));
+  if (w) {
+    for (std::int64_t i = 0; i < n; ++i) dx[i] = rs * (dy[i] * w[i] - mg - ((x[i] - mu) * rs) * mgx);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) dx[i] = rs * (dy[i] - mg - ((x[i] - mu) * rs) * mgx);
+  }
+}
+
+// One row's terms of dw and db, columns [first, last), added into sum_w and sum_b (either may be null).
+ATTOGRAD_WIDEST_SIMD void layer_norm_param_row(const float* x, const float* dy, float mu, float rs, std::int64_t first,
+                                               std::int64_t last, double* sum_w, double* sum_b) {
+  if (sum_w) {
+    for (std::int64_t i = first; i < last; ++i) sum_w[i - first] += static_cast<double>(dy[i] * ((x[i] - mu) * rs));
+  }
+  if (sum_b) {
+    for (std::int64_t i = first; i < last; ++i) sum_b[i - first] += static_cast<double>(dy[i]);
+  }
+}
+
+}  // namespace f32
 
 void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, double eps, Tensor& y, Tensor& mean,
                         Tensor& rstd) {
@@ -19,6 +90,13 @@ void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, doubl
     const T* pw = w.defined() ? w.data<T>() : nullptr;
     const T* pb = b.defined() ? b.data<T>() : nullptr;
     parallel_for(rows, rows * n, [&](std::int64_t first, std::int64_t last) {
+      if constexpr (std::is_same_v<T, float>) {
+        for (std::int64_t r = first; r < last; ++r) {
+          f32::layer_norm_row(x.data<T>() + r * n, pw, pb, eps, n, y.data<T>() + r * n, mean.data<T>() + r,
+                              rstd.data<T>() + r);
+        }
+        return;
+      }
       for (std::int64_t r = first; r < last; ++r) {
         const T* xr = x.data<T>() + r * n;
         T* yr = y.data<T>() + r * n;
@@ -58,6 +136,12 @@ void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
     // dX, row by row: each row needs its own sums of g and g * xhat.
     if (dx) {
       parallel_for(rows, rows * n, [&](std::int64_t first, std::int64_t last) {
+        if constexpr (std::is_same_v<T, float>) {
+          for (std::int64_t r = first; r < last; ++r) {
+            f32::layer_norm_backward_row(px + r * n, pdy + r * n, pw, pmean[r], prstd[r], n, dx->data<T>() + r * n);
+          }
+          return;
+        }
         std::vector<T> xhat(static_cast<std::size_t>(n));
         std::vector<T> g(static_cast<std::size_t>(n));
         for (std::int64_t r = first; r < last; ++r) {
@@ -96,6 +180,11 @@ void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
           const T* dyr = pdy + r * n;
           const T mu = pmean[r];
           const T rs = prstd[r];
+          if constexpr (std::is_same_v<T, float>) {
+            f32::layer_norm_param_row(xr, dyr, mu, rs, first, last, dw ? sum_w.data() : nullptr,
+                                      db ? sum_b.data() : nullptr);
+            continue;
+          }
           for (std::int64_t i = first; i < last; ++i) {
             const auto k = static_cast<std::size_t>(i - first);
             if (dw) sum_w[k] += static_cast<double>(dyr[i] * ((xr[i] - mu) * rs));
