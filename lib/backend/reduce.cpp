@@ -59,6 +59,10 @@ void sum_into(const Tensor& x, Tensor& out) {
         Acc s{0};
         for (std::int64_t i = 0; i < n; ++i) s += static_cast<Acc>(src[off[1] + i * step[1]]);
         acc[static_cast<std::size_t>(off[0])] += s;
+      } else if (step[0] == 1 && step[1] == 1) {  // rows into rows (a bias's gradient): a loop that vectorises
+        Acc* a = acc.data() + off[0];
+        const T* x = src + off[1];
+        for (std::int64_t i = 0; i < n; ++i) a[i] += static_cast<Acc>(x[i]);
       } else {
         for (std::int64_t i = 0; i < n; ++i) {
           acc[static_cast<std::size_t>(off[0] + i * step[0])] += static_cast<Acc>(src[off[1] + i * step[1]]);
