@@ -30,18 +30,31 @@ ATTOGRAD_WIDEST_SIMD bool scaled_masked_row_f32(const float* p, const bool* mk, 
                                                 std::int64_t n) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   std::int64_t len = n;
+  if (mk != nullptr && mstep == 1) {  // eight mask entries at a time while all eight are true
+    constexpr std::uint64_t kAllTrue = 0x0101010101010101u;
+    for (std::uint64_t word = 0; len >= 8; len -= 8) {
+      std::memcpy(&word, mk + len - 8, sizeof word);
+      if (word != kAllTrue) break;
+    }
+  }
   if (mk != nullptr) {
     while (len > 0 && mk[(len - 1) * mstep]) --len;
   }
   // q = c p, or -inf where masked: the select on the float's bits, which the compiler vectorises.
   const auto* b = reinterpret_cast<const unsigned char*>(mk);
-  for (std::int64_t r = 0; r < len; ++r) {
+  const auto select = [&](std::int64_t r, std::uint32_t masked) {
     const float v = p[r] * c;
     std::uint32_t bits;
     std::memcpy(&bits, &v, sizeof bits);
-    const std::uint32_t masked = mk == nullptr ? 0u : 0u - static_cast<std::uint32_t>(b[r * mstep] != 0);
     bits = (masked & 0xff800000u) | (~masked & bits);  // 0xff800000: -inf
     std::memcpy(q + r, &bits, sizeof bits);
+  };
+  if (mk == nullptr) {
+    for (std::int64_t r = 0; r < len; ++r) select(r, 0u);
+  } else if (mstep == 1) {
+    for (std::int64_t r = 0; r < len; ++r) select(r, 0u - static_cast<std::uint32_t>(b[r] != 0));
+  } else {
+    for (std::int64_t r = 0; r < len; ++r) select(r, 0u - static_cast<std::uint32_t>(b[r * mstep] != 0));
   }
   // The max in eight lanes (its order does not matter: only e^(q - max) is used), NaN noted apart.
   Floats8 m8 = {-kInf, -kInf, -kInf, -kInf, -kInf, -kInf, -kInf, -kInf};
