@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -21,50 +22,62 @@ namespace f32 {
 using Floats4 = float __attribute__((vector_size(16)));
 using Doubles4 = double __attribute__((vector_size(32)));
 
-// row_sum(n, term) on four lanes. Forced inline, so that each clone below gets it in its own
-// instructions (a call into baseline code would undo the clone).
-template <class Term>
-[[gnu::always_inline]] inline double row_sum4(std::int64_t n, Term term) {
-  Doubles4 acc = {};
-  std::int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const Floats4 t = {term(i), term(i + 1), term(i + 2), term(i + 3)};
-    acc += __builtin_convertvector(t, Doubles4);
-  }
-  for (; i < n; ++i) acc[0] += static_cast<double>(term(i));
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+// Forced inline, so that each clone below has them in its own instructions.
+[[gnu::always_inline]] inline Floats4 load4(const float* p) {
+  Floats4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
+[[gnu::always_inline]] inline double total(const Doubles4& a) { return (a[0] + a[1]) + (a[2] + a[3]); }
 
 ATTOGRAD_WIDEST_SIMD void layer_norm_row(const float* x, const float* w, const float* b, double eps, std::int64_t n,
                                          float* y, float* mean, float* rstd) {
-  const double s = row_sum4(n, [&](std::int64_t k) { return x[k]; });
-  const float mu = static_cast<float>(s / static_cast<double>(n));
-  const double v = row_sum4(n, [&](std::int64_t k) { return (x[k] - mu) * (x[k] - mu); });
-  const float var = static_cast<float>(v / static_cast<double>(n));
+  Doubles4 s = {};
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) s += __builtin_convertvector(load4(x + i), Doubles4);
+  for (; i < n; ++i) s[0] += static_cast<double>(x[i]);
+  const float mu = static_cast<float>(total(s) / static_cast<double>(n));
+  Doubles4 v = {};
+  for (i = 0; i + 4 <= n; i += 4) {
+    const Floats4 d = load4(x + i) - mu;
+    v += __builtin_convertvector(d * d, Doubles4);
+  }
+  for (; i < n; ++i) v[0] += static_cast<double>((x[i] - mu) * (x[i] - mu));
+  const float var = static_cast<float>(total(v) / static_cast<double>(n));
   const float rs = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var) + eps));
   *mean = mu;
   *rstd = rs;
   if (w && b) {
-    for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs * w[i] + b[i];
+    for (i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs * w[i] + b[i];
   } else {
-    for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs;
-    for (std::int64_t i = 0; w && i < n; ++i) y[i] *= w[i];
-    for (std::int64_t i = 0; b && i < n; ++i) y[i] += b[i];
+    for (i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs;
+    for (i = 0; w && i < n; ++i) y[i] *= w[i];
+    for (i = 0; b && i < n; ++i) y[i] += b[i];
   }
 }
 
-// dx of one row: xhat and g are computed twice, for the sums and for dx, instead of kept.
+// dx of one row: xhat and g are computed twice, for the sums and for dx, instead of kept. The two
+// sums run in one loop: two independent chains of additions, where one would wait on each addition.
 ATTOGRAD_WIDEST_SIMD void layer_norm_backward_row(const float* x, const float* dy, const float* w, float mu, float rs,
                                                   std::int64_t n, float* dx) {
-  const auto g = [&](std::int64_t k) { return w ? dy[k] * w[k] : dy[k]; };
-  const double sg = row_sum4(n, g);
-  const double sgx = row_sum4(n, [&](std::int64_t k) { return g(k) * ((x[k] - mu) * rs); });
-  const float mg = static_cast<float>(sg / static_cast<double>(n));
-  const float mgx = static_cast<float>(sgx / static_cast<double>(n));
+  Doubles4 sg = {}, sgx = {};
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const Floats4 g = w ? load4(dy + i) * load4(w + i) : load4(dy + i);
+    sg += __builtin_convertvector(g, Doubles4);
+    sgx += __builtin_convertvector(g * ((load4(x + i) - mu) * rs), Doubles4);
+  }
+  for (; i < n; ++i) {
+    const float g = w ? dy[i] * w[i] : dy[i];
+    sg[0] += static_cast<double>(g);
+    sgx[0] += static_cast<double>(g * ((x[i] - mu) * rs));
+  }
+  const float mg = static_cast<float>(total(sg) / static_cast<double>(n));
+  const float mgx = static_cast<float>(total(sgx) / static_cast<double>(n));
   if (w) {
-    for (std::int64_t i = 0; i < n; ++i) dx[i] = rs * (dy[i] * w[i] - mg - ((x[i] - mu) * rs) * mgx);
+    for (i = 0; i < n; ++i) dx[i] = rs * (dy[i] * w[i] - mg - ((x[i] - mu) * rs) * mgx);
   } else {
-    for (std::int64_t i = 0; i < n; ++i) dx[i] = rs * (dy[i] - mg - ((x[i] - mu) * rs) * mgx);
+    for (i = 0; i < n; ++i) dx[i] = rs * (dy[i] - mg - ((x[i] - mu) * rs) * mgx);
   }
 }
 
