@@ -30,30 +30,54 @@ using Doubles4 = double __attribute__((vector_size(32)));
 }
 [[gnu::always_inline]] inline double total(const Doubles4& a) { return (a[0] + a[1]) + (a[2] + a[3]); }
 
-ATTOGRAD_WIDEST_SIMD void layer_norm_row(const float* x, const float* w, const float* b, double eps, std::int64_t n,
-                                         float* y, float* mean, float* rstd) {
-  Doubles4 s = {};
+// R rows at once: their sums are independent chains, and R of them in one loop keep the adder busy
+// where one row would wait on each addition. Each row's terms are added in its own order.
+template <int R>
+[[gnu::always_inline]] inline void layer_norm_rows(const float* x, const float* w, const float* b, double eps,
+                                                   std::int64_t n, float* y, float* mean, float* rstd) {
+  Doubles4 s[R] = {}, v[R] = {};
   std::int64_t i = 0;
-  for (; i + 4 <= n; i += 4) s += __builtin_convertvector(load4(x + i), Doubles4);
-  for (; i < n; ++i) s[0] += static_cast<double>(x[i]);
-  const float mu = static_cast<float>(total(s) / static_cast<double>(n));
-  Doubles4 v = {};
+  for (; i + 4 <= n; i += 4) {
+    for (int k = 0; k < R; ++k) s[k] += __builtin_convertvector(load4(x + k * n + i), Doubles4);
+  }
+  for (; i < n; ++i) {
+    for (int k = 0; k < R; ++k) s[k][0] += static_cast<double>(x[k * n + i]);
+  }
+  float mu[R];
+  for (int k = 0; k < R; ++k) mu[k] = static_cast<float>(total(s[k]) / static_cast<double>(n));
   for (i = 0; i + 4 <= n; i += 4) {
-    const Floats4 d = load4(x + i) - mu;
-    v += __builtin_convertvector(d * d, Doubles4);
+    for (int k = 0; k < R; ++k) {
+      const Floats4 d = load4(x + k * n + i) - mu[k];
+      v[k] += __builtin_convertvector(d * d, Doubles4);
+    }
   }
-  for (; i < n; ++i) v[0] += static_cast<double>((x[i] - mu) * (x[i] - mu));
-  const float var = static_cast<float>(total(v) / static_cast<double>(n));
-  const float rs = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var) + eps));
-  *mean = mu;
-  *rstd = rs;
-  if (w && b) {
-    for (i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs * w[i] + b[i];
-  } else {
-    for (i = 0; i < n; ++i) y[i] = (x[i] - mu) * rs;
-    for (i = 0; w && i < n; ++i) y[i] *= w[i];
-    for (i = 0; b && i < n; ++i) y[i] += b[i];
+  for (; i < n; ++i) {
+    for (int k = 0; k < R; ++k) v[k][0] += static_cast<double>((x[k * n + i] - mu[k]) * (x[k * n + i] - mu[k]));
   }
+  for (int k = 0; k < R; ++k) {
+    const float var = static_cast<float>(total(v[k]) / static_cast<double>(n));
+    const float rs = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var) + eps));
+    const float m = mu[k];
+    mean[k] = m;
+    rstd[k] = rs;
+    const float* xr = x + k * n;
+    float* yr = y + k * n;
+    if (w && b) {
+      for (i = 0; i < n; ++i) yr[i] = (xr[i] - m) * rs * w[i] + b[i];
+    } else {
+      for (i = 0; i < n; ++i) yr[i] = (xr[i] - m) * rs;
+      for (i = 0; w && i < n; ++i) yr[i] *= w[i];
+      for (i = 0; b && i < n; ++i) yr[i] += b[i];
+    }
+  }
+}
+
+// `rows` contiguous rows of n: two at a time, an odd last one alone.
+ATTOGRAD_WIDEST_SIMD void layer_norm_rows(const float* x, const float* w, const float* b, double eps, std::int64_t n,
+                                          std::int64_t rows, float* y, float* mean, float* rstd) {
+  std::int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) layer_norm_rows<2>(x + r * n, w, b, eps, n, y + r * n, mean + r, rstd + r);
+  if (r < rows) layer_norm_rows<1>(x + r * n, w, b, eps, n, y + r * n, mean + r, rstd + r);
 }
 
 // dx of one row: xhat and g are computed twice, for the sums and for dx, instead of kept. The two
@@ -104,10 +128,8 @@ void layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, doubl
     const T* pb = b.defined() ? b.data<T>() : nullptr;
     parallel_for(rows, rows * n, [&](std::int64_t first, std::int64_t last) {
       if constexpr (std::is_same_v<T, float>) {
-        for (std::int64_t r = first; r < last; ++r) {
-          f32::layer_norm_row(x.data<T>() + r * n, pw, pb, eps, n, y.data<T>() + r * n, mean.data<T>() + r,
-                              rstd.data<T>() + r);
-        }
+        f32::layer_norm_rows(x.data<T>() + first * n, pw, pb, eps, n, last - first, y.data<T>() + first * n,
+                             mean.data<T>() + first, rstd.data<T>() + first);
         return;
       }
       for (std::int64_t r = first; r < last; ++r) {
