@@ -67,12 +67,7 @@ namespace {
 // fuses a multiply and an add into one FMA, rounded once, wherever the target has FMA: the AVX-512
 // clone held 69, fusing other pairs in its 16-lane body than in its scalar tail, and the AVX2 and
 // baseline clones none, so an element's bits depended on where a thread's range began and on the CPU.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ATTOGRAD_WIDEST_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ATTOGRAD_WIDEST_SIMD
-#endif
-
+// (ATTOGRAD_WIDEST_SIMD is in fast_math.hpp: other kernels use it too.)
 ATTOGRAD_WIDEST_SIMD void exp_f32(const float* x, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = fast_exp(x[i]);
 }

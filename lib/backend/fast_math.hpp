@@ -12,6 +12,14 @@
 
 #include <cstdint>
 
+// Compiles a function three times, for AVX-512, AVX2 and the baseline x86-64, the loader picking the
+// widest the CPU has (fast_math.cpp says why the bits stay the same on every clone).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ATTOGRAD_WIDEST_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ATTOGRAD_WIDEST_SIMD
+#endif
+
 namespace attograd::backend {
 
 // e^x: subnormal down to -103.9, 0 below and at -inf, +inf above 88.7, NaN for NaN.

@@ -7,6 +7,7 @@
 
 #include "backend/fast_math.hpp"
 #include "backend/row_sum.hpp"
+#include "backend/softmax_rows.hpp"
 #include "backend/threads.hpp"
 #include "core/dispatch.hpp"
 #include "core/strided.hpp"
@@ -58,6 +59,10 @@ void sum_into(const Tensor& x, Tensor& out) {
         Acc s{0};
         for (std::int64_t i = 0; i < n; ++i) s += static_cast<Acc>(src[off[1] + i * step[1]]);
         acc[static_cast<std::size_t>(off[0])] += s;
+      } else if (step[0] == 1 && step[1] == 1) {  // rows into rows (a bias's gradient): a loop that vectorises
+        Acc* a = acc.data() + off[0];
+        const T* x = src + off[1];
+        for (std::int64_t i = 0; i < n; ++i) a[i] += static_cast<Acc>(x[i]);
       } else {
         for (std::int64_t i = 0; i < n; ++i) {
           acc[static_cast<std::size_t>(off[0] + i * step[0])] += static_cast<Acc>(src[off[1] + i * step[1]]);
@@ -238,12 +243,26 @@ void scaled_masked_softmax(const Tensor& x_in, const Tensor& mask, double scale,
     constexpr T kInf = std::numeric_limits<T>::infinity();
     const T c = static_cast<T>(scale);
     const std::int64_t n = g.n;
-    softmax_rows<T>(x.data<T>(), out.data<T>(), g, false, [&](std::int64_t o, const T* p, T* q) {
+    const auto load = [&](std::int64_t o, const T* p, T* q) {
       for (std::int64_t r = 0; r < n; ++r) q[r] = p[r] * c;
       if (pm == nullptr) return;
       const bool* m = pm + mask_row[static_cast<std::size_t>(o)];
       for (std::int64_t r = 0; r < n; ++r) q[r] = m[r * mask_step] ? -kInf : q[r];  // a select, no branch
-    });
+    };
+    if constexpr (std::is_same_v<T, float>) {  // rows of float32: scaled_masked_row_f32, or as below
+      const float* px = x.data<float>();
+      float* po = out.data<float>();
+      parallel_for(g.outer, g.outer * n, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t o = first; o < last; ++o) {
+          const bool* m = pm == nullptr ? nullptr : pm + mask_row[static_cast<std::size_t>(o)];
+          if (!scaled_masked_row_f32(px + o * n, m, mask_step, c, po + o * n, n)) {
+            softmax_rows<T>(px, po, g, false, load, o, o + 1);
+          }
+        }
+      });
+    } else {
+      softmax_rows<T>(x.data<T>(), out.data<T>(), g, false, load);
+    }
   });
 }
 
@@ -259,6 +278,14 @@ void softmax_backward(const Tensor& y_in, const Tensor& dy_in, int dim, double s
     T* pd = dx.data<T>();
     const std::int64_t s = g.inner;
     parallel_for(g.outer, y.numel(), [&](std::int64_t first, std::int64_t last) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (s == 1) {  // rows of float32: the same sums in vectors (softmax_backward_row_f32)
+          for (std::int64_t o = first; o < last; ++o) {
+            softmax_backward_row_f32(py + o * g.n, pg + o * g.n, c, pd + o * g.n, g.n);
+          }
+          return;
+        }
+      }
       for (std::int64_t o = first; o < last; ++o) {
         for (std::int64_t i = 0; i < g.inner; ++i) {
           const std::int64_t base = o * g.n * g.inner + i;

@@ -4,6 +4,12 @@
 // non-contiguous input; plus a float64 gradcheck of the fused op.
 #include "support/test.hpp"
 
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backend/norm.hpp"
+#include "backend/row_sum.hpp"
 #include "ops/norm_composite.hpp"
 
 using namespace attograd;
@@ -103,6 +109,69 @@ BOOST_AUTO_TEST_CASE(weight_of_another_dtype_is_refused) {
   const Tensor y = layer_norm(x, {3}, w.to(kFloat64));
   BOOST_TEST(y.dtype() == kFloat64);
   check_close(y, layer_norm(x, {3}), 1e-12);
+}
+
+// float32 rows run in vectors (norm.cpp's f32 loops); their bits must be those of the plain loops,
+// written here one pass at a time: every row length up to 19 (each tail of the vector body) and 128.
+BOOST_AUTO_TEST_CASE(float32_rows_give_the_plain_loops_bits) {
+  const auto bits = [](const Tensor& t) {
+    std::vector<std::uint32_t> out(static_cast<std::size_t>(t.numel()));
+    std::memcpy(out.data(), t.data<float>(), out.size() * sizeof(float));
+    return out;
+  };
+  Generator gen(23);
+  for (std::int64_t n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 128}) {
+    const std::int64_t rows = 3;
+    const Tensor x = randn({rows, n}, gen) * 2.0 + 0.5, dy = randn({rows, n}, gen);
+    const Tensor w = randn({n}, gen), b = randn({n}, gen);
+    for (const bool affine : {true, false}) {
+      Tensor y = empty({rows, n}), mean = empty({rows}), rstd = empty({rows});
+      backend::layer_norm_forward(x, affine ? w : Tensor(), affine ? b : Tensor(), 1e-5, y, mean, rstd);
+      Tensor dx = empty({rows, n}), dw = empty({n}), db = empty({n});
+      backend::layer_norm_backward(dy, x, mean, rstd, affine ? w : Tensor(), &dx, &dw, &db);
+      // The plain loops, in float with double sums, as norm.cpp's general path computes them.
+      const float* px = x.data<float>();
+      const float* pg = dy.data<float>();
+      Tensor y2 = empty({rows, n}), dx2 = empty({rows, n});
+      std::vector<double> sw(static_cast<std::size_t>(n)), sb(static_cast<std::size_t>(n));
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const float* xr = px + r * n;
+        const float* gr = pg + r * n;
+        const float mu = static_cast<float>(backend::row_sum(n, [&](std::int64_t i) { return double{xr[i]}; }) / n);
+        const double v = backend::row_sum(n, [&](std::int64_t i) { return double{(xr[i] - mu) * (xr[i] - mu)}; });
+        const float rs = static_cast<float>(1.0 / std::sqrt(double{static_cast<float>(v / n)} + 1e-5));
+        BOOST_TEST(mean.data<float>()[r] == mu);
+        BOOST_TEST(rstd.data<float>()[r] == rs);
+        std::vector<float> xhat(static_cast<std::size_t>(n)), g(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          float out = (xr[i] - mu) * rs;
+          if (affine) out *= w.data<float>()[i];
+          if (affine) out += b.data<float>()[i];
+          y2.data<float>()[r * n + i] = out;
+          xhat[k] = (xr[i] - mu) * rs;
+          g[k] = affine ? gr[i] * w.data<float>()[i] : gr[i];
+          sw[k] += double{gr[i] * xhat[k]};
+          sb[k] += double{gr[i]};
+        }
+        const auto at = [](std::int64_t i) { return static_cast<std::size_t>(i); };
+        const float mg = static_cast<float>(backend::row_sum(n, [&](std::int64_t i) { return double{g[at(i)]}; }) / n);
+        const double sgx = backend::row_sum(n, [&](std::int64_t i) { return double{g[at(i)] * xhat[at(i)]}; });
+        const float mgx = static_cast<float>(sgx / n);
+        for (std::int64_t i = 0; i < n; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          dx2.data<float>()[r * n + i] = rs * (g[k] - mg - xhat[k] * mgx);
+        }
+      }
+      BOOST_TEST_INFO("n " << n << (affine ? ", with weight and bias" : ""));
+      BOOST_TEST(bits(y) == bits(y2));
+      BOOST_TEST(bits(dx) == bits(dx2));
+      for (std::int64_t i = 0; i < n; ++i) {
+        BOOST_TEST(dw.data<float>()[i] == static_cast<float>(sw[static_cast<std::size_t>(i)]));
+        BOOST_TEST(db.data<float>()[i] == static_cast<float>(sb[static_cast<std::size_t>(i)]));
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,7 +5,10 @@
 #include "support/test.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 #include "ops/softmax_fused.hpp"
 
@@ -89,6 +92,35 @@ BOOST_AUTO_TEST_CASE(attention_uses_it_and_agrees_with_the_composite) {
   const Tensor weights = attention_weights(q, k, causal_mask(5), std::nullopt);
   check_close(weights, composite(matmul(q, k.mT()), causal_mask(5), 0.5), 1e-13);  // c = 1/sqrt(4)
   BOOST_TEST(weights.dtype() == kFloat64);
+}
+
+// float32 rows take their own loop (backend/reduce.cpp: scaled_masked_row_f32), which computes a
+// masked row only up to its last unmasked key and works in vectors of eight: the same bits as the
+// composite, on rows long enough for the vector body and its tail, and on rows holding NaN or +inf.
+BOOST_AUTO_TEST_CASE(float32_rows_give_the_composites_bits) {
+  const auto bits = [](const Tensor& t) {
+    const Tensor c = t.contiguous();
+    std::vector<std::uint32_t> out(static_cast<std::size_t>(c.numel()));
+    std::memcpy(out.data(), c.data<float>(), out.size() * sizeof(float));
+    return out;
+  };
+  Generator gen(12);
+  Tensor pad = zeros({2, 1, 1, 37}, {.dtype = kBool});  // sequence 0: keys 30.. masked; 1: keys 3, 36
+  for (std::int64_t j = 30; j < 37; ++j) pad.set({0, 0, 0, j}, 1.0);
+  pad.set({1, 0, 0, 3}, 1.0);
+  pad.set({1, 0, 0, 36}, 1.0);
+  Tensor s = randn({2, 3, 37, 37}, gen) * 4.0;
+  s.set({0, 1, 2, 1}, std::numeric_limits<double>::quiet_NaN());  // a NaN row
+  s.set({1, 0, 20, 7}, kInf);                                      // a row with +inf
+  s.set({1, 2, 9, 36}, std::numeric_limits<double>::quiet_NaN());  // NaN under the mask: no effect
+  for (const Tensor& mask : {causal_mask(37), pad, Tensor()}) {
+    for (const double c : {0.125, 1.0}) {
+      BOOST_TEST(bits(scaled_masked_softmax(s, mask, c)) == bits(composite(s, mask, c)));
+    }
+  }
+  const Tensor row = scaled_masked_softmax(s, causal_mask(37), 1.0);
+  BOOST_TEST(std::isnan(row.at({0, 1, 2, 36})));  // NaN at key 1 of query 2: the whole row, as composed
+  BOOST_TEST(row.at({1, 0, 20, 7}) == 1.0);       // the +inf key takes all the weight
 }
 
 BOOST_AUTO_TEST_SUITE_END()
