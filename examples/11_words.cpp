@@ -12,10 +12,11 @@
 //
 // The baselines are n-gram models (examples/ngram.hpp), bigram to 5-gram, each with add-k smoothing and
 // with interpolated Kneser-Ney, their k and discount picked on the validation words. The model is a
-// small causal transformer (nn::LanguageModel) that reads a word from its "." and is set against the
-// best n-gram on the test words (the goal is to beat it; at the defaults it comes within 0.04 nats, not
-// below: examples/README.md has the measurements). Last, it invents words: at each --temperatures, 1,000 samples, 20 of them
-// printed, counted as words it trained on, real words it never saw (validation and test), or new.
+// small causal transformer (nn::LanguageModel) that reads a word from its ".", trained on batches of
+// words of similar length, and set against the best n-gram on the test words (the goal is to beat it;
+// at the defaults it comes within 0.04 nats, not below: examples/README.md has the measurements). Last,
+// it invents words: at each --temperatures, 1,000 samples, 20 of them printed, counted as words it
+// trained on, real words it never saw (validation and test), or new.
 //
 //   $ 11_words
 //   ...
