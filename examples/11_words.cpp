@@ -14,7 +14,7 @@
 // with interpolated Kneser-Ney, their k and discount picked on the validation words. The model is a
 // small causal transformer (nn::LanguageModel) that reads a word from its ".", trained on batches of
 // words of similar length, and set against the best n-gram on the test words (the goal is to beat it;
-// at the defaults it comes within 0.04 nats, not below: examples/README.md has the measurements). Last,
+// at the defaults it does, 1.648 nats against 1.662: examples/README.md has the measurements). Last,
 // it invents words: at each --temperatures, 1,000 samples, 20 of them printed, counted as words it
 // trained on, real words it never saw (validation and test), or new.
 //
@@ -201,12 +201,12 @@ double nats_per_char(nn::LanguageModel& model, const std::vector<Tokens>& words)
 int main(int argc, char** argv) {
   CLI::App app{"11_words: a character-level transformer language model of English words, in nats per character "
                "against add-k and Kneser-Ney n-gram models, and the words it invents"};
-  examples::Flags flags{.steps = 20000, .lr = 1e-2, .out = "runs/11_words"};
+  examples::Flags flags{.steps = 14000, .lr = 5e-3, .out = "runs/11_words"};
   examples::add_common_flags(app, flags);
   examples::add_checkpoint_flags(app, flags);
   std::string words_path = "/usr/share/dict/american-english";
   std::uint64_t split_seed = 0;
-  std::int64_t emb = 64, heads = 4, depth = 2, batch = 64, bucket = 50, samples = 1000, show = 20;
+  std::int64_t emb = 128, heads = 4, depth = 2, batch = 64, bucket = 50, samples = 1000, show = 20;
   double dropout = 0, weight_decay = 0.01;
   std::vector<double> temperatures{0.5, 0.8, 1.0};
   app.add_option("--words", words_path, "the word list, one word per line (Debian: wamerican)")->capture_default_str();
