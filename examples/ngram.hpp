@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -161,6 +162,45 @@ double mean_nats(const Model& model, const std::vector<std::vector<std::int64_t>
     predicted += tokens.size() > 0 ? tokens.size() - 1 : 0;
   }
   return nats / static_cast<double>(predicted);
+}
+
+// What examples/11_words.cpp tunes with: the setting of `grid` with the lowest nats on `val` (make(setting)
+// builds the model), that figure, and the model's nats on `test`.
+struct Tuned {
+  double setting = 0, val = std::numeric_limits<double>::infinity(), test = 0;
+};
+template <class MakeModel>
+Tuned tune(const std::vector<double>& grid, MakeModel make, const std::vector<std::vector<std::int64_t>>& val,
+           const std::vector<std::vector<std::int64_t>>& test) {
+  Tuned best;
+  for (const double s : grid) {
+    const double nats = mean_nats(make(s), val);
+    if (nats < best.val) best = {s, nats, 0};
+  }
+  best.test = mean_nats(make(best.setting), test);
+  return best;
+}
+
+// How far from 1 the model's P(c | context) summed over the `vocab` tokens gets, at every prediction of
+// the first `count` sequences.
+template <class Model>
+double sum_error(const Model& model, const std::vector<std::vector<std::int64_t>>& sequences, std::int64_t vocab,
+                 std::size_t count) {
+  double worst = 0;
+  for (std::size_t w = 0; w < std::min(count, sequences.size()); ++w) {
+    std::vector<std::int64_t> tokens = sequences[w];
+    for (std::size_t i = 1; i < tokens.size(); ++i) {
+      const std::int64_t real = tokens[i];
+      double sum = 0;
+      for (std::int64_t c = 0; c < vocab; ++c) {
+        tokens[i] = c;
+        sum += model.probability(tokens, i);
+      }
+      tokens[i] = real;
+      worst = std::max(worst, std::abs(sum - 1));
+    }
+  }
+  return worst;
 }
 
 }  // namespace examples
