@@ -27,6 +27,9 @@
 
 #include <attograd/attograd.hpp>
 
+#include "common/step_program.hpp"
+#include "common/sweep.hpp"
+
 using namespace attograd;
 using Clock = std::chrono::steady_clock;
 
@@ -50,25 +53,6 @@ double seconds_of(const Inputs& in, bool fused) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-std::vector<std::int64_t> numbers(const std::string& list) {
-  std::vector<std::int64_t> out;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoll(item));
-  return out;
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one;
-  in >> one;
-  return in ? one : "?";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,10 +62,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--reps") reps = std::stoi(value);
-    else if (flag == "--threads") threads = numbers(value);
-    else if (flag == "--dims") dims = numbers(value);
-    else if (flag == "--lengths") lengths = numbers(value);
-    else if (flag == "--tokens") tokens = numbers(value);
+    else if (flag == "--threads") threads = bench::numbers(value);
+    else if (flag == "--dims") dims = bench::numbers(value);
+    else if (flag == "--lengths") lengths = bench::numbers(value);
+    else if (flag == "--tokens") tokens = bench::numbers(value);
     else if (flag == "--mask") causal = value == "causal";
     else {
       fmt::print(stderr, "unknown flag {}\n", flag);
@@ -91,7 +75,7 @@ int main(int argc, char** argv) {
   constexpr std::int64_t H = 4;
   fmt::print("attention forward + backward, float32, H = 4, {} mask, {} pairs A B per row; load average {} at the "
              "start\n{:>3} {:>3} {:>5} {:>5} {:>10} {:>12} {:>9} {:>16}\n",
-             causal ? "causal" : "no", reps, load_average(), "thr", "D", "T", "N", "fused ms", "composite ms",
+             causal ? "causal" : "no", reps, bench::load_average(), "thr", "D", "T", "N", "fused ms", "composite ms",
              "fus/comp", "min .. max");
   for (const std::int64_t thr : threads) {
     set_num_threads(static_cast<int>(thr));
@@ -110,13 +94,13 @@ int main(int argc, char** argv) {
             ratio.push_back(fused.back() / composite.back());
           }
           fmt::print("{:>3} {:>3} {:>5} {:>5} {:>10.3f} {:>12.3f} {:>9.3f} {:>7.3f} .. {:<6.3f}\n", thr, D, T, B * H,
-                     1e3 * median(fused), 1e3 * median(composite), median(ratio),
+                     1e3 * bench::median(fused), 1e3 * bench::median(composite), bench::median(ratio),
                      *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()));
           std::fflush(stdout);
         }
       }
     }
   }
-  fmt::print("load average {} at the end\n", load_average());
+  fmt::print("load average {} at the end\n", bench::load_average());
   return 0;
 }

@@ -42,6 +42,9 @@
 
 #include <attograd/attograd.hpp>
 
+#include "common/step_program.hpp"
+#include "common/sweep.hpp"
+
 #include "backend/flash_attention.hpp"
 #include "backend/threads.hpp"
 
@@ -156,25 +159,6 @@ double difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
   return diff / scale;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-std::vector<std::int64_t> numbers(const std::string& list) {
-  std::vector<std::int64_t> out;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoll(item));
-  return out;
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one;
-  in >> one;
-  return in ? one : "?";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,9 +168,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--reps") reps = std::stoi(value);
-    else if (flag == "--threads") threads = numbers(value);
-    else if (flag == "--dims") dims = numbers(value);
-    else if (flag == "--lengths") lengths = numbers(value);
+    else if (flag == "--threads") threads = bench::numbers(value);
+    else if (flag == "--dims") dims = bench::numbers(value);
+    else if (flag == "--lengths") lengths = bench::numbers(value);
     else if (flag == "--mask") causal = value == "causal";
     else {
       fmt::print(stderr, "unknown flag {}\n", flag);
@@ -195,7 +179,7 @@ int main(int argc, char** argv) {
   }
   fmt::print("fused attention forward + backward, float32, N x T = 8192 tokens, {} mask, {} pairs A B per row; "
              "load average {} at the start\n",
-             causal ? "causal" : "no", reps, load_average());
+             causal ? "causal" : "no", reps, bench::load_average());
   fmt::print("{:>3} {:>3} {:>5} {:>5} {:>10} {:>10} {:>8} {:>16} {:>9}\n", "thr", "D", "T", "N", "ours ms",
              "oneDNN ms", "dnnl/our", "min .. max", "rel diff");
   for (const std::int64_t thr : threads) {
@@ -214,12 +198,12 @@ int main(int argc, char** argv) {
           ratio.push_back(dnnl.back() / ours.back());
         }
         fmt::print("{:>3} {:>3} {:>5} {:>5} {:>10.2f} {:>10.2f} {:>8.3f} {:>7.3f} .. {:<6.3f} {:>9.1e}\n", thr, D, T, N,
-                   1e3 * median(ours), 1e3 * median(dnnl), median(ratio),
+                   1e3 * bench::median(ours), 1e3 * bench::median(dnnl), bench::median(ratio),
                    *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()), diff);
         std::fflush(stdout);
       }
     }
   }
-  fmt::print("load average {} at the end; oneDNN's kernels: {}\n", load_average(), fmt::join(implementations, ", "));
+  fmt::print("load average {} at the end; oneDNN's kernels: {}\n", bench::load_average(), fmt::join(implementations, ", "));
   return 0;
 }
