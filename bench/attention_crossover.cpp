@@ -56,22 +56,9 @@ double seconds_of(const Inputs& in, bool fused) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = 7;
-  std::vector<std::int64_t> threads{1}, dims{16, 32, 64}, lengths{32, 64, 96, 128, 192, 256}, tokens{2048, 8192};
-  bool causal = true;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--reps") reps = std::stoi(value);
-    else if (flag == "--threads") threads = bench::numbers(value);
-    else if (flag == "--dims") dims = bench::numbers(value);
-    else if (flag == "--lengths") lengths = bench::numbers(value);
-    else if (flag == "--tokens") tokens = bench::numbers(value);
-    else if (flag == "--mask") causal = value == "causal";
-    else {
-      fmt::print(stderr, "unknown flag {}\n", flag);
-      return 2;
-    }
-  }
+  bench::SweepFlags flags{.threads = {1}, .dims = {16, 32, 64}, .lengths = {32, 64, 96, 128, 192, 256}, .tokens = {2048, 8192}};
+  if (!bench::parse_sweep_flags(argc, argv, flags, true)) return 2;
+  const auto& [reps, threads, dims, lengths, tokens, causal] = flags;
   constexpr std::int64_t H = 4;
   fmt::print("attention forward + backward, float32, H = 4, {} mask, {} pairs A B per row; load average {} at the "
              "start\n{:>3} {:>3} {:>5} {:>5} {:>10} {:>12} {:>9} {:>16}\n",

@@ -162,21 +162,9 @@ double difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = 7;
-  std::vector<std::int64_t> threads{1, 2}, dims{16, 32, 64}, lengths{64, 128, 256, 512, 1024};
-  bool causal = true;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--reps") reps = std::stoi(value);
-    else if (flag == "--threads") threads = bench::numbers(value);
-    else if (flag == "--dims") dims = bench::numbers(value);
-    else if (flag == "--lengths") lengths = bench::numbers(value);
-    else if (flag == "--mask") causal = value == "causal";
-    else {
-      fmt::print(stderr, "unknown flag {}\n", flag);
-      return 2;
-    }
-  }
+  bench::SweepFlags flags{.threads = {1, 2}, .dims = {16, 32, 64}, .lengths = {64, 128, 256, 512, 1024}, .tokens = {}};
+  if (!bench::parse_sweep_flags(argc, argv, flags, false)) return 2;
+  const auto& [reps, threads, dims, lengths, tokens, causal] = flags;
   fmt::print("fused attention forward + backward, float32, N x T = 8192 tokens, {} mask, {} pairs A B per row; "
              "load average {} at the start\n",
              causal ? "causal" : "no", reps, bench::load_average());
