@@ -21,6 +21,7 @@
 // data-parallel training under mpirun (--no-dist skips it, --dist-only runs nothing else and replaces
 // only the "dist" and "allreduce" entries of an existing --out file).
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -287,22 +288,37 @@ int main(int argc, char** argv) {
     if (c.long_only) return long_only(c, load_before);
     if (c.dist_only) return dist_only(c, load_before);
     json runs = json::array(), bf16 = json::array(), matmul = json::array(), busy = json::array(), long_rows = json::array(), dist;
+    // How long each section took, on stderr beside its progress lines: --quick's budget is their sum.
+    auto section_start = std::chrono::steady_clock::now();
+    const auto section_done = [&section_start](const char* name) {
+      const auto now = std::chrono::steady_clock::now();
+      fmt::print(stderr, "[bench] the {} section took {:.0f} s\n", name,
+                 std::chrono::duration<double>(now - section_start).count());
+      section_start = now;
+    };
     if (!c.busy_only) {
       for (int threads : c.threads) {
         for (const std::string& w : c.workloads) runs.push_back(bench_workload(c, w, threads, bf16));
       }
+      section_done("workloads");
       for (int threads : c.threads) {
         const std::string args = fmt::format("--threads {} --rounds {}", threads, c.quick ? 5 : 15);
         for (const json& row : run(c, threads, "bench_matmul", args)) matmul.push_back(row);
       }
+      section_done("matmul");
     }
     if (c.long_sweep && !c.busy_only) {
       long_rows = bench::run_long({.bin = c.bin, .blas_dir = c.blas_dir, .threads = c.threads.front(), .quick = c.quick});
+      section_done("long");
     }
     if (c.busy || c.busy_only) {
       busy = bench::run_busy({.bin = c.bin, .quick = c.quick, .reps = c.quick ? 1 : 2, .workloads = c.workloads});
+      section_done("busy");
     }
-    if (c.dist && !c.busy_only) dist = run_dist_section(c);
+    if (c.dist && !c.busy_only) {
+      dist = run_dist_section(c);
+      section_done("dist");
+    }
     if (!c.busy_only) {
       bench::print_runs(runs);
       bench::print_bf16(bf16);
