@@ -8,6 +8,7 @@
 #include "attograd/autograd/grad_mode.hpp"
 #include "attograd/autograd/op_registry.hpp"
 #include "attograd/core/errors.hpp"
+#include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
 #include "core/dispatch.hpp"
 #include "core/element_offset.hpp"
@@ -126,6 +127,11 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   backend::add_into(*this, without_overlap(*this, other), alpha);
   impl()->storage->bump_version();
   return *this;
+}
+
+Tensor& Tensor::add_(double value) {
+  check_int64_scalar("add_", "value", *this, value, true);
+  return add_(scalar_tensor(value, {.dtype = dtype()}));
 }
 
 Tensor& Tensor::mul_(double factor) {

@@ -76,12 +76,12 @@ Tensor reduced_dims_last(const Tensor& x, const Reduced& r) {
 }
 
 // The largest (smallest) value along one dim, keeping the dim with size 1.
-// Y = max_r X[.., r, ..]    dX = dY at the first r that attains it, 0 elsewhere
+// Y = max_r X[.., r, ..]    dX = dY / k at each of the k positions that attain it, 0 elsewhere
 const Op max_op({.name = "max",
-                 .rule = "dX = dY at the first position that attains the maximum, 0 elsewhere",
+                 .rule = "dX = dY shared evenly among the positions that attain the maximum, 0 elsewhere",
                  .derivation = kMaxMin});
 const Op min_op({.name = "min",
-                 .rule = "dX = dY at the first position that attains the minimum, 0 elsewhere",
+                 .rule = "dX = dY shared evenly among the positions that attain the minimum, 0 elsewhere",
                  .derivation = kMaxMin});
 Tensor extreme_along(const Tensor& x, int dim, bool is_max) {
   Shape kept = x.shape();
@@ -90,13 +90,11 @@ Tensor extreme_along(const Tensor& x, int dim, bool is_max) {
   Tensor indices = empty(kept, kInt64);
   backend::arg_reduce(x, dim, is_max, &values, indices);
   if (Node* node = record(is_max ? max_op : min_op, values, {x})) {
-    node->backward = [indices, dim, shape = x.shape()](const Tensor& dY, Grads& d) {
-      // positions along dim, shaped to broadcast against indices: [1, .., n, .., 1]
-      Shape along;
-      along.resize(shape.rank(), 1);
-      along[dim] = shape[dim];
-      const Tensor positions = arange(static_cast<double>(shape[dim]), {.dtype = kInt64}).reshape(along);
-      d[0] = where(eq(positions, indices), dY.expand(shape), 0.0);
+    node->backward = [X = node->save(x), Y = node->save(values), dim](const Tensor& dY, Grads& d) {
+      // The elements equal to the extreme (the NaNs, when a NaN is the extreme), and how many per row.
+      const Tensor hit = logical_or(eq(X, Y), logical_and(isnan(X), isnan(Y)));
+      const Tensor count = sum(hit, Shape{dim}, true).to(dY.dtype());
+      d[0] = where(hit, (dY / count).expand(X.shape()), 0.0);
     };
   }
   return values;
@@ -240,6 +238,8 @@ Tensor Tensor::mean() const { return attograd::mean(*this); }
 Tensor Tensor::mean(const Shape& dims, bool keepdim) const { return attograd::mean(*this, dims, keepdim); }
 Tensor Tensor::max() const { return attograd::max(*this); }
 Tensor Tensor::min() const { return attograd::min(*this); }
+Tensor Tensor::max(const Shape& dims, bool keepdim) const { return attograd::max(*this, dims, keepdim); }
+Tensor Tensor::min(const Shape& dims, bool keepdim) const { return attograd::min(*this, dims, keepdim); }
 Tensor Tensor::argmax(std::int64_t dim, bool keepdim) const { return attograd::argmax(*this, dim, keepdim); }
 
 }  // namespace attograd

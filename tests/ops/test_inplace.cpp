@@ -152,6 +152,23 @@ BOOST_AUTO_TEST_CASE(add_with_alpha_and_broadcasting) {
   BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{21, 2, 43, 4}));
 }
 
+BOOST_AUTO_TEST_CASE(add_a_number) {
+  Tensor x = iota({2, 3});
+  x.add_(1.5);
+  check_values(x, {1.5, 2.5, 3.5, 4.5, 5.5, 6.5});
+  x.slice(1, 0, 1).add_(-1);  // through a view; an int converts
+  check_values(x, {0.5, 2.5, 3.5, 3.5, 5.5, 6.5});
+  Tensor ids = tensor_of<std::int64_t>({1, 2}, {2});
+  ids.add_(3.0);
+  BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{4, 5}));
+  BOOST_CHECK_EXCEPTION(ids.add_(0.5), ValueError,
+                        has_message("add_: value 0.5 is not a whole number, which an int64 tensor cannot use"));
+  BOOST_TEST((ids.to_vector<std::int64_t>() == std::vector<std::int64_t>{4, 5}));
+  Tensor w = ones({2}, {.requires_grad = true});
+  BOOST_CHECK_EXCEPTION(w.add_(1.0), AutogradError, has_message("add_: in-place update of a leaf that requires grad"));
+  check_values(w, {1, 1});
+}
+
 BOOST_AUTO_TEST_CASE(add_errors) {
   Tensor x = zeros({2, 3});
   BOOST_CHECK_EXCEPTION(x.add_(ones({2, 3}, {.dtype = kFloat64})), DTypeError,

@@ -69,6 +69,21 @@ BOOST_AUTO_TEST_CASE(an_empty_dim_list_means_every_dim) {
   BOOST_TEST((mean(r, {}, true).shape() == (Shape{1, 1, 1})));
 }
 
+BOOST_AUTO_TEST_CASE(one_dim_as_an_integer_is_that_dim_alone) {
+  // x.sum(-1) as PyTorch writes it; a braced list stays a list of dims ({} is every dim, above).
+  const Tensor r = ramp();
+  check_values(r.sum(-1), sum(r, {-1}).to_vector<double>(), 0.0);
+  check_values(sum(r, 1), sum(r, {1}).to_vector<double>(), 0.0);
+  BOOST_TEST((r.sum(0, true).shape() == (Shape{1, 3, 4})));
+  BOOST_TEST((mean(r, std::int64_t{2}, true).shape() == (Shape{2, 3, 1})));
+  check_values(r.mean(1), mean(r, {1}).to_vector<double>(), 0.0);
+  check_values(r.max(-1), max(r, {-1}).to_vector<double>(), 0.0);
+  check_values(min(r, 0), min(r, {0}).to_vector<double>(), 0.0);
+  BOOST_TEST((r.max(std::size_t{1}, true).shape() == (Shape{2, 1, 4})));
+  BOOST_CHECK_THROW(r.sum(3), IndexError);
+  BOOST_CHECK_THROW(max(r, -4), IndexError);
+}
+
 BOOST_AUTO_TEST_CASE(mean_values_by_hand) {
   const Tensor x = small();
   BOOST_TEST(mean(x).item() == 3.5);

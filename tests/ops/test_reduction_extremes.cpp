@@ -1,5 +1,6 @@
-// max, min, argmax and argmin (lib/ops/reduction.cpp): reference values, the tie rule (the first
-// element in row-major order wins and alone gets the gradient), NaN, gradients on every rank, errors.
+// max, min, argmax and argmin (lib/ops/reduction.cpp): reference values, the tie rules (argmax returns the
+// first element in row-major order; max's gradient is shared evenly among the tied elements), NaN,
+// gradients on every rank, errors.
 #include "support/test.hpp"
 
 using namespace attograd;
@@ -71,28 +72,43 @@ BOOST_AUTO_TEST_CASE(integer_tensors_keep_their_dtype) {
   BOOST_TEST(ints(min(x, {1})) == (std::vector<std::int64_t>{big - 1, -5}), boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(ties_go_to_the_first_element_in_row_major_order) {
+BOOST_AUTO_TEST_CASE(tied_elements_share_the_gradient_evenly) {
   Tensor x = tensor({{3.0, 1.0, 3.0}, {2.0, 2.0, 0.0}}, {.dtype = kFloat64, .requires_grad = true});
   max(x, {1}).backward(tensor({10.0, 20.0}, {.dtype = kFloat64}));
-  check_values(x.grad(), {10, 0, 0, 20, 0, 0}, 0.0);
+  check_values(x.grad(), {5, 0, 5, 10, 10, 0}, 0.0);
   x.zero_grad();
   max(x).backward();
-  check_values(x.grad(), {1, 0, 0, 0, 0, 0}, 0.0);
+  check_values(x.grad(), {0.5, 0, 0.5, 0, 0, 0}, 0.0);
   x.zero_grad();
   min(x, {0}).backward(tensor({1.0, 2.0, 3.0}, {.dtype = kFloat64}));
   check_values(x.grad(), {0, 2, 0, 1, 0, 3}, 0.0);
 
-  // All equal, over several dims: the first element of each reduced block in row-major order.
+  // All equal, over several dims: each reduced block of four shares its gradient.
   Tensor y = full({2, 2, 2}, 5.0, {.dtype = kFloat64, .requires_grad = true});
   max(y, {2, 0}).backward(tensor({1.0, 2.0}, {.dtype = kFloat64}));
-  check_values(y.grad(), {1, 0, 2, 0, 0, 0, 0, 0}, 0.0);
+  check_values(y.grad(), {0.25, 0.25, 0.5, 0.5, 0.25, 0.25, 0.5, 0.5}, 0.0);
   y.zero_grad();
   min(y).backward();
-  check_values(y.grad(), {1, 0, 0, 0, 0, 0, 0, 0}, 0.0);
+  check_values(y.grad(), {0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125}, 0.0);
   y.zero_grad();
   max(y.transpose(0, 2), {0, 1}).backward(tensor({1.0, 2.0}, {.dtype = kFloat64}));
-  // y^T[a, b, c] = y[c, b, a]; the first of the block with c fixed is a = b = 0: y[c, 0, 0].
-  check_values(y.grad(), {1, 0, 0, 0, 2, 0, 0, 0}, 0.0);
+  // y^T[a, b, c] = y[c, b, a]: the block with c fixed is y[c, :, :].
+  check_values(y.grad(), {0.25, 0.25, 0.25, 0.25, 0.5, 0.5, 0.5, 0.5}, 0.0);
+
+  // float32 too, on a row of ties in a bigger tensor
+  Tensor z = tensor({{1.0, 4.0, 4.0, 4.0, 4.0}, {0.0, 0.0, 0.0, 0.0, 9.0}}, {.requires_grad = true});
+  z.max(-1).sum().backward();
+  check_values(z.grad(), {0, 0.25, 0.25, 0.25, 0.25, 0, 0, 0, 0, 1}, 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(at_a_tie_of_two_the_gradient_is_the_central_difference) {
+  // A central difference at a tie of two measures the mean of the one-sided slopes, 1/2 to each: the
+  // even share passes gradcheck there (a whole gradient to one of them would not).
+  const Tensor x = tensor({{3.0, 1.0, 3.0}, {2.0, 2.0, 0.0}}, {.dtype = kFloat64, .requires_grad = true});
+  const auto by_rows = [](const std::vector<Tensor>& in) { return max(in[0], {1}); };
+  const auto whole = [](const std::vector<Tensor>& in) { return min(-in[0]); };
+  BOOST_TEST(gradcheck(by_rows, {x}).ok);
+  BOOST_TEST(gradcheck(whole, {x}).ok);
 }
 
 BOOST_AUTO_TEST_CASE(nan_wins) {
@@ -103,9 +119,12 @@ BOOST_AUTO_TEST_CASE(nan_wins) {
   check_values(max(x, {1}), {nan, 2.0}, 0.0);
   check_values(min(x, {1}), {nan, -1.0}, 0.0);
   check_values(max(x, {0}), {2.0, nan, 3.0}, 0.0);
-  // The gradient goes to the NaN.
+  // The gradient goes to the NaN; two NaNs share it.
   max(x, {1}).backward(tensor({1.0, 1.0}, {.dtype = kFloat64}));
   check_values(x.grad(), {0, 1, 0, 1, 0, 0}, 0.0);
+  Tensor two = tensor({nan, 1.0, nan}, {.dtype = kFloat64, .requires_grad = true});
+  min(two).backward();
+  check_values(two.grad(), {0.5, 0, 0.5}, 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(infinities_are_ordinary_values) {

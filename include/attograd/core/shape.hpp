@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -25,6 +26,12 @@ namespace attograd {
 
 /// The most dims a tensor may have: shapes live inline, so making one never allocates.
 inline constexpr int kMaxRank = 8;
+
+/// An integer naming one dim, as the one-dim overloads take it (`x.sum(-1)`); bool is not one. A template
+/// parameter rather than std::int64_t, so that a braced list (`sum(x, {})`, `sum(x, {0, 1})`) still
+/// means a list of dims.
+template <class I>
+concept DimIndex = std::integral<I> && !std::same_as<I, bool>;
 
 /// A tensor's sizes, one per dim, held inline (at most kMaxRank): `Shape{2, 3}`. Also used for lists of dims
 /// (`sum(x, {0, 1})`) and for strides.

@@ -166,10 +166,24 @@ class Tensor {
   /// @{
   Tensor sum() const;  ///< sum(*this): all elements
   Tensor sum(const Shape& dims, bool keepdim = false) const;  ///< sum(*this, dims, keepdim)
+  /// sum(*this, {dim}, keepdim): `x.sum(-1)`
+  template <DimIndex I>
+  Tensor sum(I dim, bool keepdim = false) const { return sum(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
   Tensor mean() const;  ///< mean(*this)
   Tensor mean(const Shape& dims, bool keepdim = false) const;  ///< mean(*this, dims, keepdim)
+  /// mean(*this, {dim}, keepdim): `x.mean(-1)`
+  template <DimIndex I>
+  Tensor mean(I dim, bool keepdim = false) const { return mean(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
   Tensor max() const;  ///< max(*this): the largest element
   Tensor min() const;  ///< min(*this)
+  Tensor max(const Shape& dims, bool keepdim = false) const;  ///< max(*this, dims, keepdim)
+  Tensor min(const Shape& dims, bool keepdim = false) const;  ///< min(*this, dims, keepdim)
+  /// max(*this, {dim}, keepdim): the values along one dim
+  template <DimIndex I>
+  Tensor max(I dim, bool keepdim = false) const { return max(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  /// min(*this, {dim}, keepdim): the values along one dim
+  template <DimIndex I>
+  Tensor min(I dim, bool keepdim = false) const { return min(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
   Tensor argmax(std::int64_t dim, bool keepdim = false) const;  ///< argmax(*this, dim, keepdim)
   Tensor exp() const;  ///< exp(*this)
   Tensor log() const;  ///< log(*this)
@@ -195,6 +209,7 @@ class Tensor {
   Tensor& fill_(double value);  ///< every element `value`
   Tensor& copy_(const Tensor& src);        ///< src broadcast to this shape
   Tensor& add_(const Tensor& other, double alpha = 1.0);  ///< this += alpha * other
+  Tensor& add_(double value);  ///< this += value (every element)
   Tensor& mul_(double factor);  ///< this *= factor
 
   /// @}
