@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <unordered_map>
@@ -27,6 +28,8 @@ using dnnl::memory;
 
 // (a_transposed, accumulate, m, n, kk, lda, ldb, ldc): everything a block product's primitive depends on.
 using Key = WordKey<8>;
+
+std::atomic<std::uint64_t> executions{0};
 
 // One engine for every thread's primitives, created on first use and never destroyed (as onednn.cpp's:
 // no oneDNN object is released while the OpenMP runtime shuts down at exit).
@@ -126,6 +129,7 @@ void flash_product_onednn(bool ta, bool acc, std::int64_t m, std::int64_t n, std
   const OmpThreads one(1);
   dnnl_status_t status = dnnl_primitive_execute(p.primitive.get(), t.stream.get(), 4, args.data());
   if (status == dnnl_success) status = dnnl_stream_wait(t.stream.get());
+  executions.fetch_add(1, std::memory_order_relaxed);
   if (status != dnnl_success) {
     throw Error(fmt::format("fused_attention: oneDNN could not execute a block product [{}, {}]·[{}, {}] ({}, "
                             "status {})",
@@ -137,6 +141,8 @@ FlashProductF32 flash_product_for(std::int64_t D, std::int64_t Dv) {
   if (matmul_backend() == MatmulBackend::Reference) return flash_product_ours;
   return std::min(D, Dv) >= kFlashOnednnMinHead ? flash_product_onednn : flash_product_ours;
 }
+
+std::uint64_t flash_onednn_executions() { return executions.load(std::memory_order_relaxed); }
 
 FlashOnednnPlan flash_onednn_plan(bool ta, bool acc, std::int64_t m, std::int64_t n, std::int64_t kk,
                                   std::int64_t lda, std::int64_t ldb, std::int64_t ldc) {

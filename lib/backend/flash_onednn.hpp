@@ -7,8 +7,8 @@
 // Issue 20 asks for the products "on oneDNN or a kernel of our own, whichever measures faster".
 // bench/flash_block_products runs the whole fused forward + backward both ways: ours was as fast or
 // faster for heads of 8 to 32 dims (a oneDNN call's fixed cost is large beside a 64 x 16 product),
-// oneDNN's 5-25% faster from 64 dims on (its kernels use FMA, ours multiply and add separately for the
-// same bits on every SIMD width). docs/performance.md, "Block products: ours or oneDNN's", has the
+// oneDNN's 2-15% faster at 64 dims and 15-23% at 128 (its kernels use FMA, ours multiply and add
+// separately for the same bits on every SIMD width). docs/performance.md, "Block products: ours or oneDNN's", has the
 // figures.
 //
 // Each product is a oneDNN matmul primitive made for its shape and layout (m, n, kk, the leading dims,
@@ -51,5 +51,9 @@ struct FlashOnednnPlan {
 };
 FlashOnednnPlan flash_onednn_plan(bool a_transposed, bool accumulate, std::int64_t m, std::int64_t n,
                                   std::int64_t kk, std::int64_t lda, std::int64_t ldb, std::int64_t ldc);
+
+// Block products executed on oneDNN since the process started, by every thread: bench_attograd's
+// matmul timer (bench/attograd_side/matmul_timer.hpp) sees these besides onednn.hpp's executions.
+std::uint64_t flash_onednn_executions();
 
 }  // namespace attograd::backend

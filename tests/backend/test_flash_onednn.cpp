@@ -46,9 +46,11 @@ void against_float64(std::int64_t T, std::int64_t D, const Tensor& mask, double 
     const DType t = path == 0 ? kFloat32 : kFloat64;
     Tensor qi = q.to(t).detach().requires_grad_(), ki = k.to(t).detach().requires_grad_();
     Tensor vi = v.to(t).detach().requires_grad_();
+    const std::uint64_t before = backend::flash_onednn_executions();
     const Tensor y = path == 0 ? fused_attention(qi, ki, vi, mask)
                                : scaled_dot_product_attention_with_weights(qi, ki, vi, mask).output;
     (y * w.to(t)).sum().backward();
+    if (path == 0) BOOST_TEST(backend::flash_onednn_executions() > before);  // the op ran on oneDNN's products
     results[path] = {y, qi.grad(), ki.grad(), vi.grad()};
   }
   for (std::size_t i = 0; i < 4; ++i) {
@@ -153,7 +155,11 @@ BOOST_AUTO_TEST_CASE(fused_attention_on_its_products_matches_the_float64_composi
 // The kernel's default at these sizes is oneDNN's products (the same bits as passing them), which
 // round differently from ours (so the first check means something).
 BOOST_AUTO_TEST_CASE(the_kernel_runs_onednns_products_by_default_from_64_dims) {
+  const std::uint64_t before = backend::flash_onednn_executions();
+  flash_run(kFloat32, 150, 32, causal_mask(150));
+  BOOST_TEST(backend::flash_onednn_executions() == before);  // 32 dims: ours
   const std::vector<Tensor> chosen = flash_run(kFloat32, 150, 64, causal_mask(150));
+  BOOST_TEST(backend::flash_onednn_executions() > before);
   const std::vector<Tensor> onednn = flash_run(kFloat32, 150, 64, causal_mask(150), backend::flash_product_onednn);
   const std::vector<Tensor> ours = flash_run(kFloat32, 150, 64, causal_mask(150), backend::flash_product_ours);
   bool any_differs = false;
