@@ -1,6 +1,7 @@
 // fused_attention's block products (issue 20: "on oneDNN or a kernel of our own, whichever measures
-// faster"): the whole fused forward and backward, once with attograd's own product loops (the default)
-// and once with every block product on a oneDNN matmul primitive, everything else the same code.
+// faster"): the whole fused forward and backward, once with attograd's own product loops and once with
+// every block product on a oneDNN matmul primitive, everything else the same code. The last column says
+// which of the two the library picks for that head (oneDNN's from 64 dims).
 //
 //   cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DATTOGRAD_BUILD_BENCH=ON
 //   cmake --build build/bench --target flash_block_products
