@@ -1,6 +1,7 @@
 // fused_attention's block products (issue 20: "on oneDNN or a kernel of our own, whichever measures
-// faster"): the whole fused forward and backward, once with attograd's own product loops (the default)
-// and once with every block product on a oneDNN matmul primitive, everything else the same code.
+// faster"): the whole fused forward and backward, once with attograd's own product loops and once with
+// every block product on a oneDNN matmul primitive, everything else the same code. The last column says
+// which of the two the library picks for that head (oneDNN's from 64 dims).
 //
 //   cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DATTOGRAD_BUILD_BENCH=ON
 //   cmake --build build/bench --target flash_block_products
@@ -9,12 +10,11 @@
 //
 // The kernel (lib/backend/flash_attention.cpp) takes its float32 products through one function
 // (backend::FlashProductF32): C = (accumulate ? C : 0) + op(A)·B for the block shapes it works on,
-// Q_blk·K_blkᵀ and P·V forward, Pᵀ·dO, dO·V_blkᵀ, dS·K and dSᵀ·Q backward. Here that function is
-// oneDNN's: a matmul primitive per shape and layout (leading dims, whether A is read transposed,
-// whether the product adds into C: a sum post-op), strict float32, built on first use and kept per
-// thread with its memory objects and stream, each call pointing them at the block and running
-// dnnl_primitive_execute on the calling thread (a one-thread primitive: the kernel's threads already
-// split the blocks). That is as little as a caller of oneDNN can pay per product.
+// Q_blk·K_blkᵀ and P·V forward, Pᵀ·dO, dO·V_blkᵀ, dS·K and dSᵀ·Q backward. The library has both:
+// backend::flash_product_ours (flash_products.hpp) and backend::flash_product_onednn
+// (flash_onednn.hpp: a strict-float32, one-thread matmul primitive per shape and layout, kept per
+// thread with its memory objects and stream, so that a call only points them at the block), and picks
+// one by the head's size (flash_product_for); here each is passed in turn, to check that rule.
 //
 // q, k, v and dy are [N, T, D] with N·T = 8192 tokens (ctrans' 32 x 4 heads at T = 64, gpt's 16 x 4
 // at T = 128). For each configuration the two versions run by turns, A B A B, --reps times each, in
@@ -26,19 +26,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <set>
-#include <sstream>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include <attograd/attograd.hpp>
 
@@ -46,84 +39,13 @@
 #include "common/sweep.hpp"
 
 #include "backend/flash_attention.hpp"
-#include "backend/threads.hpp"
+#include "backend/flash_onednn.hpp"
+#include "backend/flash_products.hpp"
 
 using namespace attograd;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// --- the block products on oneDNN --------------------------------------------------------------
-
-using Key = std::tuple<bool, bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                          std::int64_t>;
-
-struct Product {
-  dnnl::matmul primitive;
-  dnnl::memory a, b, c;
-};
-
-dnnl::engine& engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-
-std::set<std::string> implementations;  // oneDNN's names for the kernels it chose, printed at the end
-
-// One thread's primitives, by (ta, accumulate, m, n, kk, lda, ldb, ldc), and its stream.
-struct PerThread {
-  dnnl::stream stream{engine()};
-  std::map<Key, std::unique_ptr<Product>> products;
-};
-
-Product& product_for(PerThread& t, bool ta, bool acc, std::int64_t m, std::int64_t n, std::int64_t kk,
-                     std::int64_t lda, std::int64_t ldb, std::int64_t ldc) {
-  const Key key{ta, acc, m, n, kk, lda, ldb, ldc};
-  auto it = t.products.find(key);
-  if (it != t.products.end()) return *it->second;
-  using dnnl::memory;
-  const memory::desc a({m, kk}, memory::data_type::f32, ta ? memory::dims{1, lda} : memory::dims{lda, 1});
-  const memory::desc b({kk, n}, memory::data_type::f32, memory::dims{ldb, 1});
-  const memory::desc c({m, n}, memory::data_type::f32, memory::dims{ldc, 1});
-  dnnl::primitive_attr attr;
-  attr.set_fpmath_mode(dnnl::fpmath_mode::strict);
-  if (acc) {
-    dnnl::post_ops ops;
-    ops.append_sum(1.0f);  // C = A·B + C
-    attr.set_post_ops(ops);
-  }
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, engine());
-  {
-    static std::mutex mutex;
-    const std::lock_guard lock(mutex);
-    implementations.insert(pd.impl_info_str());
-  }
-  auto p = std::make_unique<Product>();
-  p->primitive = dnnl::matmul(pd);
-  p->a = memory(a, engine(), DNNL_MEMORY_NONE);
-  p->b = memory(b, engine(), DNNL_MEMORY_NONE);
-  p->c = memory(c, engine(), DNNL_MEMORY_NONE);
-  return *t.products.emplace(key, std::move(p)).first->second;
-}
-
-void onednn_product(bool ta, bool acc, std::int64_t m, std::int64_t n, std::int64_t kk, const float* a,
-                    std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
-  thread_local PerThread t;
-  // One thread inside the product, as on every thread of the kernel's own split (outside a parallel
-  // region OpenMP's setting would let gemm:jit start a team of its own).
-  const backend::OmpThreads one(1);
-  Product& p = product_for(t, ta, acc, m, n, kk, lda, ldb, ldc);
-  p.a.set_data_handle(const_cast<float*>(a));
-  p.b.set_data_handle(const_cast<float*>(b));
-  p.c.set_data_handle(c);
-  const dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, p.a.get()}, {DNNL_ARG_WEIGHTS, p.b.get()}, {DNNL_ARG_DST, p.c.get()}};
-  if (dnnl_primitive_execute(p.primitive.get(), t.stream.get(), 3, args) != dnnl_success ||
-      dnnl_stream_wait(t.stream.get()) != dnnl_success) {
-    throw std::runtime_error("oneDNN could not execute a block product");
-  }
-}
-
-// --- the runs ------------------------------------------------------------------------------------
 
 struct Inputs {
   Tensor q, k, v, dy, mask;
@@ -159,6 +81,15 @@ double difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
   return diff / scale;
 }
 
+// oneDNN's names for the kernels of a head of D dims' full-block products (Q·Kᵀ and dO·Vᵀ; P·V and
+// dS·K, adding into C; Pᵀ·dO and dSᵀ·Q, reading A transposed), into `names`.
+void note_kernels(std::int64_t D, std::set<std::string>& names) {
+  constexpr std::int64_t B = backend::kFlashBlockK;
+  names.insert(backend::flash_onednn_plan(false, false, B, B, D, D, B, B).implementation);
+  names.insert(backend::flash_onednn_plan(false, true, B, D, B, B, D, D).implementation);
+  names.insert(backend::flash_onednn_plan(true, true, B, D, B, B, D, D).implementation);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,8 +99,10 @@ int main(int argc, char** argv) {
   fmt::print("fused attention forward + backward, float32, N x T = 8192 tokens, {} mask, {} pairs A B per row; "
              "load average {} at the start\n",
              causal ? "causal" : "no", reps, bench::load_average());
-  fmt::print("{:>3} {:>3} {:>5} {:>5} {:>10} {:>10} {:>8} {:>16} {:>9}\n", "thr", "D", "T", "N", "ours ms",
-             "oneDNN ms", "dnnl/our", "min .. max", "rel diff");
+  // rule: the products the library picks for this head (backend::flash_product_for)
+  fmt::print("{:>3} {:>3} {:>5} {:>5} {:>10} {:>10} {:>8} {:>16} {:>9} {:>6}\n", "thr", "D", "T", "N", "ours ms",
+             "oneDNN ms", "dnnl/our", "min .. max", "rel diff", "rule");
+  std::set<std::string> kernels;
   for (const std::int64_t thr : threads) {
     set_num_threads(static_cast<int>(thr));
     for (const std::int64_t D : dims) {
@@ -178,20 +111,24 @@ int main(int argc, char** argv) {
         Generator gen(7);
         const Inputs in{randn({N, T, D}, gen), randn({N, T, D}, gen), randn({N, T, D}, gen), randn({N, T, D}, gen),
                         causal ? causal_mask(T) : Tensor()};
-        const double diff = difference(fused_step(in, nullptr), fused_step(in, onednn_product));  // and warm-up
+        const double diff = difference(fused_step(in, backend::flash_product_ours),
+                                       fused_step(in, backend::flash_product_onednn));  // and warm-up
+        note_kernels(D, kernels);
+        const bool rule_onednn = backend::flash_product_for(D, D) == backend::flash_product_onednn;
         std::vector<double> ours, dnnl, ratio;
         for (int r = 0; r < reps; ++r) {
-          ours.push_back(seconds_of(in, nullptr));
-          dnnl.push_back(seconds_of(in, onednn_product));
+          ours.push_back(seconds_of(in, backend::flash_product_ours));
+          dnnl.push_back(seconds_of(in, backend::flash_product_onednn));
           ratio.push_back(dnnl.back() / ours.back());
         }
-        fmt::print("{:>3} {:>3} {:>5} {:>5} {:>10.2f} {:>10.2f} {:>8.3f} {:>7.3f} .. {:<6.3f} {:>9.1e}\n", thr, D, T, N,
-                   1e3 * bench::median(ours), 1e3 * bench::median(dnnl), bench::median(ratio),
-                   *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()), diff);
+        fmt::print("{:>3} {:>3} {:>5} {:>5} {:>10.2f} {:>10.2f} {:>8.3f} {:>7.3f} .. {:<6.3f} {:>9.1e} {:>6}\n", thr, D,
+                   T, N, 1e3 * bench::median(ours), 1e3 * bench::median(dnnl), bench::median(ratio),
+                   *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()), diff,
+                   rule_onednn ? "oneDNN" : "ours");
         std::fflush(stdout);
       }
     }
   }
-  fmt::print("load average {} at the end; oneDNN's kernels: {}\n", bench::load_average(), fmt::join(implementations, ", "));
+  fmt::print("load average {} at the end; oneDNN's kernels: {}\n", bench::load_average(), fmt::join(kernels, ", "));
   return 0;
 }

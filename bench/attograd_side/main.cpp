@@ -19,6 +19,7 @@
 
 #include "common/step_program.hpp"
 #include "common/workloads.hpp"
+#include "backend/flash_onednn.hpp"
 #include "backend/matmul.hpp"
 #include "backend/onednn.hpp"
 #include "matmul_timer.hpp"
@@ -86,10 +87,12 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
     return loss;
   };
   attograd::backend::onednn::CacheStats before;
+  std::uint64_t flash_before = 0;  // fused attention's block products on oneDNN (heads of 64 dims and more)
   attograd::backend::Bf16Roundings rounded_before;  // the bf16 mode on a CPU without a bf16 kernel
   const auto on_timed_start = [&] {
     bench::matmul_timer::reset();
     before = attograd::backend::onednn::cache_stats();
+    flash_before = attograd::backend::flash_onednn_executions();
     rounded_before = attograd::backend::bf16_roundings();
   };
   const bench::LoopResult r =
@@ -105,12 +108,13 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
   const attograd::backend::Bf16Roundings rounded_after = attograd::backend::bf16_roundings();
   // The share and the rate stand on the timer having seen every primitive attograd ran: a call that
   // bypassed it (a library linked so that its calls bind elsewhere) would make both look smaller.
-  if (mm.calls != after.executions - before.executions) {
+  const std::uint64_t flash = attograd::backend::flash_onednn_executions() - flash_before;
+  if (mm.calls != after.executions - before.executions + flash) {
     throw std::runtime_error(fmt::format(
-        "the matmul timer saw {} oneDNN primitive runs in {} timed steps, but attograd ran {} ({} products): "
-        "the matmul share and rate would be wrong. Is libattograd linked so that its dnnl_primitive_execute "
-        "binds to the timer's (bench/attograd_side/matmul_timer.hpp)?",
-        mm.calls, o.steps, after.executions - before.executions, products));
+        "the matmul timer saw {} oneDNN primitive runs in {} timed steps, but attograd ran {} ({} products, {} "
+        "attention block products): the matmul share and rate would be wrong. Is libattograd linked so that its "
+        "dnnl_primitive_execute binds to the timer's (bench/attograd_side/matmul_timer.hpp)?",
+        mm.calls, o.steps, after.executions - before.executions + flash, products, flash));
   }
   const double steps = static_cast<double>(o.steps);
   fmt::print(
@@ -139,7 +143,7 @@ void run(const bench::StepOptions& o, const bench::Workload& w, const bench::ag:
 int main(int argc, char** argv) {
   try {
     const bench::StepOptions o = bench::parse_step_options(argc, argv);
-    const bench::Workload w = bench::resized(bench::workload(o.workload), o.T, o.batch);
+    const bench::Workload w = bench::resized(bench::workload(o.workload), o.T, o.batch, o.heads);
     if (o.threads > 0) attograd::set_num_threads(o.threads);  // 0: the library's default
     if (o.precision == "bf16") attograd::set_matmul_precision(attograd::MatmulPrecision::BFloat16);
     const bench::ag::Params params(w);

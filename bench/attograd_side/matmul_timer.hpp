@@ -8,7 +8,8 @@
 // How: bench_attograd defines dnnl_primitive_execute itself and exports it (CMake ENABLE_EXPORTS), so
 // the dynamic linker binds libattograd.so's calls to this definition, which times the call and
 // forwards it to oneDNN's (found with dlsym(RTLD_NEXT)). attograd executes no oneDNN primitive other
-// than its matmuls (lib/backend/onednn.cpp), so the total is the time of every float32 product that
+// than its matmuls (lib/backend/onednn.cpp, and fused attention's block products for heads of 64 dims
+// and more, lib/backend/flash_onednn.cpp), so the total is the time of every float32 product that
 // ran on oneDNN, forward and backward: the kernels alone, without attograd's dispatch, allocation or
 // copies around them. In the bf16 mode (--precision bf16) each product is preceded by two reorders
 // that convert its operands to bf16: they are counted too (three calls per product), so the total is

@@ -32,6 +32,7 @@ struct StepOptions {
   std::int64_t steps = 100;
   std::string precision = "f32";  // "bf16": attograd's MatmulPrecision::BFloat16 (bench_attograd only)
   std::int64_t T = 0, batch = 0;  // > 0: the workload's sequence length and batch replaced (transformers)
+  std::int64_t heads = 0;         // > 0: the transformers' heads replaced (D = C / heads; C stays)
   // bench_attograd only: "auto" (scaled_dot_product_attention's choice by length), "fused" (fused_attention
   // at any length) or "unfused" (the composite that stores the weights)
   std::string attention = "auto";
@@ -42,7 +43,7 @@ inline StepOptions parse_step_options(int argc, char** argv) {
   if (argc < 2) {
     throw std::invalid_argument(
         "usage: <program> WORKLOAD [--threads N] [--warmup N] [--steps N] [--precision f32|bf16] [--T N] "
-        "[--batch N] [--attention auto|fused|unfused]");
+        "[--batch N] [--heads N] [--attention auto|fused|unfused]");
   }
   o.workload = argv[1];
   for (int i = 2; i < argc; ++i) {
@@ -71,12 +72,14 @@ inline StepOptions parse_step_options(int argc, char** argv) {
       o.T = value;
     } else if (flag == "--batch") {
       o.batch = value;
+    } else if (flag == "--heads") {
+      o.heads = value;
     } else {
       throw std::invalid_argument("unknown option " + flag);
     }
   }
-  if (o.threads < 0 || o.warmup < 0 || o.steps < 1 || o.T < 0 || o.batch < 0) {
-    throw std::invalid_argument("bad --threads/--warmup/--steps/--T/--batch");
+  if (o.threads < 0 || o.warmup < 0 || o.steps < 1 || o.T < 0 || o.batch < 0 || o.heads < 0) {
+    throw std::invalid_argument("bad --threads/--warmup/--steps/--T/--batch/--heads");
   }
   return o;
 }

@@ -153,15 +153,18 @@ inline const Workload& workload(std::string_view name) {
   throw std::invalid_argument("unknown workload '" + std::string(name) + "' (tiny, mlp, ctrans, gpt)");
 }
 
-// A transformer workload at another sequence length T and batch B (0 keeps the workload's): the
-// positions' table grows with T, every other parameter stays the same. For the "long" sweep.
-inline Workload resized(Workload w, std::int64_t T, std::int64_t B) {
-  if (T == 0 && B == 0) return w;
+// A transformer workload at another sequence length T, batch B and number of heads H (0 keeps the
+// workload's): the positions' table grows with T, every other parameter stays the same (the heads
+// split the same width C). For the "long" sweep, and a larger head by hand (--heads 2: D = 64).
+inline Workload resized(Workload w, std::int64_t T, std::int64_t B, std::int64_t H = 0) {
+  if (T == 0 && B == 0 && H == 0) return w;
   if (w.kind != Kind::Ctrans && w.kind != Kind::Gpt) {
-    throw std::invalid_argument("--T and --batch apply to the transformers (ctrans, gpt) only");
+    throw std::invalid_argument("--T, --batch and --heads apply to the transformers (ctrans, gpt) only");
   }
+  if (H > 0 && w.C % H != 0) throw std::invalid_argument("--heads must divide the width " + std::to_string(w.C));
   if (T > 0) w.T = T;
   if (B > 0) w.B = B;
+  if (H > 0) w.H = H;
   w.params = transformer_params(w);
   return w;
 }

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     const bench::StepOptions o = bench::parse_step_options(argc, argv);
     if (o.precision != "f32") throw std::invalid_argument("the LibTorch side runs float32 only");
     if (o.attention != "auto") throw std::invalid_argument("--attention is for bench_attograd only");
-    const bench::Workload w = bench::resized(bench::workload(o.workload), o.T, o.batch);
+    const bench::Workload w = bench::resized(bench::workload(o.workload), o.T, o.batch, o.heads);
     if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1 for LibTorch");
     torch::set_num_threads(o.threads);
     torch::set_num_interop_threads(1);

@@ -11,6 +11,7 @@
 
 #include "backend/basic.hpp"
 #include "backend/fast_math.hpp"
+#include "backend/flash_onednn.hpp"
 #include "backend/flash_products.hpp"
 #include "backend/row_sum.hpp"
 #include "backend/threads.hpp"
@@ -54,22 +55,23 @@ struct Problem {
   const bool* mask = nullptr;          // null: nothing masked
   std::vector<std::int64_t> mask_off;  // per batch row n: where its [Tq, Tk] mask starts
   std::int64_t smq = 0, smk = 0;       // the mask's strides along queries and keys (0 when broadcast)
-  FlashProductF32 product = nullptr;   // float32's products elsewhere (the bench's oneDNN), or ours
+  FlashProductF32 product = nullptr;   // float32's products: oneDNN's or ours (flash_onednn.hpp)
 
-  // C = (accumulate ? C : 0) + op(A)·B, op(A) = A or the stored Aᵀ (ta): gemm_acc unless a product
-  // was given for float32.
+  // C = (accumulate ? C : 0) + op(A)·B, op(A) = A or the stored Aᵀ (ta): float32 through `product`,
+  // float64 through gemm_acc.
   void mm(bool ta, bool accumulate, std::int64_t m, std::int64_t n, std::int64_t kk, const T* a, std::int64_t lda,
           const T* b, std::int64_t ldb, T* c, std::int64_t ldc) const {
     if constexpr (std::is_same_v<T, float>) {
-      if (product != nullptr) return product(ta, accumulate, m, n, kk, a, lda, b, ldb, c, ldc);
-    }
-    if (!accumulate) {
-      for (std::int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
-    }
-    if (ta) {
-      gemm_acc_ta(m, n, kk, a, lda, b, ldb, c, ldc);
+      product(ta, accumulate, m, n, kk, a, lda, b, ldb, c, ldc);
     } else {
-      gemm_acc(m, n, kk, a, lda, b, ldb, c, ldc);
+      if (!accumulate) {
+        for (std::int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+      }
+      if (ta) {
+        gemm_acc_ta(m, n, kk, a, lda, b, ldb, c, ldc);
+      } else {
+        gemm_acc(m, n, kk, a, lda, b, ldb, c, ldc);
+      }
     }
   }
 
@@ -113,7 +115,6 @@ template <class T>
 Problem<T> problem_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale,
                       bool with_vt, FlashProductF32 product) {
   Problem<T> p;
-  p.product = product;
   p.q = q.data<T>();
   p.k = k.data<T>();
   p.v = v.data<T>();
@@ -123,6 +124,7 @@ Problem<T> problem_of(const Tensor& q, const Tensor& k, const Tensor& v, const T
   p.Dv = v.shape()[-1];
   for (int d = 0; d + 2 < q.dim(); ++d) p.N *= q.shape()[d];
   p.c = static_cast<T>(scale);
+  p.product = product != nullptr ? product : flash_product_for(p.D, p.Dv);  // by the head's size
   p.kt = transposed_blocks(p.k, p.N, p.Tk, p.D);
   if (with_vt) p.vt = transposed_blocks(p.v, p.N, p.Tk, p.Dv);
   if (mask.defined()) {

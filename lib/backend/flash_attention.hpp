@@ -14,8 +14,10 @@
 //
 // Threads: the forward splits (batch, block of queries) pairs, the backward splits the batch; each
 // output element is computed by one thread in one fixed order, so the bits do not depend on the thread
-// count. Each product is a loop of our own, vectorised across the output's columns: no sum is
-// reassociated, so every SIMD width gives the same bits too.
+// count. float64's products, and float32's for heads under 64 dims, are loops of our own, vectorised
+// across the output's columns: no sum is reassociated, so every SIMD width gives the same bits too.
+// float32 heads of 64 dims and more use oneDNN's (flash_onednn.hpp: faster there), each block product
+// on one thread: the same bits at any thread count, not across SIMD widths.
 #pragma once
 
 #include <cstdint>
@@ -31,10 +33,11 @@ inline constexpr std::int64_t kFlashBlockK = 64;
 
 // One float32 block product: C[m, n] = (accumulate ? C : 0) + op(A)·B, row-major with leading dims
 // lda, ldb, ldc; op(A) = A [m, kk], or with a_transposed the stored [kk, m] read as its transpose.
-// Called from several threads at once, each on its own block. Null (the default) runs attograd's own
-// loops (flash_products.hpp); bench/flash_block_products.cpp passes oneDNN's, to measure the issue's
-// choice between the two. Ours measured as fast or faster for heads of 8 to 32 dims, oneDNN's up to a
-// sixth faster at 64 without a mask (docs/performance.md, "Long sequences": the products on oneDNN).
+// Called from several threads at once, each on its own block. Null (the default) takes the one
+// flash_product_for(D, Dv) picks by the head's size (flash_onednn.hpp: oneDNN's from 64 dims, ours
+// below); bench/flash_block_products.cpp passes each in turn, flash_product_ours (flash_products.hpp)
+// and flash_product_onednn, to measure the choice (docs/performance.md, "Block products: ours or
+// oneDNN's").
 using FlashProductF32 = void (*)(bool a_transposed, bool accumulate, std::int64_t m, std::int64_t n,
                                  std::int64_t kk, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
                                  float* c, std::int64_t ldc);

@@ -1,6 +1,7 @@
 // The block products of fused attention (flash_products.hpp says what they compute and promise).
 #include "backend/flash_products.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -182,6 +183,18 @@ ATTOGRAD_FLASH_SIMD void gemm_acc_ta(std::int64_t m, std::int64_t n, std::int64_
 ATTOGRAD_FLASH_SIMD void gemm_acc_ta(std::int64_t m, std::int64_t n, std::int64_t kk, const double* a,
                                      std::int64_t lda, const double* b, std::int64_t ldb, double* c, std::int64_t ldc) {
   gemm_acc_body<double, true>(m, n, kk, a, lda, b, ldb, c, ldc);
+}
+
+void flash_product_ours(bool ta, bool accumulate, std::int64_t m, std::int64_t n, std::int64_t kk, const float* a,
+                        std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  if (!accumulate) {
+    for (std::int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+  }
+  if (ta) {
+    gemm_acc_ta(m, n, kk, a, lda, b, ldb, c, ldc);
+  } else {
+    gemm_acc(m, n, kk, a, lda, b, ldb, c, ldc);
+  }
 }
 
 }  // namespace attograd::backend

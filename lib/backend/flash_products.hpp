@@ -20,4 +20,10 @@ void gemm_acc_ta(std::int64_t m, std::int64_t n, std::int64_t kk, const float* a
 void gemm_acc_ta(std::int64_t m, std::int64_t n, std::int64_t kk, const double* a, std::int64_t lda,
                  const double* b, std::int64_t ldb, double* c, std::int64_t ldc);
 
+// C[m, n] = (accumulate ? C : 0) + op(A)·B in float32 through the two above: the fused kernel's
+// FlashProductF32 of our own (flash_onednn.hpp says when it is used).
+void flash_product_ours(bool a_transposed, bool accumulate, std::int64_t m, std::int64_t n, std::int64_t kk,
+                        const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                        std::int64_t ldc);
+
 }  // namespace attograd::backend

@@ -1,5 +1,5 @@
-// Internal: float32 matrix products on oneDNN. The only file that includes oneDNN is onednn.cpp;
-// this interface speaks attograd tensors.
+// Internal: float32 matrix products on oneDNN. The only file that includes oneDNN is onednn.cpp (and
+// flash_onednn.cpp, fused attention's block products); this interface speaks attograd tensors.
 //
 //   if (!onednn::matmul(a, b, c)) matmul_reference(a, b, c);   // what backend::matmul does
 //

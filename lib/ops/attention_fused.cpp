@@ -48,8 +48,8 @@ bool fused_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v) 
   // products are float32 loops of its own, so in that mode the composite keeps the mode's meaning.
   if (t != kFloat64 && (t != kFloat32 || matmul_precision() != MatmulPrecision::Strict)) return false;
   // Only where it pays: the fused kernel saves the passes over the [.., Tq, Tk] scores and weights, but
-  // computes Q·Kᵀ twice on products slower than oneDNN's (no FMA), and a block holds all the keys of a
-  // short sequence. bench/attention_crossover measured forward + backward against the composite
+  // computes Q·Kᵀ twice, on products slower than oneDNN's (no FMA) below 64 dims per head and on small
+  // blocks of oneDNN from 64 on, and a block holds all the keys of a short sequence. bench/attention_crossover measured forward + backward against the composite
   // (docs/performance.md, "Long sequences", "Where the fused path starts to pay"): below 128 keys the
   // fused path was slower at every head size without a mask (from D = 16 with a causal one), and its
   // products' share grows with D, so a larger head needs more keys: from max(128, 6·D) on it was as

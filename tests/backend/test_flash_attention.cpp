@@ -5,10 +5,10 @@
 #include "support/test.hpp"
 
 #include <atomic>
-#include <cstring>
 #include <vector>
 
 #include "backend/flash_attention.hpp"
+#include "backend/flash_run.hpp"
 #include "backend/threads.hpp"
 
 using namespace attograd;
@@ -16,24 +16,9 @@ using namespace attograd::testing;
 
 namespace {
 
-std::vector<unsigned char> bytes(const Tensor& t) {
-  std::vector<unsigned char> out(t.nbytes());
-  const void* data = t.dtype() == kFloat32 ? static_cast<const void*>(t.data<float>())
-                                           : static_cast<const void*>(t.data<double>());
-  if (!out.empty()) std::memcpy(out.data(), data, out.size());
-  return out;
-}
-
-// Y, L, dQ, dK, dV of [N = 4, T, 16] inputs made from a fixed seed; float32 products by `product` when given.
+// Y, L, dQ, dK, dV of [4, T, 16] inputs (flash_run.hpp).
 std::vector<Tensor> run(DType dtype, std::int64_t T, const Tensor& mask, backend::FlashProductF32 product = nullptr) {
-  Generator gen(11);
-  const Tensor q = randn({4, T, 16}, gen, {.dtype = dtype}), k = randn({4, T, 16}, gen, {.dtype = dtype});
-  const Tensor v = randn({4, T, 16}, gen, {.dtype = dtype}), dy = randn({4, T, 16}, gen, {.dtype = dtype});
-  Tensor y = empty({4, T, 16}, dtype), l = empty({4, T}, dtype);
-  backend::flash_attention_forward(q, k, v, mask, 0.25, y, l, product);
-  Tensor dq = empty(q.shape(), dtype), dk = empty(k.shape(), dtype), dv = empty(v.shape(), dtype);
-  backend::flash_attention_backward(q, k, v, mask, 0.25, y, l, dy, dq, dk, dv, product);
-  return {y, l, dq, dk, dv};
+  return flash_run(dtype, T, 16, mask, product);
 }
 
 // The block product written plainly (terms in the order p = 0, 1, .., each product rounded before it
