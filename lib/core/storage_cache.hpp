@@ -21,7 +21,7 @@
 // - Blocks of kMapBytes or more are mapped from the system (mmap) and unmapped when freed, so that a
 //   freed bin's memory really leaves the process. From malloc they would land in its heap once glibc
 //   raised its mmap threshold (it does when a mapped chunk is freed), where freed blocks between live
-//   ones stay resident: 11_words grew by 60 MB per 1,000 steps that way (docs/performance.md).
+//   ones stay resident: 11_words held 334 MB of such free heap at step 3,000 (docs/performance.md).
 // - A block joins the cache of the thread that releases it, whichever thread allocated it.
 // - A thread's cache is freed when the thread ends; trim() frees it earlier.
 // - release() never throws: if the cache cannot record a block, the block goes back to the system.
