@@ -8,6 +8,7 @@
 #include "attograd/ops/reduction.hpp"
 #include "attograd/ops/shape_ops.hpp"
 #include "backend/elementwise.hpp"
+#include "backend/kept_copies.hpp"
 #include "backend/matmul.hpp"
 #include "core/dispatch.hpp"
 #include "ops/one_dtype.hpp"
@@ -24,6 +25,23 @@ using autograd::record;
 namespace {
 
 constexpr std::string_view kOneDnn = "oneDNN (float32) / reference";
+
+// x·y written in the layout of `like`, a tensor of the product's shape whose elements fill a block of
+// memory in some order of its dims (the [B, H, T, D] view of a head split's [B, T, H, D]): the
+// gradient of such a view then reaches the projection before it with no copy. Any other `like` gets a
+// contiguous product. The product's values are the same either way (oneDNN writes the same rows at
+// another stride; tests/ops/test_linalg.cpp checks the bits).
+Tensor product_like(const Tensor& x, const Tensor& y, const Tensor& like) {
+  if (like.is_contiguous() || like.strides()[-1] != 1 || !backend::covers_a_block(like)) return matmul(x, y);
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = empty({like.numel()}, like.dtype()).impl()->storage;
+  impl->shape = like.shape();
+  impl->strides = like.strides();
+  impl->dtype = like.dtype();
+  Tensor out(std::move(impl));
+  backend::matmul(x, y, out);
+  return out;
+}
 
 // C = A·B    A [.., M, K]  B [.., K, N]  C [.., M, N]    (both rank >= 2)
 // dA = dC·Bᵀ    dB = Aᵀ·dC    each summed over the batch dims its input was broadcast along
@@ -50,9 +68,14 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape
   Tensor c = empty(shape, a.dtype());
   backend::matmul(a, b, c);
   if (Node* node = record(matmul_op, c, {a, b})) {
-    node->backward = [A = node->save(a), B = node->save(b)](const Tensor& dC, Grads& d) {
-      if (d.wanted(0)) d[0] = sum_to(matmul(dC, B.mT()), A.shape());
-      if (d.wanted(1)) d[1] = sum_to(matmul(A.mT(), dC), B.shape());
+    // An operand with c's batch dims (none broadcast) gets its gradient in its own layout (product_like).
+    Shape a_unbroadcast = shape, b_unbroadcast = shape;
+    a_unbroadcast[-1] = a.shape()[-1];
+    b_unbroadcast[-2] = b.shape()[-2];
+    node->backward = [A = node->save(a), B = node->save(b), a_own = a.shape() == a_unbroadcast,
+                      b_own = b.shape() == b_unbroadcast](const Tensor& dC, Grads& d) {
+      if (d.wanted(0)) d[0] = a_own ? product_like(dC, B.mT(), A) : sum_to(matmul(dC, B.mT()), A.shape());
+      if (d.wanted(1)) d[1] = b_own ? product_like(A.mT(), dC, B) : sum_to(matmul(A.mT(), dC), B.shape());
     };
   }
   return c;
