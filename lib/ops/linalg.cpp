@@ -10,6 +10,7 @@
 #include "backend/elementwise.hpp"
 #include "backend/kept_copies.hpp"
 #include "backend/matmul.hpp"
+#include "backend/reduce.hpp"
 #include "core/dispatch.hpp"
 #include "ops/one_dtype.hpp"
 #include "ops/pointwise.hpp"
@@ -145,11 +146,12 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
 }
 
 // dX, dW and db of Y = X·Wᵀ + b from dY (any shape with dY2's elements).
+// db only when with_bias (linear_relu may have summed it already).
 void linear_backward(const Tensor& dY2, const Tensor& X, const Tensor& W, std::int64_t rows, std::int64_t in,
-                     Grads& d) {
+                     Grads& d, bool with_bias = true) {
   if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());
   if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({rows, in}));
-  if (d.wanted(2)) d[2] = sum(dY2, {0});
+  if (d.wanted(2) && with_bias) d[2] = sum(dY2, {0});
 }
 
 }  // namespace
@@ -183,7 +185,18 @@ Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& b) {
   if (Node* node = record(linear_relu_op, f.y, {x, w, b})) {
     node->backward = [X = node->save(x), W = node->save(w), Y = node->save(f.y), rows = f.rows, in = f.in,
                       out = f.out](const Tensor& dY, Grads& d) {
-      // relu's backward (one pass over dY and Y, in dY's memory when it is free), then linear's.
+      // relu's backward (one pass over dY and Y, in dY's memory when it is free), then linear's. When
+      // the bias's gradient is wanted it is summed in the same pass (the bits of sum(dZ, {0})).
+      if (d.wanted(2) && dY.is_contiguous()) {
+        // dY's memory, when offered, is taken (dY itself is then empty) and dZ written over it.
+        const Tensor g = d.output_grad_offered() ? d.take_output_grad() : dY;
+        Tensor dZ = g.is_same(dY) ? empty(g.shape(), g.dtype()) : g;
+        Tensor db = empty({out}, g.dtype());
+        backend::relu_mask_and_column_sums(g, Y.contiguous(), dZ, db);
+        d[2] = db;
+        linear_backward(dZ.reshape({rows, out}), X, W, rows, in, d, false);
+        return;
+      }
       const Tensor dZ = pointwise::relu_mask("linear_relu", dY, Y, d);
       linear_backward(dZ.reshape({rows, out}), X, W, rows, in, d);
     };
