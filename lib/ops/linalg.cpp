@@ -105,13 +105,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 // dX = dY·W    dW = dYᵀ·X    db = dY summed over the rows
 namespace {
 
-// Y = X·Wᵀ + b for linear and linear_relu, after checking the operands in `op`'s name. rows and in
-// give X's shape as the one 2-D product it is computed as.
+// Y = X·Wᵀ + b (+ R) for linear, linear_relu and linear_add, after checking the operands in `op`'s
+// name. rows and in give X's shape as the one 2-D product it is computed as.
 struct LinearForward {
   Tensor y;
   std::int64_t rows = 1, in = 0, out = 0;
 };
-LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor& w, const Tensor& b) {
+LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor& w, const Tensor& b,
+                             const Tensor& residual = {}) {
   require_defined(op, x);
   require_defined(op, w, "weight");  // an undefined bias means no bias
   if (w.dim() != 2) {
@@ -126,6 +127,16 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
                                  w.shape(), b.shape()));
   }
   require_one_dtype(op, {{"input", x}, {"weight", w}, {"bias", b}}, Holds::InputAndParameters);
+  Shape shape = x.shape();
+  shape[-1] = w.shape()[0];
+  if (residual.defined()) {
+    require_one_dtype(op, {{"input", x}, {"residual", residual}}, Holds::Inputs);
+    if (residual.shape() != shape) {
+      throw ShapeError(fmt::format("{}: residual {} must have the output's shape {} (input {}, weight {}); it is "
+                                   "added as it is, not broadcast",
+                                   op, residual.shape(), shape, x.shape(), w.shape()));
+    }
+  }
   // All leading dims become rows: [.., I] -> [N, I], one 2-D product. N is counted rather than left to
   // reshape's -1, which cannot be inferred when I or O is 0 (then Y is the bias, or empty, as in PyTorch).
   LinearForward f;
@@ -133,15 +144,12 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
   f.out = w.shape()[0];
   for (int d = 0; d + 1 < x.dim(); ++d) f.rows *= x.shape()[d];
   const Tensor x2 = x.detach().reshape({f.rows, f.in});
-  Shape shape = x.shape();
-  shape[-1] = f.out;
   f.y = empty(shape, x.dtype());
   Tensor y2 = f.y.detach().view({f.rows, f.out});
-  if (b.defined()) {
-    backend::matmul_bias(x2, w.detach().mT(), b, y2);
-  } else {
-    backend::matmul(x2, w.detach().mT(), y2);
-  }
+  // The residual is a post-op of the product's kernel on oneDNN (matmul.hpp, Epilogue): added to each
+  // block of Y as it is computed, after the bias, with no pass of its own.
+  const Tensor r2 = residual.defined() ? residual.detach().reshape({f.rows, f.out}) : Tensor();
+  backend::matmul(x2, w.detach().mT(), y2, {b.defined() ? b.detach() : Tensor(), r2, false});
   return f;
 }
 
@@ -199,6 +207,23 @@ Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& b) {
       }
       const Tensor dZ = pointwise::relu_mask("linear_relu", dY, Y, d);
       linear_backward(dZ.reshape({rows, out}), X, W, rows, in, d);
+    };
+  }
+  return f.y;
+}
+
+const Op linear_add_op({.name = "linear_add",
+                        .rule = "dR = dY   dX = dY·W   dW = dYᵀ·X   db = dY summed over the rows",
+                        .derivation = "linear.md#linear-then-a-residual-as-one-op",
+                        .backend = kOneDnn});
+Tensor linear_add(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& residual) {
+  require_defined("linear_add", residual, "residual");
+  LinearForward f = linear_forward("linear_add", x, w, b, residual);
+  if (Node* node = record(linear_add_op, f.y, {x, w, b, residual})) {
+    node->backward = [X = node->save(x), W = node->save(w), rows = f.rows, in = f.in, out = f.out](const Tensor& dY,
+                                                                                                Grads& d) {
+      if (d.wanted(3)) d[3] = dY;  // the residual passes the gradient on unchanged, as in an add
+      linear_backward(dY.reshape({rows, out}), X, W, rows, in, d);
     };
   }
   return f.y;
