@@ -6,10 +6,8 @@
 #include "attograd/backend/settings.hpp"
 #include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
-#include "backend/elementwise.hpp"
 #include "backend/kept_copies.hpp"
 #include "backend/onednn.hpp"
-#include "core/dispatch.hpp"
 
 namespace attograd::backend {
 
@@ -88,18 +86,11 @@ void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c
 // with its bias alone: an added tensor laid out unlike c), then what it declined, one pass each.
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue) {
   if (on_onednn(a, b, c, epilogue)) return;
-  if (!(epilogue.add.defined() || epilogue.relu) || !on_onednn(a, b, c, Epilogue::with_bias(epilogue.bias))) {
+  if (!epilogue.add.defined() || !on_onednn(a, b, c, Epilogue::with_bias(epilogue.bias))) {
     reference_into(a, b, c);
     if (epilogue.bias.defined()) add_into(c, epilogue.bias);
   }
   if (epilogue.add.defined()) add_into(c, epilogue.add);
-  if (epilogue.relu) {
-    // v < 0 rather than v > 0 as the test, so that NaN stays NaN (relu()).
-    dispatch_float("matmul", c.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      map<T, T>(c, c, [](T v) { return v < 0 ? T(0) : v; });
-    });
-  }
 }
 
 }  // namespace attograd::backend

@@ -23,18 +23,19 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& c);
 // is fused into the product (one pass over c); elsewhere it follows the reference product.
 void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c);
 
-// What a product does with its result before storing it, in this order:
-//   c = a·b + bias + add, then ReLU when relu
+// What a product adds to its result before storing it, in this order:
+//   c = a·b + bias + add
 // bias [N] is added to every row; add has c's shape (a residual the product's output joins). On
 // oneDNN these are post-ops of the product's kernel, applied to each block of c while it is in cache,
 // with no pass of their own (add when it is laid out as c; otherwise it follows the product). The
 // other kernels compute the same steps one after another: the same bits, since each step is one
-// float operation per element either way.
+// float operation per element either way. (ReLU is not offered: oneDNN's ReLU post-op, a vector max
+// with 0, turns NaN into 0, where relu() keeps NaN. Fused behind a check that the operands are
+// finite it gained nothing measurable: docs/performance.md.)
 struct Epilogue {
   Tensor bias;
   Tensor add;
-  bool relu = false;
-  static Epilogue with_bias(const Tensor& bias) { return {bias, Tensor(), false}; }
+  static Epilogue with_bias(const Tensor& bias) { return {bias, Tensor()}; }
 };
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue);
 

@@ -104,10 +104,9 @@ Built make_kind(Context& ctx, const Piece& piece, Post post, bool bf16) {
   // rather than one that oneDNN may share between the executions of a primitive.
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   // The epilogue, applied by the kernel to each block of c it has just computed, after the bias: the
-  // added tensor (a residual), then ReLU. One pass over c fewer for each.
+  // added tensor (a residual), one pass over c fewer.
   dnnl::post_ops ops;
   if (post.add) ops.append_binary(dnnl::algorithm::binary_add, piece.out);
-  if (post.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   attr.set_post_ops(ops);
   // BFloat16: a bf16·bf16 -> f32 product of the converted operands. (fpmath_mode::bf16 on the f32
   // primitive would say the same, but oneDNN 2.6 ignores it without AMX: same kernel, same results.)

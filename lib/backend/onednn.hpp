@@ -50,8 +50,8 @@ namespace attograd::backend::onednn {
 
 // c = a·b for float32 a [.., M, K], b [.., K, N] and c [.., M, N] (batch dims of a and b broadcast to
 // c's), then the epilogue (matmul.hpp) applied by oneDNN's kernel to each block of c as it is
-// computed: bias [N] on every row (a Linear layer's forward), a tensor laid out as c (a residual),
-// ReLU. c is contiguous, or its rows have unit stride and its elements fill a block of memory in some
+// computed: bias [N] on every row (a Linear layer's forward), a tensor laid out as c (a residual).
+// c is contiguous, or its rows have unit stride and its elements fill a block of memory in some
 // order of its dims (a [B, H, T, D] view of a [B, T, H, D] tensor: the head transpose with no copy).
 // Returns false, having done nothing, when oneDNN is not used for this product (another dtype, an
 // empty dim, another layout of c or of the added tensor, no implementation); the caller then runs the

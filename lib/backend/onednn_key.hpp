@@ -15,13 +15,13 @@ namespace attograd::backend::onednn {
 // --- the cache key ------------------------------------------------------------------------------
 // Everything a cached product depends on: both operands' ranks, shapes and strides, c's strides (its
 // shape follows from theirs), the epilogue (whether a bias is added, always contiguous; whether a
-// tensor laid out as c is added; ReLU) and the precision. Not the thread count: every primitive runs
+// tensor laid out as c is added) and the precision. Not the thread count: every primitive runs
 // on one thread, and the pieces (onednn_problem.hpp) are the same at any count.
 using Key = WordKey<4 + 5 * kMaxRank>;
 
 // What a cached product does besides the product (Epilogue in matmul.hpp): the parts of its key.
 struct Post {
-  bool bias = false, add = false, relu = false;
+  bool bias = false, add = false;
 };
 
 inline Key make_key(const Tensor& a, const Tensor& b, const Tensor& c, Post post, bool bf16) {
@@ -29,7 +29,7 @@ inline Key make_key(const Tensor& a, const Tensor& b, const Tensor& c, Post post
   std::int64_t* w = key.words.data();
   *w++ = a.dim();
   *w++ = b.dim();
-  *w++ = post.bias + 2 * post.add + 4 * post.relu;
+  *w++ = post.bias + 2 * post.add;
   *w++ = bf16;
   for (const Shape* s : {&a.shape(), &a.strides(), &b.shape(), &b.strides(), &c.strides()}) {
     std::copy(s->begin(), s->end(), w);
@@ -54,6 +54,6 @@ inline bool usable(const Tensor& a, const Tensor& b, const Tensor& c, const Epil
          a.shape()[-1] > 0 && c_layout && add_layout && (!e.bias.defined() || e.bias.dtype() == kFloat32);
 }
 
-inline Post post_of(const Epilogue& e) { return {e.bias.defined(), e.add.defined(), e.relu}; }
+inline Post post_of(const Epilogue& e) { return {e.bias.defined(), e.add.defined()}; }
 
 }  // namespace attograd::backend::onednn

@@ -149,7 +149,7 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
   // The residual is a post-op of the product's kernel on oneDNN (matmul.hpp, Epilogue): added to each
   // block of Y as it is computed, after the bias, with no pass of its own.
   const Tensor r2 = residual.defined() ? residual.detach().reshape({f.rows, f.out}) : Tensor();
-  backend::matmul(x2, w.detach().mT(), y2, {b.defined() ? b.detach() : Tensor(), r2, false});
+  backend::matmul(x2, w.detach().mT(), y2, {b.defined() ? b.detach() : Tensor(), r2});
   return f;
 }
 

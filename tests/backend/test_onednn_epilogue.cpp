@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "backend/basic.hpp"
 #include "backend/differential.hpp"
 
 using namespace attograd;
@@ -75,6 +76,53 @@ BOOST_AUTO_TEST_CASE(a_strided_output_gets_the_contiguous_products_bits) {
   backend::matmul(a64, b64, c64);
   backend::matmul(a64, b64, expected);
   BOOST_TEST(c64.to_vector() == expected.to_vector());
+}
+
+BOOST_AUTO_TEST_CASE(an_added_tensor_is_a_post_op_with_the_separate_adds_bits) {
+  // c = a·b + bias + add: on oneDNN the add is a post-op of the product's kernel; its bits are those of
+  // the product with its bias, then add_into. Contiguous, strided (add laid out as c), cut into pieces.
+  Generator gen(22);
+  const Tensor x = randn({2048, 128}, gen), w = randn({128, 128}, gen), bias = randn({128}, gen);
+  const Tensor s = randn({4, 4, 128, 128}, gen), k = randn({4, 128, 4, 32}, gen).transpose(1, 2);
+  struct Case {
+    std::string name;
+    Tensor a, b, bias, c, add;
+  };
+  for (int threads : {1, 2}) {
+    ThreadCount guard(threads);
+    const std::vector<Case> cases{
+        {"x·Wᵀ + b + r", x, w.mT(), bias, empty({2048, 128}), randn({2048, 128}, gen)},
+        {"x·Wᵀ + r, no bias", x, w.mT(), Tensor(), empty({2048, 128}), randn({2048, 128}, gen)},
+        {"strided c and add", s, k, Tensor(), empty({4, 128, 4, 32}).transpose(1, 2),
+         randn({4, 128, 4, 32}, gen).transpose(1, 2)}};
+    for (Case c : cases) {
+      const std::string what = fmt::format("{}, {} threads", c.name, threads);
+      const backend::Epilogue epilogue{c.bias, c.add};
+      const onednn::MatmulPlan p = onednn::plan(c.a, c.b, c.c, epilogue);
+      require_fast(p, what);
+      BOOST_TEST(p.pieces > 1, what);
+      const std::uint64_t before = onednn_products();
+      backend::matmul(c.a, c.b, c.c, epilogue);
+      BOOST_TEST(onednn_products() == before + 1, what);  // one product, nothing else on oneDNN
+      Tensor expected = empty(c.c.shape());
+      backend::matmul(c.a, c.b, expected, backend::Epilogue::with_bias(c.bias));
+      backend::add_into(expected, c.add);
+      BOOST_TEST((bits(c.c) == bits(expected)), what);
+      // The reference kernel: the same steps one pass at a time.
+      MatmulBackendGuard reference(MatmulBackend::Reference);
+      Tensor slow = empty(c.c.shape());
+      backend::matmul(c.a, c.b, slow, epilogue);
+      check_close(slow, expected, 1e-4);
+    }
+  }
+  // An added tensor laid out unlike c: the product (with its bias) on oneDNN, then a separate add.
+  const Tensor rt = randn({128, 2048}, gen);
+  Tensor c = empty({2048, 128}), expected = empty({2048, 128});
+  BOOST_TEST(!onednn::plan(x, w.mT(), c, {bias, rt.mT()}).on_onednn);
+  backend::matmul(x, w.mT(), c, {bias, rt.mT()});
+  backend::matmul(x, w.mT(), expected, backend::Epilogue::with_bias(bias));
+  backend::add_into(expected, rt.mT());
+  BOOST_TEST((bits(c) == bits(expected)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

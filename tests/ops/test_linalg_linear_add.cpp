@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(linear_add_is_linear_plus_the_residual_bit_for_bit) {
       const Tensor r = randn(ys, gen, {.dtype = dtype});
       if (dtype == kFloat32 && xs.rank() == 2) {  // on oneDNN, the residual as a post-op
         Tensor y2 = empty(ys);
-        const backend::onednn::MatmulPlan p = backend::onednn::plan(x, w.mT(), y2, {b, r, false});
+        const backend::onednn::MatmulPlan p = backend::onednn::plan(x, w.mT(), y2, {b, r});
         BOOST_TEST(p.on_onednn);
         BOOST_TEST(p.implementation.find("ref") == std::string::npos, p.implementation);
       }
