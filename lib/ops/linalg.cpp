@@ -12,6 +12,7 @@
 #include "backend/matmul.hpp"
 #include "backend/reduce.hpp"
 #include "core/dispatch.hpp"
+#include "ops/matmul_layout.hpp"
 #include "ops/one_dtype.hpp"
 #include "ops/pointwise.hpp"
 
@@ -27,19 +28,29 @@ namespace {
 
 constexpr std::string_view kOneDnn = "oneDNN (float32) / reference";
 
-// x·y written in the layout of `like`, a tensor of the product's shape whose elements fill a block of
-// memory in some order of its dims (the [B, H, T, D] view of a head split's [B, T, H, D]): the
-// gradient of such a view then reaches the projection before it with no copy. Any other `like` gets a
-// contiguous product. The product's values are the same either way (oneDNN writes the same rows at
-// another stride; tests/ops/test_linalg.cpp checks the bits).
-Tensor product_like(const Tensor& x, const Tensor& y, const Tensor& like) {
-  if (like.is_contiguous() || like.strides()[-1] != 1 || !backend::covers_a_block(like)) return matmul(x, y);
+// A new tensor of this shape laid out as `like` when like has that shape, is not contiguous, and its
+// elements fill a block of memory in some order of its dims with rows of unit stride (the [B, H, T, D]
+// view of a head split's [B, T, H, D]); else a contiguous one. A product written into it has the same
+// values either way (oneDNN writes the same rows at another stride; tests/ops/test_linalg.cpp checks
+// the bits).
+Tensor empty_laid_out_as(const Shape& shape, DType dtype, const Tensor& like) {
+  if (!like.defined() || like.shape() != shape || like.is_contiguous() || like.strides()[-1] != 1 ||
+      !backend::covers_a_block(like)) {
+    return empty(shape, dtype);
+  }
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = empty({like.numel()}, like.dtype()).impl()->storage;
-  impl->shape = like.shape();
+  impl->storage = empty({like.numel()}, dtype).impl()->storage;
+  impl->shape = shape;
   impl->strides = like.strides();
-  impl->dtype = like.dtype();
-  Tensor out(std::move(impl));
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+// x·y (backward: plain tensors, no graph) laid out as `like` (above): the gradient of a head split's
+// view then reaches the projection before it with no copy.
+Tensor product_like(const Tensor& x, const Tensor& y, const Tensor& like) {
+  if (like.is_contiguous()) return matmul(x, y);
+  Tensor out = empty_laid_out_as(like.shape(), like.dtype(), like);
   backend::matmul(x, y, out);
   return out;
 }
@@ -50,7 +61,7 @@ const Op matmul_op({.name = "matmul",
                     .rule = "dA = dC·Bᵀ   dB = Aᵀ·dC   (each summed over broadcast batch dims)",
                     .derivation = "matmul.md#two-matrices",
                     .backend = kOneDnn});
-Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape& rhs) {
+Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape& rhs, const Tensor& like = {}) {
   if (a.shape()[-1] != b.shape()[-2]) {
     throw ShapeError(fmt::format("matmul: inner dimensions differ: lhs {} vs rhs {}", lhs, rhs));
   }
@@ -66,7 +77,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape
   }
   shape.push_back(a.shape()[-2]);
   shape.push_back(b.shape()[-1]);
-  Tensor c = empty(shape, a.dtype());
+  Tensor c = empty_laid_out_as(shape, a.dtype(), like);
   backend::matmul(a, b, c);
   if (Node* node = record(matmul_op, c, {a, b})) {
     // An operand with c's batch dims (none broadcast) gets its gradient in its own layout (product_like).
@@ -227,6 +238,12 @@ Tensor linear_add(const Tensor& x, const Tensor& w, const Tensor& b, const Tenso
     };
   }
   return f.y;
+}
+
+Tensor matmul_laid_out_as(const Tensor& a, const Tensor& b, const Tensor& like) {
+  if (a.dim() < 2 || b.dim() < 2) return matmul(a, b);
+  require_one_dtype("matmul", {{"lhs", a}, {"rhs", b}}, Holds::Inputs);
+  return matmul_nd(a, b, a.shape(), b.shape(), like);
 }
 
 Tensor Tensor::matmul(const Tensor& other) const { return attograd::matmul(*this, other); }
