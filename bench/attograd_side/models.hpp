@@ -103,9 +103,11 @@ struct Block {
                          : attention == "fused" ? attograd::fused_attention(q, k, v, mask)
                                                 : attograd::scaled_dot_product_attention(q, k, v, mask);
     const Tensor joined = heads.transpose(1, 2).reshape({B, T, C});
-    const Tensor a = norm1(x + out(joined));
+    // x + out(joined) and a + ff2(h), each residual added by its product's kernel (ops/linalg.hpp:
+    // linear_add, the same values bit for bit).
+    const Tensor a = norm1(attograd::linear_add(joined, out.weight, out.bias, x));
     // ff0 and ReLU as one op, as nn::FeedForward does (ops/linalg.hpp: linear_relu).
-    return norm2(a + ff2(attograd::linear_relu(a, ff0.weight, ff0.bias)));
+    return norm2(attograd::linear_add(attograd::linear_relu(a, ff0.weight, ff0.bias), ff2.weight, ff2.bias, a));
   }
 
   Linear query, key, value, out;

@@ -51,13 +51,21 @@ Tensor rounded_to_bfloat16(const Tensor& x) {
 // On oneDNN: as asked, or, for the bf16 mode where oneDNN has no bf16 kernel (a CPU without AVX-512),
 // the operands rounded to bfloat16 values and multiplied in strict float32. That is the mode's
 // arithmetic exactly: a product of two bfloat16 is exact in float32, and the sums are float32's.
-bool on_onednn(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) {
+bool on_onednn(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue) {
   if (c.dtype() != kFloat32 || matmul_backend() != MatmulBackend::Auto) return false;
-  if (onednn::matmul(a, b, c, bias)) return true;
+  if (onednn::matmul(a, b, c, epilogue)) return true;
   if (matmul_precision() != MatmulPrecision::BFloat16 || onednn::native_bf16()) return false;
   const Tensor ra = rounded_to_bfloat16(a), rb = rounded_to_bfloat16(b);
   const MatmulPrecisionGuard strict(MatmulPrecision::Strict);
-  return onednn::matmul(ra, rb, c, bias);
+  return onednn::matmul(ra, rb, c, epilogue);
+}
+
+// The reference kernel, which writes a contiguous c: into a contiguous block first when c is not.
+void reference_into(const Tensor& a, const Tensor& b, Tensor& c) {
+  if (c.is_contiguous()) return matmul_reference(a, b, c);
+  Tensor block = empty(c.shape(), c.dtype());
+  matmul_reference(a, b, block);
+  copy_into(c, block);
 }
 
 }  // namespace
@@ -68,14 +76,21 @@ Bf16Roundings bf16_roundings() { return {roundings.load(), rounded_elements.load
 // no implementation); everything else on the reference kernel. float64 always: oneDNN has no float64
 // matmul on the CPU.
 void matmul(const Tensor& a, const Tensor& b, Tensor& c) {
-  if (on_onednn(a, b, c, Tensor())) return;
-  matmul_reference(a, b, c);
+  if (on_onednn(a, b, c, {})) return;
+  reference_into(a, b, c);
 }
 
-void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c) {
-  if (on_onednn(a, b, c, bias)) return;
-  matmul_reference(a, b, c);
-  add_into(c, bias);
+void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c) { matmul(a, b, c, Epilogue::with_bias(bias)); }
+
+// On oneDNN with the whole epilogue as post-ops; else the product (on oneDNN when it takes the product
+// with its bias alone: an added tensor laid out unlike c), then what it declined, one pass each.
+void matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue) {
+  if (on_onednn(a, b, c, epilogue)) return;
+  if (!epilogue.add.defined() || !on_onednn(a, b, c, Epilogue::with_bias(epilogue.bias))) {
+    reference_into(a, b, c);
+    if (epilogue.bias.defined()) add_into(c, epilogue.bias);
+  }
+  if (epilogue.add.defined()) add_into(c, epilogue.add);
 }
 
 }  // namespace attograd::backend

@@ -1,8 +1,10 @@
 // Internal: batched matrix products on plain buffers.
 //
-// c = a·b where a is [.., M, K], b is [.., K, N] and c is [.., M, N], contiguous and allocated by the
-// caller; the batch dims of a and b broadcast to c's. a and b may be strided views (a transpose is a
-// view), so no operand is copied just to be transposed.
+// c = a·b where a is [.., M, K], b is [.., K, N] and c is [.., M, N], allocated by the caller; the
+// batch dims of a and b broadcast to c's. a and b may be strided views (a transpose is a view), so no
+// operand is copied just to be transposed; c may be too (a product written straight into the heads'
+// [B, T, H, D] layout, seen as [B, H, T, D]): oneDNN writes it in place when its rows have unit
+// stride, other kernels into a contiguous block that is then copied.
 #pragma once
 
 #include <bit>
@@ -20,6 +22,22 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& c);
 // c = a·b + bias with bias [N] added to every row: a Linear layer's forward. On oneDNN the addition
 // is fused into the product (one pass over c); elsewhere it follows the reference product.
 void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c);
+
+// What a product adds to its result before storing it, in this order:
+//   c = a·b + bias + add
+// bias [N] is added to every row; add has c's shape (a residual the product's output joins). On
+// oneDNN these are post-ops of the product's kernel, applied to each block of c while it is in cache,
+// with no pass of their own (add when it is laid out as c; otherwise it follows the product). The
+// other kernels compute the same steps one after another: the same bits, since each step is one
+// float operation per element either way. (ReLU is not offered: oneDNN's ReLU post-op, a vector max
+// with 0, turns NaN into 0, where relu() keeps NaN. Fused behind a check that the operands are
+// finite it gained nothing measurable: docs/performance.md.)
+struct Epilogue {
+  Tensor bias;
+  Tensor add;
+  static Epilogue with_bias(const Tensor& bias) { return {bias, Tensor()}; }
+};
+void matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue);
 
 // attograd's own loops: float64 always, float32 when the reference path is forced. Under
 // MatmulPrecision::BFloat16 float32 operands are rounded to bfloat16 first, as oneDNN's bf16 path

@@ -20,8 +20,8 @@
 #include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
 #include "backend/kept_copies.hpp"
+#include "backend/onednn_key.hpp"
 #include "backend/onednn_problem.hpp"
-#include "backend/word_key.hpp"
 #include "backend/threads.hpp"
 
 namespace attograd::backend::onednn {
@@ -29,33 +29,6 @@ namespace attograd::backend::onednn {
 namespace {
 
 using dnnl::memory;
-
-// --- the cache key ------------------------------------------------------------------------------
-// Everything a cached product depends on: both operands' ranks, shapes and strides (c is contiguous,
-// its shape follows from theirs), whether a bias is added (always contiguous) and the precision. Not
-// the thread count: every primitive runs on one thread, and the pieces (onednn_problem.hpp) are the
-// same at any count.
-using Key = WordKey<4 + 4 * kMaxRank>;
-
-Key make_key(const Tensor& a, const Tensor& b, bool bias, bool bf16) {
-  Key key;
-  std::int64_t* w = key.words.data();
-  *w++ = a.dim();
-  *w++ = b.dim();
-  *w++ = bias;
-  *w++ = bf16;
-  for (const Shape* s : {&a.shape(), &a.strides(), &b.shape(), &b.strides()}) {
-    std::copy(s->begin(), s->end(), w);
-    w += kMaxRank;
-  }
-  return key;
-}
-
-// 2·M·N·K of a product c [.., M, N] = a [.., M, K]·b: what sets its number of pieces.
-std::int64_t product_flops(const Tensor& a, const Tensor& c) {
-  const double flops = 2.0 * static_cast<double>(c.numel()) * static_cast<double>(a.shape()[-1]);
-  return static_cast<std::int64_t>(std::min(flops, 9e18));
-}
 
 // --- the cache ----------------------------------------------------------------------------------
 // The primitive of every piece of one shape (all pieces but the last, and the last), and memory
@@ -65,7 +38,7 @@ struct PieceKind {
   memory::desc lhs, rhs, out, bias;  // as the primitive reads them (bf16 operands in the bf16 mode)
   memory::desc scratchpad;           // the primitive's working memory, given by us: see make_kind
   struct Slot {
-    memory lhs, rhs, out, bias, scratchpad;
+    memory lhs, rhs, out, bias, scratchpad, add;  // add: laid out as out
   };
   std::vector<Slot> slots;  // one per thread, made on first use
 };
@@ -74,7 +47,7 @@ struct Entry {
   bool on_onednn = false;
   std::vector<Piece> pieces;     // where each piece's data starts (one piece: the whole product)
   std::array<PieceKind, 2> kinds;  // [0]: every piece but a shorter last one, [1]: that one
-  bool has_bias = false;
+  Post post;
   // MatmulPrecision::BFloat16: reorders convert the whole of lhs and rhs into the context's scratch
   // buffers, which the pieces read.
   bool bf16 = false;
@@ -123,13 +96,18 @@ struct Built {
   bool strict_math = false;
 };
 
-Built make_kind(Context& ctx, const Piece& piece, bool bias, bool bf16) {
+Built make_kind(Context& ctx, const Piece& piece, Post post, bool bf16) {
   dnnl::primitive_attr attr;
   // Strict float32: oneDNN 2.6 may otherwise compute in bf16 when ONEDNN_DEFAULT_FPMATH_MODE says so.
   attr.set_fpmath_mode(dnnl::fpmath_mode::strict);
   // Pieces of one product run at once on several threads: each thread gets its own working memory,
   // rather than one that oneDNN may share between the executions of a primitive.
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  // The epilogue, applied by the kernel to each block of c it has just computed, after the bias: the
+  // added tensor (a residual), one pass over c fewer.
+  dnnl::post_ops ops;
+  if (post.add) ops.append_binary(dnnl::algorithm::binary_add, piece.out);
+  attr.set_post_ops(ops);
   // BFloat16: a bf16·bf16 -> f32 product of the converted operands. (fpmath_mode::bf16 on the f32
   // primitive would say the same, but oneDNN 2.6 ignores it without AMX: same kernel, same results.)
   Built built;
@@ -139,7 +117,7 @@ Built make_kind(Context& ctx, const Piece& piece, bool bias, bool bf16) {
   k.out = piece.out;
   k.bias = piece.bias;
   const dnnl::matmul::desc desc =
-      bias ? dnnl::matmul::desc(k.lhs, k.rhs, k.bias, k.out) : dnnl::matmul::desc(k.lhs, k.rhs, k.out);
+      post.bias ? dnnl::matmul::desc(k.lhs, k.rhs, k.bias, k.out) : dnnl::matmul::desc(k.lhs, k.rhs, k.out);
   const dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine);
   built.implementation = pd.impl_info_str();
   built.strict_math = !bf16 && pd.get_primitive_attr().get_fpmath_mode() == dnnl::fpmath_mode::strict;
@@ -150,20 +128,21 @@ Built make_kind(Context& ctx, const Piece& piece, bool bias, bool bf16) {
 
 // Builds the pieces' primitives for one choice of copies, or nothing when oneDNN offers only its
 // reference implementation (hundreds of times slower than ours would be worth) or none at all.
-std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, bool bias,
+std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, Post post,
                                bool copy_lhs, bool copy_rhs, bool bf16) {
   const Strides a_strides = copy_lhs ? contiguous_strides(a.shape()) : a.strides();
   const Strides b_strides = copy_rhs ? contiguous_strides(b.shape()) : b.strides();
   try {
     const OmpThreads one(1);  // a primitive fixes its thread count when created: one, as it will run
-    const Problem p = make_problem(a.shape(), a_strides, b.shape(), b_strides, c.shape(), product_flops(a, c));
+    const Problem p =
+        make_problem(a.shape(), a_strides, b.shape(), b_strides, c.shape(), c.strides(), product_flops(a, c));
     Entry e;
     for (std::int64_t i = 0; i < p.split.count; ++i) e.pieces.push_back(p.piece(i));
-    Built first = make_kind(ctx, e.pieces.front(), bias, bf16);
+    Built first = make_kind(ctx, e.pieces.front(), post, bf16);
     if (first.implementation.find("ref") != std::string::npos) return std::nullopt;
     e.kinds[0] = std::move(first.kind);
     if (p.split.count > 1 && p.split.length(p.split.count - 1) != p.split.size) {
-      Built last = make_kind(ctx, e.pieces.back(), bias, bf16);
+      Built last = make_kind(ctx, e.pieces.back(), post, bf16);
       if (last.implementation.find("ref") != std::string::npos) return std::nullopt;
       e.kinds[1] = std::move(last.kind);
     }
@@ -180,7 +159,7 @@ std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, c
       e.lhs_bf16 = memory(p.lhs_bf16_desc(), ctx.engine, DNNL_MEMORY_NONE);
       e.rhs_bf16 = memory(p.rhs_bf16_desc(), ctx.engine, DNNL_MEMORY_NONE);
     }
-    e.has_bias = bias;
+    e.post = post;
     e.copies_lhs = copy_lhs;
     e.copies_rhs = copy_rhs;
     e.rank = p.rank;
@@ -191,14 +170,14 @@ std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, c
   }
 }
 
-std::unique_ptr<Entry> build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, bool bias, bool bf16) {
+std::unique_ptr<Entry> build(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, Post post, bool bf16) {
   const int batch_rank = c.dim() - 2;
   const bool a_unit = has_unit_stride(describe(a.shape(), a.strides(), batch_rank));
   const bool b_unit = has_unit_stride(describe(b.shape(), b.strides(), batch_rank));
   // As given; then copying the operands without a unit stride; then copying both.
   const std::array<std::array<bool, 2>, 3> attempts{{{false, false}, {!a_unit, !b_unit}, {true, true}}};
   for (const auto& [copy_lhs, copy_rhs] : attempts) {
-    if (std::optional<Entry> e = try_build(ctx, a, b, c, bias, copy_lhs, copy_rhs, bf16)) {
+    if (std::optional<Entry> e = try_build(ctx, a, b, c, post, copy_lhs, copy_rhs, bf16)) {
       return std::make_unique<Entry>(std::move(*e));
     }
   }
@@ -206,21 +185,17 @@ std::unique_ptr<Entry> build(Context& ctx, const Tensor& a, const Tensor& b, con
 }
 
 // The entry for these operands, built on a miss. Call with ctx.mutex held.
-Entry& lookup(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, bool bias, bool bf16) {
-  const Key key = make_key(a, b, bias, bf16);
+Entry& lookup(Context& ctx, const Tensor& a, const Tensor& b, const Tensor& c, Post post, bool bf16) {
+  const Key key = make_key(a, b, c, post, bf16);
   if (auto it = ctx.cache.find(key); it != ctx.cache.end()) {
     ++ctx.hits;
     return *it->second;
   }
   ++ctx.misses;
   if (ctx.cache.size() >= kCacheCapacity) ctx.cache.clear();
-  return *ctx.cache.emplace(key, build(ctx, a, b, c, bias, bf16)).first->second;
+  return *ctx.cache.emplace(key, build(ctx, a, b, c, post, bf16)).first->second;
 }
 
-bool usable(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias) {
-  return a.dtype() == kFloat32 && b.dtype() == kFloat32 && c.dtype() == kFloat32 && c.numel() > 0 &&
-         a.shape()[-1] > 0 && c.is_contiguous() && (!bias.defined() || bias.dtype() == kFloat32);
-}
 
 void check(dnnl_status_t status, const Entry& e, std::string_view what) {
   if (status != dnnl_success) {
@@ -253,7 +228,7 @@ void prepare_threads(Context& ctx, Entry& e, int threads) {
     while (static_cast<int>(k.slots.size()) < threads) {
       k.slots.push_back({memory(k.lhs, ctx.engine, DNNL_MEMORY_NONE), memory(k.rhs, ctx.engine, DNNL_MEMORY_NONE),
                          memory(k.out, ctx.engine, DNNL_MEMORY_NONE), memory(k.bias, ctx.engine, DNNL_MEMORY_NONE),
-                         memory(k.scratchpad, ctx.engine, DNNL_MEMORY_NONE)});
+                         memory(k.scratchpad, ctx.engine, DNNL_MEMORY_NONE), memory(k.out, ctx.engine, DNNL_MEMORY_NONE)});
     }
   }
 }
@@ -284,7 +259,7 @@ const std::uint16_t* bf16_operand(Context& ctx, const Entry& e, int side, const 
 struct Data {
   const float *lhs, *rhs;
   float* out;
-  const float* bias;
+  const float *bias, *add;  // add: laid out as out
   const std::uint16_t *lhs_bf16, *rhs_bf16;
 };
 
@@ -299,15 +274,17 @@ dnnl_status_t run_piece(Context& ctx, const Entry& e, std::size_t i, int slot, c
   s.rhs.set_data_handle(e.bf16 ? static_cast<void*>(const_cast<std::uint16_t*>(d.rhs_bf16 + p.rhs_bf16_offset))
                                : static_cast<void*>(const_cast<float*>(d.rhs + p.rhs_offset)));
   s.out.set_data_handle(d.out + p.out_offset);
-  if (e.has_bias) s.bias.set_data_handle(const_cast<float*>(d.bias + p.bias_offset));
+  if (e.post.bias) s.bias.set_data_handle(const_cast<float*>(d.bias + p.bias_offset));
+  if (e.post.add) s.add.set_data_handle(const_cast<float*>(d.add + p.out_offset));
   s.scratchpad.set_data_handle(ctx.scratchpads[static_cast<std::size_t>(slot)].data());
   // The C call takes the arguments as an array; the C++ one would build a std::unordered_map per call.
-  std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, s.lhs.get()},
+  std::array<dnnl_exec_arg_t, 6> args{{{DNNL_ARG_SRC, s.lhs.get()},
                                        {DNNL_ARG_WEIGHTS, s.rhs.get()},
                                        {DNNL_ARG_DST, s.out.get()},
-                                       {DNNL_ARG_SCRATCHPAD, s.scratchpad.get()},
-                                       {DNNL_ARG_BIAS, s.bias.get()}}};
-  const int nargs = e.has_bias ? 5 : 4;
+                                       {DNNL_ARG_SCRATCHPAD, s.scratchpad.get()}}};
+  int nargs = 4;
+  if (e.post.bias) args[static_cast<std::size_t>(nargs++)] = {DNNL_ARG_BIAS, s.bias.get()};
+  if (e.post.add) args[static_cast<std::size_t>(nargs++)] = {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, s.add.get()};
   const dnnl::stream& stream = ctx.streams[static_cast<std::size_t>(slot)];
   const dnnl_status_t status = dnnl_primitive_execute(k.primitive.get(), stream.get(), nargs, args.data());
   return status == dnnl_success ? dnnl_stream_wait(stream.get()) : status;
@@ -315,25 +292,31 @@ dnnl_status_t run_piece(Context& ctx, const Entry& e, std::size_t i, int slot, c
 
 }  // namespace
 
-bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) {
-  if (!usable(a, b, c, bias)) return false;
+bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue) {
+  if (!usable(a, b, c, epilogue)) return false;
+  const Tensor& bias = epilogue.bias;
   Context& ctx = context();
   std::lock_guard lock(ctx.mutex);
-  Entry& e = lookup(ctx, a, b, c, bias.defined(), bf16_chosen());
+  Entry& e = lookup(ctx, a, b, c, post_of(epilogue), bf16_chosen());
   if (!e.on_onednn) return false;
   const int threads = threads_for_pieces(e);
   prepare_threads(ctx, e, threads);
   const Tensor lhs = e.copies_lhs ? copy(a, kFloat32) : a;
   const Tensor rhs = e.copies_rhs ? copy(b, kFloat32) : b;
-  const Tensor bias_data = e.has_bias && !bias.is_contiguous() ? copy(bias, kFloat32) : bias;  // [N], rarely strided
+  const Tensor bias_data = e.post.bias && !bias.is_contiguous() ? copy(bias, kFloat32) : bias;  // [N], rarely strided
   const std::uint16_t *lhs_bf16 = nullptr, *rhs_bf16 = nullptr;
   if (e.bf16) {
     const OmpThreads team(threads);  // elementwise, so the same bits however oneDNN threads it
     lhs_bf16 = bf16_operand(ctx, e, 0, lhs, ctx.lhs_bf16);
     rhs_bf16 = bf16_operand(ctx, e, 1, rhs, ctx.rhs_bf16);
   }
-  const Data d{lhs.data<float>(), rhs.data<float>(), c.data<float>(), e.has_bias ? bias_data.data<float>() : nullptr,
-               lhs_bf16, rhs_bf16};
+  const Data d{lhs.data<float>(),
+               rhs.data<float>(),
+               c.data<float>(),
+               e.post.bias ? bias_data.data<float>() : nullptr,
+               e.post.add ? epilogue.add.data<float>() : nullptr,
+               lhs_bf16,
+               rhs_bf16};
   const auto pieces = static_cast<std::int64_t>(e.pieces.size());
   // Every piece on one thread: oneDNN reads OpenMP's setting when it runs a primitive (gemm:jit
   // threads itself by it), and a team started below passes it on to its threads.
@@ -357,11 +340,11 @@ bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias) {
   return true;
 }
 
-MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias) {
-  if (!usable(a, b, c, bias)) return {};
+MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Epilogue& epilogue) {
+  if (!usable(a, b, c, epilogue)) return {};
   Context& ctx = context();
   std::lock_guard lock(ctx.mutex);
-  const Entry& e = lookup(ctx, a, b, c, bias.defined(), bf16_chosen());
+  const Entry& e = lookup(ctx, a, b, c, post_of(epilogue), bf16_chosen());
   return {e.on_onednn,
           e.implementation,
           e.copies_lhs,

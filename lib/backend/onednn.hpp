@@ -44,15 +44,22 @@
 #include <string>
 
 #include "attograd/core/tensor.hpp"
+#include "backend/matmul.hpp"
 
 namespace attograd::backend::onednn {
 
-// c = a·b for float32 a [.., M, K], b [.., K, N] and contiguous c [.., M, N] (batch dims of a and b
-// broadcast to c's), plus bias [N] on every row when bias is defined: a Linear layer's forward, the
-// addition fused into the product. Returns false, having done nothing, when oneDNN is not used for
-// this product (another dtype, an empty dim, no implementation); the caller then runs the reference
-// kernel.
-bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias = {});
+// c = a·b for float32 a [.., M, K], b [.., K, N] and c [.., M, N] (batch dims of a and b broadcast to
+// c's), then the epilogue (matmul.hpp) applied by oneDNN's kernel to each block of c as it is
+// computed: bias [N] on every row (a Linear layer's forward), a tensor laid out as c (a residual).
+// c is contiguous, or its rows have unit stride and its elements fill a block of memory in some
+// order of its dims (a [B, H, T, D] view of a [B, T, H, D] tensor: the head transpose with no copy).
+// Returns false, having done nothing, when oneDNN is not used for this product (another dtype, an
+// empty dim, another layout of c or of the added tensor, no implementation); the caller then runs the
+// reference kernel.
+bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue);
+inline bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Tensor& bias = {}) {
+  return onednn::matmul(a, b, c, Epilogue::with_bias(bias));
+}
 
 // Whether oneDNN has a bf16 matmul kernel on this CPU (AVX-512 and later). Without one, the bf16 mode
 // rounds the operands to bf16 values and multiplies them in float32 (backend/matmul.cpp).
@@ -72,7 +79,10 @@ struct MatmulPlan {
                                // down-conversion) and no bf16 conversion of our own
   bool bf16 = false;           // the operands are converted to bfloat16 (MatmulPrecision::BFloat16)
 };
-MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias = {});
+MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Epilogue& epilogue);
+inline MatmulPlan plan(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& bias = {}) {
+  return onednn::plan(a, b, c, Epilogue::with_bias(bias));
+}
 
 // Counters since the process started (tests use them to tell which path ran).
 struct CacheStats {

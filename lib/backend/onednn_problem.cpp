@@ -138,44 +138,49 @@ Piece Problem::piece(std::int64_t i) const {
 
 Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape& b_shape, const Strides& b_strides,
                      const Shape& c_shape, std::int64_t flops) {
+  return make_problem(a_shape, a_strides, b_shape, b_strides, c_shape, contiguous_strides(c_shape), flops);
+}
+
+Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape& b_shape, const Strides& b_strides,
+                     const Shape& c_shape, const Strides& c_strides, std::int64_t flops) {
   const int batch_rank = c_shape.rank() - 2;
   Operand a = describe(a_shape, a_strides, batch_rank);
   Operand b = describe(b_shape, b_strides, batch_rank);
+  // c as given: contiguous, or rows of unit stride laid out otherwise (a product written straight
+  // into a [B, T, H, D] tensor seen as [B, H, T, D]).
+  Operand c = describe(c_shape, c_strides, batch_rank);
+  c.col_stride = 1;
+  c.row_stride = c.rows == 1 ? c.cols : c_strides[-2];
   std::vector<std::int64_t> batch(c_shape.begin(), c_shape.end() - 2);
 
   // Batch dims of size 1 in c are size 1 in both operands: they do not exist for the product.
   for (int d = batch_rank - 1; d >= 0; --d) {
     if (batch[d] == 1) {
-      for (auto* v : {&batch, &a.batch, &a.batch_strides, &b.batch, &b.batch_strides}) v->erase(v->begin() + d);
+      for (auto* v : {&batch, &a.batch, &a.batch_strides, &b.batch, &b.batch_strides, &c.batch, &c.batch_strides}) {
+        v->erase(v->begin() + d);
+      }
     }
   }
-  // Innermost batch dims that b broadcasts along and whose a rows continue the previous dim's rows
-  // become more rows: [B, T, C]·[C, N] is one [B·T, C]·[C, N] product.
+  // Innermost batch dims that b broadcasts along and whose a rows (and c rows) continue the previous
+  // dim's rows become more rows: [B, T, C]·[C, N] is one [B·T, C]·[C, N] product.
   while (!batch.empty()) {
     const std::size_t d = batch.size() - 1;
     const bool rows_continue = a.rows == 1 ? a.col_stride == 1 : a.batch_strides[d] == a.rows * a.row_stride;
-    if (b.batch[d] != 1 || a.batch[d] == 1 || !rows_continue) break;
+    const bool c_rows_continue = c.batch_strides[d] == c.rows * c.row_stride;
+    if (b.batch[d] != 1 || a.batch[d] == 1 || !rows_continue || !c_rows_continue) break;
     if (a.rows == 1) a.row_stride = a.batch_strides[d];
     a.rows *= a.batch[d];
     // describe() gave a single column the old row count as stride; oneDNN refuses a column-major
     // matrix whose leading dimension is below its rows ([2, 2, 1]·[1, 3] failed with status 2).
     if (a.cols == 1 && a.row_stride == 1) a.col_stride = a.rows;
-    for (auto* v : {&batch, &a.batch, &a.batch_strides, &b.batch, &b.batch_strides}) v->pop_back();
+    c.rows *= c.batch[d];
+    for (auto* v : {&batch, &a.batch, &a.batch_strides, &b.batch, &b.batch_strides, &c.batch, &c.batch_strides}) {
+      v->pop_back();
+    }
   }
 
   Problem p;
-  Operand& c = p.c;
-  c.batch = batch;
-  c.rows = a.rows;
-  c.cols = b.cols;
-  c.col_stride = 1;
-  c.row_stride = c.cols;
-  c.batch_strides.assign(batch.size(), 0);
-  std::int64_t stride = c.rows * c.cols;
-  for (std::size_t d = batch.size(); d-- > 0;) {
-    c.batch_strides[d] = stride;
-    stride *= batch[d];
-  }
+  p.c = c;
   p.bias.batch.assign(batch.size(), 1);
   p.bias.batch_strides.assign(batch.size(), 0);
   p.bias.rows = 1;

@@ -75,9 +75,12 @@ struct Problem {
   Piece piece(std::int64_t i) const;
 };
 
-// flops: 2·M·N·K of the whole product, which sets the number of pieces.
+// flops: 2·M·N·K of the whole product, which sets the number of pieces. c is contiguous, or laid out
+// by c_strides with a unit stride along its rows and no two elements in one place.
 Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape& b_shape, const Strides& b_strides,
                      const Shape& c_shape, std::int64_t flops);
+Problem make_problem(const Shape& a_shape, const Strides& a_strides, const Shape& b_shape, const Strides& b_strides,
+                     const Shape& c_shape, const Strides& c_strides, std::int64_t flops);
 
 // The cut for a product of these folded extents (batch = c's outermost batch dim, 1 without one), in
 // at most `most` pieces.

@@ -9,6 +9,13 @@ namespace attograd::backend {
 // and has x's dtype (float32, float64 or int64). Floating sums accumulate in double.
 void sum_into(const Tensor& x, Tensor& out);
 
+// ReLU's backward and a bias's gradient in one pass, for Y = relu(X·Wᵀ + b) seen as [rows, N]:
+//   dZ = dY where Y > 0, else 0        db = dZ summed over the rows
+// dY, Y and dZ contiguous [rows, N] of one floating dtype (dZ may be dY itself), db contiguous [N].
+// db's bits are sum_into's: each column's terms added in row order in double, then rounded. Threads
+// split the columns, so the order does not depend on their number.
+void relu_mask_and_column_sums(const Tensor& dY, const Tensor& Y, Tensor& dZ, Tensor& db);
+
 // Along dim: values (x's dtype) and indices (int64) of the largest (is_max) or smallest element, the
 // first one on ties, a NaN beating any number. Both outputs have x's shape with dim set to 1; values
 // may be undefined when only indices are wanted.

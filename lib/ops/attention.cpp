@@ -17,6 +17,7 @@
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/softmax.hpp"
 #include "ops/attention_checks.hpp"
+#include "ops/matmul_layout.hpp"
 #include "ops/one_dtype.hpp"
 #include "ops/softmax_fused.hpp"
 
@@ -150,7 +151,9 @@ AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const
   check_qk(q, k);
   check_v(q, k, v);
   Tensor weights = attention_weights(q, k, mask, scale);
-  Tensor output = matmul(weights, v);
+  // Y in V's layout when they have one shape (self-attention): a head split's Y is then joined back
+  // into [B, T, C] by a view, not a copy (ops/matmul_layout.hpp).
+  Tensor output = matmul_laid_out_as(weights, v, v);
   return {std::move(output), std::move(weights)};
 }
 

@@ -3,6 +3,8 @@
 // the tie and NaN rules of arg_reduce; the special rows of softmax.
 #include "support/test.hpp"
 
+#include <cstring>
+
 #include "backend/reduce.hpp"
 
 using namespace attograd;
@@ -240,6 +242,49 @@ BOOST_AUTO_TEST_CASE(integers_are_refused) {
                         has_message("softmax: expected a floating-point (float32 or float64) tensor, got int64"));
   BOOST_CHECK_EXCEPTION(backend::softmax(tensor_of<std::int64_t>({1, 2}, {2}), 0, true, out), DTypeError,
                         has_message("log_softmax: expected a floating-point (float32 or float64) tensor, got int64"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(relu_grad_kernel)
+
+namespace {
+
+// The same values, bit for bit (NaN matching NaN).
+bool bits_equal(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_vector(), y = b.to_vector();
+  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(relu_mask_and_column_sums_match_where_and_sum_bit_for_bit) {
+  // linear_relu's backward: dZ = dY where Y > 0, db = dZ summed over the rows, in one pass; the bits
+  // of the two-op composite at any thread count (columns split into blocks of 128: 300 gives a partial
+  // block), a NaN in dY passed on where Y > 0, and dZ written over dY.
+  Generator gen(31);
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    for (const Shape& shape : {Shape{7, 5}, Shape{300, 300}, Shape{1024, 512}}) {
+      Tensor dy = randn(shape, gen, {.dtype = dtype});
+      const Tensor y = randn(shape, gen, {.dtype = dtype});
+      if (dtype == kFloat32) dy.data<float>()[3] = std::numeric_limits<float>::quiet_NaN();
+      const Tensor expected_dz = where(gt(y, 0.0), dy, zeros({}, {.dtype = dtype}));
+      const Tensor expected_db = sum(expected_dz, {0});
+      for (int threads : {1, 2}) {
+        ThreadCount guard(threads);
+        BOOST_TEST_CONTEXT(dtype << " " << shape << ", " << threads << " threads") {
+          Tensor dz = empty(shape, dtype), db = empty({shape[1]}, dtype);
+          backend::relu_mask_and_column_sums(dy, y, dz, db);
+          BOOST_TEST(bits_equal(dz, expected_dz));
+          BOOST_TEST(bits_equal(db, expected_db));
+          Tensor over = dy.clone();
+          backend::relu_mask_and_column_sums(over, y, over, db);
+          BOOST_TEST(bits_equal(over, expected_dz));
+          BOOST_TEST(bits_equal(db, expected_db));
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -171,6 +171,40 @@ BOOST_AUTO_TEST_CASE(gradients_for_q_k_and_v_are_checked_against_finite_differen
                   {rand64({3, 2}, gen), rand64({3, 2}, gen)});
 }
 
+BOOST_AUTO_TEST_CASE(a_head_splits_output_comes_in_vs_layout) {
+  // q, k, v [B, H, T, D] viewing [B, T, H, D] projections: Y comes in v's layout, so joining the heads
+  // back into [B, T, C] is a view; values and gradients bit for bit those of contiguous heads, whose
+  // Y is contiguous. float64 (reference kernel, a contiguous block copied over) checked by finite
+  // differences through the join.
+  Generator gen(18);
+  const auto heads = [](const Tensor& t) { return t.view({2, 6, 3, 4}).transpose(1, 2); };  // [2, 3, 6, 4]
+  const auto joined = [](const Tensor& y) { return y.transpose(1, 2).reshape({2, 6, 12}); };
+  const auto attend = [&](const Tensor& q, const Tensor& k, const Tensor& v) {
+    return scaled_dot_product_attention_with_weights(q, k, v, causal_mask(6)).output;
+  };
+  check_gradients([&](const std::vector<Tensor>& in) { return joined(attend(heads(in[0]), heads(in[1]), heads(in[2]))); },
+                  {rand64({2, 6, 12}, gen), rand64({2, 6, 12}, gen), rand64({2, 6, 12}, gen)});
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    std::vector<Tensor> in, copies;
+    for (int i = 0; i < 3; ++i) {
+      in.push_back(randn({2, 6, 12}, gen, {.dtype = dtype}).requires_grad_());
+      copies.push_back(in.back().detach().requires_grad_());
+    }
+    const Tensor v = heads(in[2]);
+    const Tensor y = attend(heads(in[0]), heads(in[1]), v);
+    BOOST_TEST(y.strides() == v.strides());
+    BOOST_TEST(joined(y).is_contiguous());
+    const Tensor yc =
+        attend(heads(copies[0]).contiguous(), heads(copies[1]).contiguous(), heads(copies[2]).contiguous());
+    BOOST_TEST(yc.is_contiguous());
+    BOOST_TEST(y.to_vector() == yc.to_vector());
+    const Tensor up = randn({2, 6, 12}, gen, {.dtype = dtype});
+    (joined(y) * up).sum().backward();
+    (joined(yc) * up).sum().backward();
+    for (int i = 0; i < 3; ++i) BOOST_TEST(in[i].grad().to_vector() == copies[i].grad().to_vector());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(float32_agrees_with_float64_forward_and_backward) {
   // The float32 path (oneDNN's matmul where available) against float64, for output and gradients.
   Generator gen(17);

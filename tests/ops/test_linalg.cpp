@@ -239,6 +239,42 @@ BOOST_AUTO_TEST_CASE(gradcheck_matmul_of_strided_views) {
                   {rand64({2, 2, 3}, gen), rand64({3, 2, 2}, gen)});
 }
 
+BOOST_AUTO_TEST_CASE(matmul_gradients_keep_a_head_splits_layout) {
+  // q, v [B, H, T, D] are views of [B, T, H, D] projections: the products send their gradients in that
+  // layout (so the split's backward needs no copy), with the values of the contiguous operands'
+  // gradients. kᵀ's rows are not of unit stride in its layout: its gradient is sent contiguous.
+  Generator gen(14);
+  const auto heads = [](const Tensor& t) { return t.view({2, 5, 3, 4}).transpose(1, 2); };  // [2, 3, 5, 4]
+  const auto attend = [&](const Inputs& in) { return matmul(matmul(heads(in[0]), heads(in[1]).mT()), heads(in[2])); };
+  check_gradients(attend, {rand64({2, 5, 12}, gen), rand64({2, 5, 12}, gen), rand64({2, 5, 12}, gen)});
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    BOOST_TEST_CONTEXT(dtype) {
+      std::vector<Tensor> sent;  // what the two matmul nodes send: dWeights, dV, then dQ, dKᵀ
+      const autograd::StepHookGuard hook(
+          [&](const autograd::BackwardStep& s) {
+            if (s.node.op() == "matmul") sent.insert(sent.end(), s.grad_inputs.begin(), s.grad_inputs.end());
+          },
+          {.reads_grad_output = false});
+      const Inputs in{randn({2, 5, 12}, gen, {.dtype = dtype}).requires_grad_(),
+                      randn({2, 5, 12}, gen, {.dtype = dtype}).requires_grad_(),
+                      randn({2, 5, 12}, gen, {.dtype = dtype}).requires_grad_()};
+      const Tensor up = randn({2, 3, 5, 4}, gen, {.dtype = dtype});
+      (attend(in) * up).sum().backward();
+      BOOST_TEST_REQUIRE(sent.size() == 4u);
+      BOOST_TEST(sent[1].strides() == heads(in[2]).strides());
+      BOOST_TEST(sent[2].strides() == heads(in[0]).strides());
+      BOOST_TEST(sent[3].is_contiguous());
+      const Inputs copies{in[0].detach().requires_grad_(), in[1].detach().requires_grad_(),
+                          in[2].detach().requires_grad_()};
+      const auto attend_contiguous = [&](const Inputs& x) {
+        return matmul(matmul(heads(x[0]).contiguous(), heads(x[1]).mT()), heads(x[2]).contiguous());
+      };
+      (attend_contiguous(copies) * up).sum().backward();
+      for (int i = 0; i < 3; ++i) BOOST_TEST(in[i].grad().to_vector() == copies[i].grad().to_vector());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(matmul_inner_dimension_error_is_exact) {
   auto exactly = [](std::string text) {
     return [text](const std::exception& e) {

@@ -1,7 +1,7 @@
-// Bad-input table for the ops that combine several tensors: matmul, linear and linear_relu, embedding
-// and index_select, the losses, layer_norm, attention and dropout. A mix of float32 and float64 is refused
-// by each of them (docs/conventions.md, "Dtypes"). Each invalid call, the exception it must
-// throw, and the op and values its message must name.
+// Bad-input table for the ops that combine several tensors: matmul, linear, linear_relu and
+// linear_add, embedding and index_select, the losses, layer_norm, attention and dropout. A mix of
+// float32 and float64 is refused by each of them (docs/conventions.md, "Dtypes"). Each invalid call,
+// the exception it must throw, and the op and values its message must name.
 #include "support/test.hpp"
 
 #include <cmath>
@@ -75,6 +75,24 @@ BOOST_AUTO_TEST_CASE(linear_relu_op) {
                       {"linear_relu", "undefined"}),
       bad<ValueError>("linear_relu with undefined weight", [] { linear_relu(f32({2, 4}), kUndefined); },
                       {"linear_relu", "weight", "undefined"}),
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(linear_add_op) {
+  BOOST_TEST(check_bad_inputs({
+      bad<ShapeError>("linear_add residual of another shape",
+                      [] { linear_add(f32({2, 4}), f32({5, 4}), {}, f32({2, 4})); },
+                      {"linear_add: residual [2, 4] must have the output's shape [2, 5]", "not broadcast"}),
+      bad<ShapeError>("linear_add residual that would broadcast",
+                      [] { linear_add(f32({2, 4}), f32({5, 4}), {}, f32({5})); },
+                      {"linear_add", "[5]", "[2, 5]", "not broadcast"}),
+      bad<DTypeError>("linear_add float64 residual", [] { linear_add(f32({2, 4}), f32({5, 4}), {}, f64({2, 5})); },
+                      {"linear_add", "input float32 and residual float64"}),
+      bad<ShapeError>("linear_add features differ", [] { linear_add(f32({2, 3}), f32({5, 4}), {}, f32({2, 5})); },
+                      {"linear_add: input [2, 3] has 3 features but weight [5, 4] expects 4"}),
+      bad<ValueError>("linear_add of undefined residual",
+                      [] { linear_add(f32({2, 4}), f32({5, 4}), {}, kUndefined); },
+                      {"linear_add", "residual", "undefined"}),
   }));
 }
 

@@ -32,4 +32,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 /// Y = max(X·Wᵀ + b, 0)    dZ = dY where Y > 0, else 0    dX = dZ·W    dW = dZᵀ·X    db = dZ
 Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
+/// residual + linear(x, weight, bias) as one op: a transformer block's output projection or second
+/// feed-forward layer joining its residual stream. The same values as the composite, bit for bit (the
+/// bias, then the residual, added to the product), with the residual added by the product's kernel on
+/// oneDNN rather than in a pass of its own. residual has the output's shape exactly (no broadcasting)
+/// and x's dtype.
+/// Y = R + X·Wᵀ + b    R, Y [.., O]    dR = dY    dX = dY·W    dW = dYᵀ·X    db = dY
+Tensor linear_add(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& residual);
+
 }  // namespace attograd
