@@ -59,6 +59,7 @@ struct Entry {
   std::string implementation;
   int rank = 0;
   std::int64_t rows = 0;
+  std::int64_t flops = 0;  // of the whole product
   bool strict_math = false;
 
   const PieceKind& kind_of(std::size_t i) const {
@@ -137,6 +138,7 @@ std::optional<Entry> try_build(Context& ctx, const Tensor& a, const Tensor& b, c
     const Problem p =
         make_problem(a.shape(), a_strides, b.shape(), b_strides, c.shape(), c.strides(), product_flops(a, c));
     Entry e;
+    e.flops = product_flops(a, c);
     for (std::int64_t i = 0; i < p.split.count; ++i) e.pieces.push_back(p.piece(i));
     Built first = make_kind(ctx, e.pieces.front(), post, bf16);
     if (first.implementation.find("ref") != std::string::npos) return std::nullopt;
@@ -206,10 +208,11 @@ void check(dnnl_status_t status, const Entry& e, std::string_view what) {
 
 bool bf16_chosen() { return matmul_precision() == MatmulPrecision::BFloat16; }
 
-// The threads a product runs on: as many as its pieces, at most those allowed now (threads.hpp).
+// The threads a product runs on: one below kMatmulThreadFlops, else as many as its pieces, at most
+// those allowed now (threads.hpp). Below that its pieces run one after another on the calling thread.
 int threads_for_pieces(const Entry& e) {
   const auto pieces = static_cast<int>(e.pieces.size());
-  return pieces > 1 ? std::min(pieces, threads_allowed()) : 1;
+  return pieces > 1 && e.flops >= kMatmulThreadFlops ? std::min(pieces, threads_allowed()) : 1;
 }
 
 // Makes the streams and memory objects `threads` threads need. Call with ctx.mutex held.
@@ -319,20 +322,18 @@ bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogu
                rhs_bf16};
   const auto pieces = static_cast<std::int64_t>(e.pieces.size());
   // Every piece on one thread: oneDNN reads OpenMP's setting when it runs a primitive (gemm:jit
-  // threads itself by it), and a team started below passes it on to its threads.
+  // threads itself by it); the pool's workers keep it at one.
   const OmpThreads one(1);
   if (threads <= 1) {
     for (std::int64_t i = 0; i < pieces; ++i) check(run_piece(ctx, e, static_cast<std::size_t>(i), 0, d), e, "execute");
   } else {
-    // Each thread takes a contiguous run of pieces; a primitive run inside the region stays on its
-    // thread (oneDNN does not nest). Errors are reported after the region, which nothing may leave.
+    // The threads take pieces one at a time (pool.hpp); slot is the thread's own memory objects.
     count_parallel_region();
     std::atomic<int> failed{dnnl_success};
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::int64_t i = 0; i < pieces; ++i) {
-      const dnnl_status_t status = run_piece(ctx, e, static_cast<std::size_t>(i), omp_get_thread_num(), d);
+    run_parts(threads, pieces, [&](std::int64_t i, int slot) {
+      const dnnl_status_t status = run_piece(ctx, e, static_cast<std::size_t>(i), slot, d);
       if (status != dnnl_success) failed.store(status, std::memory_order_relaxed);
-    }
+    });
     check(static_cast<dnnl_status_t>(failed.load()), e, "execute");
   }
   ++ctx.products;

@@ -10,37 +10,45 @@
 // The answer is 1 below the kernel's grain (waking a second thread costs more than it saves), else at
 // most the setting's thread count: set_num_threads() or OMP_NUM_THREADS when the user gave one; by
 // default the cores this process may use (divided among the MPI ranks on the node), less the cores
-// other processes kept busy over the last tenth of a second. A busy core is the expensive case: an
-// OpenMP team waits at its closing barrier for its slowest thread, and a thread sharing a core with
-// another program runs a time slice (milliseconds) late, so a split of microseconds of work can take
-// milliseconds. docs/performance.md ("Threads by default") has the measurements behind each choice.
+// other processes kept busy over the last tenth of a second. A busy core is the expensive case: a
+// thread sharing a core with another program runs a time slice (milliseconds) late, and a worker that
+// sleeps wakes tens of microseconds late. docs/performance.md ("Threads by default") has the
+// measurements behind each choice.
 //
-// OpenMP keeps its team size per thread; attograd's own kernels pass the count to each parallel
-// region, and a oneDNN product runs inside an OmpThreads scope (a oneDNN primitive fixes its thread
-// count when it is created, and reads OpenMP's setting to do so).
+// The threads are attograd's own (pool.hpp): the caller and workers take a call's parts one at a time,
+// so a thread that starts late (asleep, or sharing its core with another program) slows nobody. oneDNN
+// still reads OpenMP's setting, when it creates a primitive and when it runs one: an OmpThreads scope
+// sets it to one thread around both, and the pool's workers keep it at one.
 //
 // Kernels split only work whose pieces write disjoint outputs and compute each output exactly as the
 // single-threaded loop does, so results are the same bits at any thread count (tests/backend/
 // test_parallel.cpp).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <exception>
 
 #include <omp.h>
 
+#include "backend/pool.hpp"
 #include "core/strided.hpp"
 
 namespace attograd::backend {
 
-// Below this many elements a kernel of attograd's own stays on the calling thread: starting the
-// threads of a parallel region costs about a microsecond when they are awake and tens when they
-// sleep, as long as an elementwise pass over a few thousand floats.
-inline constexpr std::int64_t kParallelGrain = 32768;
+// Below this many elements a kernel of attograd's own stays on the calling thread. Waking a worker
+// that sleeps costs tens of microseconds of CPU time and arrives as late (70 on the 2-core virtual
+// machine of docs/performance.md), as long as an elementwise pass over a few hundred thousand floats:
+// below that a second thread adds more CPU time than it takes off the wall.
+inline constexpr std::int64_t kParallelGrain = std::int64_t{1} << 18;
 
-// The same for a matrix product, in floating-point operations (2·M·N·K): a product smaller than this
-// runs on one thread, and each further thread needs this much more.
+// A matrix product, in floating-point operations (2·M·N·K), is cut into pieces from this size on, one
+// more piece per further grain (onednn_problem.hpp). The cut decides the bits, so it is a fixed size
+// that never changes with the thread count or the machine's load.
 inline constexpr std::int64_t kMatmulGrainFlops = std::int64_t{8} << 20;
+
+// From this size on a product's pieces run on more than one thread (below it, one after another on
+// the calling thread, the same bits): about 0.4 ms of work on one core, some five wake-ups.
+inline constexpr std::int64_t kMatmulThreadFlops = std::int64_t{32} << 20;
 
 // The number of threads a call doing `work` (in the units of `grain`) runs on: 1 when work < grain,
 // else one more thread per further grain of work, up to the threads allowed now (see above).
@@ -84,10 +92,13 @@ ThreadDefaults thread_defaults();
 std::uint64_t parallel_regions();
 void count_parallel_region();
 
-// Calls body(begin, end) on ranges that cover [0, n) in order, one contiguous range per thread when
-// `work` (the elements the whole loop touches) reaches kParallelGrain and more than one thread is
-// allowed; otherwise body(0, n) on the calling thread. An exception thrown by body is rethrown here, on
-// the calling thread, after every range has ended (an exception must not leave an OpenMP region).
+// How many ranges parallel_for cuts a loop into per thread.
+inline constexpr int kPartsPerThread = 4;
+
+// Calls body(begin, end) on ranges that cover [0, n), on the pool's threads (pool.hpp) when `work`
+// (the elements the whole loop touches) reaches kParallelGrain and more than one thread is allowed;
+// otherwise body(0, n) on the calling thread. An exception thrown by body is rethrown here, on the
+// calling thread, after every range taken has ended.
 template <class Body>
 void parallel_for(std::int64_t n, std::int64_t work, Body&& body) {
   const int threads = n > 1 && work >= kParallelGrain ? threads_allowed() : 1;
@@ -96,21 +107,13 @@ void parallel_for(std::int64_t n, std::int64_t work, Body&& body) {
     return;
   }
   count_parallel_region();
-  std::exception_ptr error;
-#pragma omp parallel num_threads(threads)
-  {
-    const std::int64_t parts = omp_get_num_threads(), t = omp_get_thread_num();
-    const std::int64_t size = n / parts, extra = n % parts;  // the first `extra` ranges get one more
-    const std::int64_t begin = t * size + (t < extra ? t : extra);
-    const std::int64_t end = begin + size + (t < extra ? 1 : 0);
-    try {
-      if (begin < end) body(begin, end);
-    } catch (...) {
-#pragma omp critical(attograd_parallel_for_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  // kPartsPerThread equal ranges, taken one at a time: a thread that starts late takes fewer.
+  const std::int64_t parts = std::min<std::int64_t>(n, std::int64_t{kPartsPerThread} * threads);
+  const std::int64_t size = n / parts, extra = n % parts;  // the first `extra` ranges get one more
+  run_parts(threads, parts, [&](std::int64_t part, int) {
+    const std::int64_t begin = part * size + std::min(part, extra);
+    body(begin, begin + size + (part < extra ? 1 : 0));
+  });
 }
 
 // for_each_run over loop (core/strided.hpp), split along dim d by parallel_for: each run of the serial

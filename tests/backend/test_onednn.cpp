@@ -304,6 +304,20 @@ BOOST_AUTO_TEST_CASE(a_small_product_runs_on_one_thread_whatever_the_setting) {
   BOOST_TEST(small.threads == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_cut_product_below_the_thread_size_runs_its_pieces_on_the_calling_thread) {
+  // [256, 256]·[256, 128] is 16.8 MFLOP: cut (the cut fixes the bits) but not worth a second thread.
+  Generator gen(10);
+  const Tensor a = randn({256, 256}, gen), b = randn({256, 128}, gen);
+  static_assert(2 * 256 * 256 * 128 >= backend::kMatmulGrainFlops && 2 * 256 * 256 * 128 < backend::kMatmulThreadFlops);
+  ThreadCount two(2);
+  const onednn::MatmulPlan p = plan_for(a, b);
+  BOOST_TEST(p.pieces >= 2);
+  BOOST_TEST(p.threads == 1);
+  const std::uint64_t before = backend::parallel_regions();
+  check_matmul_matches_reference(a, b, "pieces on one thread");
+  BOOST_TEST(backend::parallel_regions() == before);
+}
+
 BOOST_AUTO_TEST_CASE(a_product_leaves_the_callers_openmp_setting_as_it_was) {
   // oneDNN reads OpenMP's team size; the product sets it for its own call only, so a program's own
   // OpenMP loops keep theirs.

@@ -55,8 +55,9 @@ void check_same_on_two_threads(const std::function<std::vector<Tensor>()>& f, bo
   }
 }
 
-// Large enough to be split: 64 x 1024 = 65536 elements, twice the grain.
-constexpr std::int64_t kRows = 64, kCols = 1024;
+// Large enough to be split: 512 x 1024 elements, twice the grain.
+constexpr std::int64_t kRows = 512, kCols = 1024;
+static_assert(kRows * kCols == 2 * backend::kParallelGrain);
 
 }  // namespace
 
@@ -75,11 +76,13 @@ BOOST_AUTO_TEST_CASE(parallel_for_covers_every_index_once_in_contiguous_ranges) 
     BOOST_TEST(backend::parallel_regions() == before + 1);
     std::sort(ranges.begin(), ranges.end());
     BOOST_TEST_INFO("n = " << n);
-    BOOST_TEST(ranges.size() == 2u);  // two threads, two ranges
+    // kPartsPerThread ranges per thread (fewer when n is smaller), in order, sizes differing by at most one
+    const auto parts = static_cast<std::size_t>(std::min<std::int64_t>(n, 2 * backend::kPartsPerThread));
+    BOOST_TEST_REQUIRE(ranges.size() == parts);
     BOOST_TEST(ranges.front().first == 0);
-    BOOST_TEST(ranges.front().second == ranges.back().first);
+    for (std::size_t i = 1; i < ranges.size(); ++i) BOOST_TEST(ranges[i - 1].second == ranges[i].first);
     BOOST_TEST(ranges.back().second == n);
-    BOOST_TEST(ranges.front().second - ranges.front().first >= ranges.back().second - ranges.back().first);
+    BOOST_TEST(ranges.front().second - ranges.front().first - (ranges.back().second - ranges.back().first) <= 1);
   }
 }
 
@@ -173,15 +176,15 @@ BOOST_AUTO_TEST_CASE(softmax_forward_and_backward_give_the_same_bits) {
       const Tensor y = softmax(x, -1);
       const Tensor weights = randn({kRows, kCols}, gen, {.dtype = dtype});
       sum(y * weights).backward();
-      return std::vector<Tensor>{y, x.grad(), log_softmax(x.detach(), -1), softmax(x.detach().reshape({8, 8, kCols}), 1)};
+      return std::vector<Tensor>{y, x.grad(), log_softmax(x.detach(), -1), softmax(x.detach().reshape({8, kRows / 8, kCols}), 1)};
     });
     // The attention form: scaled, with a causal mask, on [B, H, T, T] scores.
     check_same_on_two_threads([&] {
       Generator gen(15);
-      const Tensor q = randn({2, 2, 128, 16}, gen, {.dtype = dtype, .requires_grad = true});
-      const Tensor k = randn({2, 2, 128, 16}, gen, {.dtype = dtype});
-      const Tensor v = randn({2, 2, 128, 16}, gen, {.dtype = dtype});
-      const AttentionResult r = scaled_dot_product_attention_with_weights(q, k, v, causal_mask(128));
+      const Tensor q = randn({2, 2, 256, 16}, gen, {.dtype = dtype, .requires_grad = true});
+      const Tensor k = randn({2, 2, 256, 16}, gen, {.dtype = dtype});
+      const Tensor v = randn({2, 2, 256, 16}, gen, {.dtype = dtype});
+      const AttentionResult r = scaled_dot_product_attention_with_weights(q, k, v, causal_mask(256));
       sum(r.output * r.output).backward();
       return std::vector<Tensor>{r.output, r.weights, q.grad()};
     });

@@ -13,21 +13,22 @@
 /// MatmulPrecisionGuard bf16(MatmulPrecision::BFloat16);      // float32 matmuls with bf16 inputs
 /// \endcode
 ///
-/// Threads: there is one pool, OpenMP's, shared by oneDNN and attograd's own kernels, so that two pools
-/// never compete for the same cores. Each op picks its own thread count from its size: below a grain of
-/// work (32768 elements for attograd's kernels, 8 MFLOP for a product) it runs on the calling thread,
-/// where waking a second thread would cost more than it saves. The thread count caps that:
+/// Threads: attograd runs its kernels and the pieces of oneDNN's products on its own worker threads.
+/// Each op picks its thread count from its size: below a grain of work (262144 elements for
+/// attograd's kernels, 32 MFLOP for a product) it runs on the calling thread, where waking a second
+/// thread would cost more CPU time than it takes off the wall. The parts of a parallel op are taken
+/// one at a time, so a worker that wakes late, or whose core runs another program, never holds up the
+/// caller: the caller takes its parts. The thread count caps that:
 /// - set_num_threads(n) or OMP_NUM_THREADS: at most n threads, whatever else runs on the machine;
 /// - by default: the cores this process may use (its CPU affinity and cgroup quota; under mpirun,
-/// \code
-/// divided among the ranks on the node), less the cores other processes are busy on, measured from
-/// /proc/stat every tenth of a second while ops ask for threads. A program beside a build, a test run
-/// or another training run takes the cores that are free rather than competing for busy ones, which
-/// with OpenMP's barriers can make a step ten to a hundred times slower (docs/performance.md).
-/// \endcode
-/// The count is for the whole process, every thread included. Results are the same bits at any count
-/// for attograd's own kernels; oneDNN's products may round differently with their thread count, so a
-/// run that must repeat bit for bit sets the count (docs/architecture.md).
+///   divided among the ranks on the node), less the cores other processes are busy on, measured from
+///   /proc/stat every tenth of a second while ops ask for threads. A program beside a build, a test
+///   run or another training run takes the cores that are free rather than competing for busy ones
+///   (docs/performance.md has the measurements).
+///
+/// The count is for the whole process, every thread included. Results are the same bits at any count:
+/// attograd's kernels split only work whose parts are computed exactly as on one thread, and a product
+/// is cut into pieces by its shapes alone (docs/architecture.md).
 ///
 /// Matmul backend: float32 products run on oneDNN (MatmulBackend::Auto) unless the reference path is
 /// chosen. float64 always runs on the reference kernel: oneDNN has no float64 matmul on the CPU. The
