@@ -31,8 +31,11 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   if (Node* node = record(softmax_op, y, {x})) {
     // Y * (dY - sum(dY * Y, {d}, true)) as one kernel: that composite is its oracle in the tests.
     node->backward = [Y = node->save(y), d](const Tensor& dY, Grads& g) {
-      g[0] = empty(Y.shape(), Y.dtype());
-      backend::softmax_backward(Y, dY, d, 1.0, g[0]);
+      // dX over dY's memory when the engine offers it: the kernel sums a row before it writes it.
+      const Tensor in = g.output_grad_offered() ? g.take_output_grad() : dY;
+      Tensor dX = in.is_same(dY) ? empty(Y.shape(), Y.dtype()) : in;
+      backend::softmax_backward(Y, in, d, 1.0, dX);
+      g[0] = dX;
     };
   }
   return y;
@@ -49,8 +52,10 @@ Tensor scaled_masked_softmax(const Tensor& s, const Tensor& mask, double c) {
   backend::scaled_masked_softmax(s, mask, c, a);
   if (Node* node = record(scaled_masked_softmax_op, a, {s})) {
     node->backward = [A = node->save(a), c](const Tensor& dA, Grads& g) {
-      g[0] = empty(A.shape(), A.dtype());
-      backend::softmax_backward(A, dA, A.dim() - 1, c, g[0]);
+      const Tensor in = g.output_grad_offered() ? g.take_output_grad() : dA;  // as softmax's
+      Tensor dS = in.is_same(dA) ? empty(A.shape(), A.dtype()) : in;
+      backend::softmax_backward(A, in, A.dim() - 1, c, dS);
+      g[0] = dS;
     };
   }
   return a;
