@@ -179,9 +179,17 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
 
 // dX, dW and db of Y = X·Wᵀ + b from dY (any shape with dY2's elements).
 // db only when with_bias (linear_relu may have summed it already).
+// dX is added by its product's kernel into the gradient X already holds, when the engine offers it
+// (Grads::input_grad_offered; on oneDNN a sum post-op): the same bits as the engine's add, one pass fewer.
 void linear_backward(const Tensor& dY2, const Tensor& X, const Tensor& W, std::int64_t rows, std::int64_t in,
                      Grads& d, bool with_bias = true) {
-  if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());
+  if (Tensor* held = d.wanted(0) ? d.input_grad_offered(0) : nullptr) {
+    Tensor held2 = held->view({rows, in});
+    backend::matmul(dY2, W, held2, backend::Epilogue::accumulating());
+    d.added_in_place(0);
+  } else if (d.wanted(0)) {
+    d[0] = matmul(dY2, W).reshape(X.shape());
+  }
   if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({rows, in}));
   if (d.wanted(2) && with_bias) d[2] = sum(dY2, {0});
 }
