@@ -179,13 +179,24 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
 
 // dX, dW and db of Y = X·Wᵀ + b from dY (any shape with dY2's elements).
 // db only when with_bias (linear_relu may have summed it already).
-// dX is added by its product's kernel into the gradient X already holds, when the engine offers it
-// (Grads::input_grad_offered; on oneDNN a sum post-op): the same bits as the engine's add, one pass fewer.
+// dX is added by its product's kernel to the gradient X already holds, when the engine offers it
+// (Grads::input_grad_offered): on oneDNN a sum post-op into it where that keeps the bits of the engine's
+// add (matmul.hpp: K from 16 to 128), else the held gradient as an added tensor (a binary post-op) of a
+// product into a new tensor, which replaces it. The same bits as the engine's add either way, one pass
+// fewer.
 void linear_backward(const Tensor& dY2, const Tensor& X, const Tensor& W, std::int64_t rows, std::int64_t in,
                      Grads& d, bool with_bias = true) {
   if (Tensor* held = d.wanted(0) ? d.input_grad_offered(0) : nullptr) {
-    Tensor held2 = held->view({rows, in});
-    backend::matmul(dY2, W, held2, backend::Epilogue::accumulating());
+    const std::int64_t K = dY2.shape()[-1];
+    if (K >= backend::kAccumulateMinK && K <= backend::kAccumulateMaxK) {
+      Tensor held2 = held->view({rows, in});
+      backend::matmul(dY2, W, held2, backend::Epilogue::accumulating());
+    } else {
+      Tensor sum = empty(X.shape(), X.dtype());
+      Tensor sum2 = sum.view({rows, in});
+      backend::matmul(dY2, W, sum2, {Tensor(), held->view({rows, in})});
+      *held = std::move(sum);
+    }
     d.added_in_place(0);
   } else if (d.wanted(0)) {
     d[0] = matmul(dY2, W).reshape(X.shape());

@@ -80,13 +80,16 @@ BOOST_AUTO_TEST_CASE(adding_in_place_without_an_offer_is_an_error) {
 }
 
 BOOST_AUTO_TEST_CASE(linear_adds_its_input_gradient_in_place_with_the_engines_bits) {
-  // x [512, 32] feeds two linears: the second dX (K = 32 on oneDNN: a sum post-op) is added into the
-  // first, with the bits of the engine's add, which it makes when a hook is installed. float32 at one
-  // and two threads, and float64 (the reference kernel, then the add); a leaf's buffer and a node's.
+  // x [512, 32] feeds two linears: the second dX = dY·W2 is added to the first by its product, with the
+  // bits of the engine's add, which it makes when a hook is installed. K = 48 on oneDNN: a sum post-op
+  // into the held gradient; K = 8 and 200: the held gradient added to a new product (a binary
+  // post-op). float32 at one and two threads, and float64 (the reference kernel, then the add); a
+  // leaf's buffer and a node's.
   Generator gen(31);
-  for (const DType dtype : {kFloat32, kFloat64}) {
-    const Tensor x = randn({512, 32}, gen, {.dtype = dtype}), up = randn({512, 48}, gen, {.dtype = dtype});
-    const Tensor w1 = randn({48, 32}, gen, {.dtype = dtype}), w2 = randn({48, 32}, gen, {.dtype = dtype});
+  for (const auto& [dtype, K] : {std::pair{kFloat32, 48}, std::pair{kFloat32, 8}, std::pair{kFloat32, 200},
+                                 std::pair{kFloat64, 48}}) {
+    const Tensor x = randn({512, 32}, gen, {.dtype = dtype}), up = randn({512, K}, gen, {.dtype = dtype});
+    const Tensor w1 = randn({K, 32}, gen, {.dtype = dtype}), w2 = randn({K, 32}, gen, {.dtype = dtype});
     for (const bool through_a_layer : {false, true}) {
       std::vector<double> engine_adds;
       {
@@ -96,7 +99,8 @@ BOOST_AUTO_TEST_CASE(linear_adds_its_input_gradient_in_place_with_the_engines_bi
       for (const int threads : {1, 2}) {
         ThreadCount guard(threads);
         BOOST_TEST(shared_input_gradient(x, w1, w2, up, through_a_layer) == engine_adds,
-                   dtype << ", through a layer " << through_a_layer << ", " << threads << " threads");
+                   dtype << ", K " << K << ", through a layer " << through_a_layer << ", " << threads
+                         << " threads");
       }
       // And the values: dX = up·W1 + up·W2.
       check_close(tensor(engine_adds, {512, 32}, {.dtype = dtype}),

@@ -149,6 +149,12 @@ BOOST_AUTO_TEST_CASE(an_accumulating_product_has_the_separate_adds_bits) {
       backend::matmul(a, b, product);
       backend::add_into(expected, product);
       BOOST_TEST((bits(c) == bits(expected)), what);
+      // The old values as an added tensor (a binary post-op, applied to the whole sum) into a new c: the
+      // same bits at every K (linear's dX outside the sum post-op's range).
+      Tensor added = empty({2048, 128});
+      BOOST_TEST(onednn::plan(a, b, added, {Tensor(), old}).on_onednn, what);
+      backend::matmul(a, b, added, {Tensor(), old});
+      BOOST_TEST((bits(added) == bits(expected)), what);
       // The reference kernel: the product, then the add.
       MatmulBackendGuard reference(MatmulBackend::Reference);
       Tensor slow = old.clone();

@@ -69,8 +69,9 @@ class Grads {
   /// backward add its own into it in place (a product's kernel adds as it writes: linear's dX), instead
   /// of returning a new tensor in d[i] that the engine adds in a pass of its own; else null. Offered only
   /// while no step hook is installed (hooks see each d[i]), when nothing else shares that gradient's
-  /// memory, and it is contiguous. A backward that adds into it calls added_in_place(i) and leaves d[i]
-  /// empty; one that does not simply assigns d[i] as usual.
+  /// memory, and it is contiguous. A backward that adds into it (or replaces it with a tensor of its
+  /// shape and dtype holding the sum) calls added_in_place(i) and leaves d[i] empty; one that does not
+  /// simply assigns d[i] as usual.
   Tensor* input_grad_offered(std::size_t i) const {
     return i < in_place_offers_.size() ? in_place_offers_[i] : nullptr;
   }
