@@ -173,6 +173,16 @@ Grads grads_for(const Node& node, Tensor& g) {
       g.impl()->storage.use_count() == 1) {
     d.offer_output_grad(&g);
   }
+  // The gradients the inputs already hold, where the backward may add its own in place (linear's dX as
+  // a product's sum post-op); only without hooks, which are shown every d[i].
+  if (hooks.empty()) {
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      Node* input = node.inputs()[i].get();
+      if (input != nullptr && input->grad_buffer.defined() && exclusively_owned(input->grad_buffer)) {
+        d.offer_input_grad(i, &input->grad_buffer);
+      }
+    }
+  }
   return d;
 }
 
@@ -190,6 +200,11 @@ void check_gradient(const Node& node, std::size_t i, const Tensor& g) {
 void add_into_inputs(const Node& node, const Grads& d, bool* added) {
   for (std::size_t i = 0; i < d.size(); ++i) {
     added[i] = false;
+    if (d.was_added_in_place(i)) {  // the backward added into the buffer itself (Grads::input_grad_offered)
+      added[i] = true;
+      node.inputs()[i]->grad_buffer.impl()->storage->bump_version();
+      continue;
+    }
     if (!d.wanted(i) || !d[i].defined()) continue;
     check_gradient(node, i, d[i]);
     added[i] = accumulate(node.inputs()[i]->grad_buffer, d[i]);

@@ -89,6 +89,22 @@ std::shared_ptr<Node> node_of(const Tensor& t) {
 
 }  // namespace
 
+void Grads::offer_input_grad(std::size_t i, Tensor* grad) {
+  if (in_place_offers_.empty()) in_place_offers_.resize(slots_.size(), nullptr);
+  in_place_offers_[i] = grad;
+}
+
+void Grads::added_in_place(std::size_t i) {
+  if (input_grad_offered(i) == nullptr) {
+    throw AutogradError(fmt::format("backward of '{}': added_in_place({}) was called, but the engine offered no "
+                                    "gradient of input {} to add into; call it only when input_grad_offered({}) "
+                                    "is not null, and assign d[{}] otherwise",
+                                    op_, i, i, i, i));
+  }
+  if (in_place_.empty()) in_place_.resize(slots_.size(), false);
+  in_place_[i] = true;
+}
+
 Tensor Grads::take_output_grad() {
   if (offered_ == nullptr) {
     throw AutogradError(

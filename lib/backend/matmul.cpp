@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "attograd/backend/settings.hpp"
+#include "attograd/core/errors.hpp"
 #include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
 #include "backend/kept_copies.hpp"
@@ -85,6 +86,16 @@ void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c
 // On oneDNN with the whole epilogue as post-ops; else the product (on oneDNN when it takes the product
 // with its bias alone: an added tensor laid out unlike c), then what it declined, one pass each.
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue) {
+  if (epilogue.accumulate) {
+    if (epilogue.bias.defined() || epilogue.add.defined()) {
+      throw Error("matmul: an accumulating product takes no bias or added tensor (internal)");
+    }
+    if (on_onednn(a, b, c, epilogue)) return;
+    Tensor product = empty(c.shape(), c.dtype());
+    matmul(a, b, product);
+    add_into(c, product);
+    return;
+  }
   if (on_onednn(a, b, c, epilogue)) return;
   if (!epilogue.add.defined() || !on_onednn(a, b, c, Epilogue::with_bias(epilogue.bias))) {
     reference_into(a, b, c);

@@ -32,11 +32,22 @@ void matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& c
 // float operation per element either way. (ReLU is not offered: oneDNN's ReLU post-op, a vector max
 // with 0, turns NaN into 0, where relu() keeps NaN. Fused behind a check that the operands are
 // finite it gained nothing measurable: docs/performance.md.)
+//
+// accumulate: c += a·b, c's values added last (c = c + a·b, the bits of add_into(c, a·b)), with no
+// bias or add: the engine's gradient accumulation done by the product (autograd::Grads::accumulate_into).
+// On oneDNN it is the kernel's sum post-op, for products whose K is from kAccumulateMinK to
+// kAccumulateMaxK, where it was checked to give those bits (tests/backend/test_onednn_epilogue.cpp):
+// a longer sum is split into blocks by the kernel, and the old c may join the first block's partial sum
+// rather than the whole sum, and below 16 gemm:jit's sum gave other bits. The others compute the
+// product, then add it, one pass each.
 struct Epilogue {
   Tensor bias;
   Tensor add;
+  bool accumulate = false;
   static Epilogue with_bias(const Tensor& bias) { return {bias, Tensor()}; }
+  static Epilogue accumulating() { return {Tensor(), Tensor(), true}; }
 };
+inline constexpr std::int64_t kAccumulateMinK = 16, kAccumulateMaxK = 128;
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue);
 
 // attograd's own loops: float64 always, float32 when the reference path is forced. Under

@@ -108,6 +108,7 @@ Built make_kind(Context& ctx, const Piece& piece, Post post, bool bf16) {
   // added tensor (a residual), one pass over c fewer.
   dnnl::post_ops ops;
   if (post.add) ops.append_binary(dnnl::algorithm::binary_add, piece.out);
+  if (post.sum) ops.append_sum(1.0f);  // c = c + a·b: the kernel reads c's old values, no pass of its own
   attr.set_post_ops(ops);
   // BFloat16: a bf16·bf16 -> f32 product of the converted operands. (fpmath_mode::bf16 on the f32
   // primitive would say the same, but oneDNN 2.6 ignores it without AMX: same kernel, same results.)

@@ -21,7 +21,7 @@ using Key = WordKey<4 + 5 * kMaxRank>;
 
 // What a cached product does besides the product (Epilogue in matmul.hpp): the parts of its key.
 struct Post {
-  bool bias = false, add = false;
+  bool bias = false, add = false, sum = false;  // sum: c's old values added (Epilogue::accumulate)
 };
 
 inline Key make_key(const Tensor& a, const Tensor& b, const Tensor& c, Post post, bool bf16) {
@@ -29,7 +29,7 @@ inline Key make_key(const Tensor& a, const Tensor& b, const Tensor& c, Post post
   std::int64_t* w = key.words.data();
   *w++ = a.dim();
   *w++ = b.dim();
-  *w++ = post.bias + 2 * post.add;
+  *w++ = post.bias + 2 * post.add + 4 * post.sum;
   *w++ = bf16;
   for (const Shape* s : {&a.shape(), &a.strides(), &b.shape(), &b.strides(), &c.strides()}) {
     std::copy(s->begin(), s->end(), w);
@@ -50,10 +50,12 @@ inline bool usable(const Tensor& a, const Tensor& b, const Tensor& c, const Epil
   const bool c_layout = c.is_contiguous() || (c.strides()[-1] == 1 && covers_a_block(c));
   const bool add_layout = !e.add.defined() || (e.add.dtype() == kFloat32 && e.add.shape() == c.shape() &&
                                                e.add.strides() == c.strides());
+  const bool sum_ok = !e.accumulate || (!e.bias.defined() && !e.add.defined() && a.shape()[-1] >= kAccumulateMinK &&
+                                             a.shape()[-1] <= kAccumulateMaxK);
   return a.dtype() == kFloat32 && b.dtype() == kFloat32 && c.dtype() == kFloat32 && c.numel() > 0 &&
-         a.shape()[-1] > 0 && c_layout && add_layout && (!e.bias.defined() || e.bias.dtype() == kFloat32);
+         a.shape()[-1] > 0 && c_layout && add_layout && sum_ok && (!e.bias.defined() || e.bias.dtype() == kFloat32);
 }
 
-inline Post post_of(const Epilogue& e) { return {e.bias.defined(), e.add.defined()}; }
+inline Post post_of(const Epilogue& e) { return {e.bias.defined(), e.add.defined(), e.accumulate}; }
 
 }  // namespace attograd::backend::onednn

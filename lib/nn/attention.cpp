@@ -137,7 +137,7 @@ std::string MultiHeadSelfAttention::describe() const {
                      query.has_bias(), out.has_bias(), causal_);
 }
 
-AttentionResult MultiHeadSelfAttention::run(const Tensor& x, bool with_weights) const {
+AttentionResult MultiHeadSelfAttention::run(const Tensor& x, bool with_weights, const Tensor& residual) const {
   constexpr std::string_view kOp = "MultiHeadSelfAttention";
   check_sequence(kOp, x);
   if (x.size(-1) != emb_) {
@@ -162,15 +162,27 @@ AttentionResult MultiHeadSelfAttention::run(const Tensor& x, bool with_weights) 
                                    : AttentionResult{attend_output(q, k, v, scale, causal_), Tensor()};
 
   // [B, H, T, D] -> [B, T, H, D] -> [B, T, C]: the heads side by side again, then mixed by Wo.
-  Tensor y = out(r.output.transpose(1, 2).reshape({B, T, emb_}));
+  Tensor joined = r.output.transpose(1, 2).reshape({B, T, emb_});
   if (!batched) {
-    y = y.squeeze(0);
+    joined = joined.squeeze(0);
     if (with_weights) r.weights = r.weights.squeeze(0);
   }
+  // The residual, when there is one, is added by Wo's product: the sum R + (Z Woᵀ + bo), in one pass.
+  Tensor y = residual.defined() ? linear_add(joined, out.weight, out.bias, residual) : out(joined);
   return {std::move(y), std::move(r.weights)};
 }
 
 AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) const { return run(x, true); }
 Tensor MultiHeadSelfAttention::forward(const Tensor& x) const { return run(x, false).output; }
+
+Tensor MultiHeadSelfAttention::forward_add(const Tensor& x, const Tensor& residual) const {
+  require_defined("MultiHeadSelfAttention::forward_add", x);
+  require_defined("MultiHeadSelfAttention::forward_add", residual, "residual");
+  if (residual.shape() != x.shape()) {
+    throw ShapeError(fmt::format("MultiHeadSelfAttention::forward_add: residual {} must have the input's shape {}",
+                                 residual.shape(), x.shape()));
+  }
+  return run(x, false, residual).output;
+}
 
 }  // namespace attograd::nn

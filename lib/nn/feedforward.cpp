@@ -43,12 +43,27 @@ FeedForward::FeedForward(std::int64_t emb, FeedForwardOptions options)
   register_module("dropout", dropout);
 }
 
-Tensor FeedForward::forward(const Tensor& x) const {
+Tensor FeedForward::hidden_activation(const Tensor& x) const {
   // [.., h·C]; ReLU as one op with the product (ops/linalg.hpp): the same values, one [.., h·C] tensor
   // fewer.
-  const Tensor a = activation_ == FeedForwardActivation::GELU ? gelu(hidden(x))
-                                                             : linear_relu(x, hidden.weight, hidden.bias);
-  return dropout(output(a));
+  return activation_ == FeedForwardActivation::GELU ? gelu(hidden(x)) : linear_relu(x, hidden.weight, hidden.bias);
+}
+
+Tensor FeedForward::forward(const Tensor& x) const { return dropout(output(hidden_activation(x))); }
+
+Tensor FeedForward::forward_add(const Tensor& x, const Tensor& residual) const {
+  require_defined("FeedForward::forward_add", x);
+  require_defined("FeedForward::forward_add", residual, "residual");
+  if (residual.shape() != x.shape()) {
+    throw ShapeError(fmt::format("FeedForward::forward_add: residual {} must have the input's shape {}",
+                                 residual.shape(), x.shape()));
+  }
+  // Dropout passes its input through unchanged when inactive, so R + output(a) is then the whole sum,
+  // and linear_add computes it bit for bit (the bias, then the residual, added to the product).
+  if (!dropout.is_training() || dropout.p() == 0.0) {
+    return linear_add(hidden_activation(x), output.weight, output.bias, residual);
+  }
+  return residual + forward(x);
 }
 
 std::string FeedForward::describe() const {

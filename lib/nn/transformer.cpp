@@ -48,16 +48,24 @@ TransformerBlock::TransformerBlock(std::int64_t emb, std::int64_t heads, Transfo
   register_module("dropout", dropout);
 }
 
+// R + d(a(X)): while dropout is inactive (evaluation, or p = 0) it passes a(X) through unchanged, and the
+// residual is added by the attention's output product (forward_add: linear_add), the same bits as the sum.
+Tensor TransformerBlock::attention_add(const Tensor& x, const Tensor& residual) const {
+  if (!dropout.is_training() || dropout.p() == 0.0) return attn.forward_add(x, residual);
+  return residual + dropout(attn(x));
+}
+
 Tensor TransformerBlock::forward(const Tensor& x) const {
+  // Each residual add below is done by the product before it where that is exact (forward_add).
   if (order_ == NormOrder::PostNorm) {
     // Each sublayer sees the previous output as it is; the sum is normalised afterwards.
-    const Tensor h = norm1(x + dropout(attn(x)));  // [B, T, C]
-    return norm2(h + ff(h));
+    const Tensor h = norm1(attention_add(x, x));  // X + d(a(X))   [B, T, C]
+    return norm2(ff.forward_add(h, h));           // H + f(H)
   }
   // Each sublayer sees a normalised copy; the residual path from input to output is a plain sum, so the
   // gradient reaches early blocks undiminished (why deep pre-norm stacks train without warm-up).
-  const Tensor h = x + dropout(attn(norm1(x)));
-  return h + ff(norm2(h));
+  const Tensor h = attention_add(norm1(x), x);  // X + d(a(norm1(X)))
+  return ff.forward_add(norm2(h), h);           // H + f(norm2(H))
 }
 
 std::string TransformerBlock::describe() const {

@@ -28,14 +28,19 @@ namespace {
 
 constexpr std::string_view kOneDnn = "oneDNN (float32) / reference";
 
+// Whether t is not contiguous but its elements fill a block of memory in some order of its dims with
+// rows of unit stride (the [B, H, T, D] view of a head split's [B, T, H, D]).
+bool laid_out_as_a_block(const Tensor& t) {
+  return !t.is_contiguous() && t.strides()[-1] == 1 && backend::covers_a_block(t);
+}
+
 // A new tensor of this shape laid out as `like` when like has that shape, is not contiguous, and its
 // elements fill a block of memory in some order of its dims with rows of unit stride (the [B, H, T, D]
 // view of a head split's [B, T, H, D]); else a contiguous one. A product written into it has the same
 // values either way (oneDNN writes the same rows at another stride; tests/ops/test_linalg.cpp checks
 // the bits).
 Tensor empty_laid_out_as(const Shape& shape, DType dtype, const Tensor& like) {
-  if (!like.defined() || like.shape() != shape || like.is_contiguous() || like.strides()[-1] != 1 ||
-      !backend::covers_a_block(like)) {
+  if (!like.defined() || like.shape() != shape || !laid_out_as_a_block(like)) {
     return empty(shape, dtype);
   }
   auto impl = std::make_shared<TensorImpl>();
@@ -87,7 +92,15 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, const Shape& lhs, const Shape
     node->backward = [A = node->save(a), B = node->save(b), a_own = a.shape() == a_unbroadcast,
                       b_own = b.shape() == b_unbroadcast](const Tensor& dC, Grads& d) {
       if (d.wanted(0)) d[0] = a_own ? product_like(dC, B.mT(), A) : sum_to(matmul(dC, B.mT()), A.shape());
-      if (d.wanted(1)) d[1] = b_own ? product_like(A.mT(), dC, B) : sum_to(matmul(A.mT(), dC), B.shape());
+      if (d.wanted(1)) {
+        // Bᵀ laid out as a block with rows of unit stride (kᵀ of a head split, [B, H, D, T]): dBᵀ = dCᵀ·A
+        // is written in that layout, so that dK too reaches the projection before it with no copy.
+        if (b_own && laid_out_as_a_block(B.mT())) {
+          d[1] = product_like(dC.mT(), A, B.mT()).mT();
+        } else {
+          d[1] = b_own ? product_like(A.mT(), dC, B) : sum_to(matmul(A.mT(), dC), B.shape());
+        }
+      }
     };
   }
   return c;
@@ -166,9 +179,28 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
 
 // dX, dW and db of Y = X·Wᵀ + b from dY (any shape with dY2's elements).
 // db only when with_bias (linear_relu may have summed it already).
+// dX is added by its product's kernel to the gradient X already holds, when the engine offers it
+// (Grads::input_grad_offered): on oneDNN a sum post-op into it where that keeps the bits of the engine's
+// add (matmul.hpp: K from 16 to 128), else the held gradient as an added tensor (a binary post-op) of a
+// product into a new tensor, which replaces it. The same bits as the engine's add either way, one pass
+// fewer.
 void linear_backward(const Tensor& dY2, const Tensor& X, const Tensor& W, std::int64_t rows, std::int64_t in,
                      Grads& d, bool with_bias = true) {
-  if (d.wanted(0)) d[0] = matmul(dY2, W).reshape(X.shape());
+  if (Tensor* held = d.wanted(0) ? d.input_grad_offered(0) : nullptr) {
+    const std::int64_t K = dY2.shape()[-1];
+    if (K >= backend::kAccumulateMinK && K <= backend::kAccumulateMaxK) {
+      Tensor held2 = held->view({rows, in});
+      backend::matmul(dY2, W, held2, backend::Epilogue::accumulating());
+    } else {
+      Tensor sum = empty(X.shape(), X.dtype());
+      Tensor sum2 = sum.view({rows, in});
+      backend::matmul(dY2, W, sum2, {Tensor(), held->view({rows, in})});
+      *held = std::move(sum);
+    }
+    d.added_in_place(0);
+  } else if (d.wanted(0)) {
+    d[0] = matmul(dY2, W).reshape(X.shape());
+  }
   if (d.wanted(1)) d[1] = matmul(dY2.mT(), X.reshape({rows, in}));
   if (d.wanted(2) && with_bias) d[2] = sum(dY2, {0});
 }

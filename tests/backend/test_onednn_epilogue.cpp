@@ -125,4 +125,43 @@ BOOST_AUTO_TEST_CASE(an_added_tensor_is_a_post_op_with_the_separate_adds_bits) {
   BOOST_TEST((bits(c) == bits(expected)));
 }
 
+BOOST_AUTO_TEST_CASE(an_accumulating_product_has_the_separate_adds_bits) {
+  // c += a·b (a gradient added into the one already there): on oneDNN the kernel's sum post-op, for K
+  // from kAccumulateMinK to kAccumulateMaxK; its bits are those of the product, then add_into(c, product).
+  // (Below 16, gemm:jit's sum gave other bits in 14 of K = 1..15 here.) Cut into pieces.
+  Generator gen(23);
+  for (int threads : {1, 2}) {
+    ThreadCount guard(threads);
+    for (std::int64_t K : {1, 2, 7, 15, 16, 17, 64, 100, 127, 128, 129, 512}) {
+      const std::string what = fmt::format("K = {}, {} threads", K, threads);
+      const Tensor a = randn({2048, K}, gen), b = randn({K, 128}, gen), old = randn({2048, 128}, gen);
+      const backend::Epilogue accumulate = backend::Epilogue::accumulating();
+      Tensor c = old.clone();
+      const onednn::MatmulPlan p = onednn::plan(a, b, c, accumulate);
+      if (K >= backend::kAccumulateMinK && K <= backend::kAccumulateMaxK) {
+        require_fast(p, what);
+        BOOST_TEST(p.pieces > 1, what);
+      } else {
+        BOOST_TEST(!p.on_onednn, what);  // the product on oneDNN, then a separate add
+      }
+      backend::matmul(a, b, c, accumulate);
+      Tensor product = empty({2048, 128}), expected = old.clone();
+      backend::matmul(a, b, product);
+      backend::add_into(expected, product);
+      BOOST_TEST((bits(c) == bits(expected)), what);
+      // The old values as an added tensor (a binary post-op, applied to the whole sum) into a new c: the
+      // same bits at every K (linear's dX outside the sum post-op's range).
+      Tensor added = empty({2048, 128});
+      BOOST_TEST(onednn::plan(a, b, added, {Tensor(), old}).on_onednn, what);
+      backend::matmul(a, b, added, {Tensor(), old});
+      BOOST_TEST((bits(added) == bits(expected)), what);
+      // The reference kernel: the product, then the add.
+      MatmulBackendGuard reference(MatmulBackend::Reference);
+      Tensor slow = old.clone();
+      backend::matmul(a, b, slow, accumulate);
+      check_close(slow, expected, 1e-3);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -232,6 +232,24 @@ BOOST_AUTO_TEST_CASE(multi_head_self_attention_gradchecks_every_parameter) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(forward_add_is_the_residual_plus_forward) {
+  // The residual is added by the output projection's product (linear_add): the sum's bits, batched and
+  // not, with and without the output bias.
+  Generator gen(12);
+  for (bool out_bias : {true, false}) {
+    MultiHeadSelfAttention m(8, 2, {.out_bias = out_bias, .causal = true, .generator = &gen});
+    for (const Shape& shape : {Shape{2, 5, 8}, Shape{5, 8}}) {
+      const Tensor x = randn(shape, gen), r = randn(shape, gen);
+      BOOST_TEST(m.forward_add(x, r).to_vector() == (r + m(x)).to_vector());
+      BOOST_TEST((m.forward_add(x, r).shape() == shape));
+    }
+  }
+  MultiHeadSelfAttention m(8, 2);
+  BOOST_CHECK_EXCEPTION(m.forward_add(ones({2, 5, 8}), ones({5, 8})), ShapeError,
+                        has_message("MultiHeadSelfAttention::forward_add: residual [5, 8] must have the input's "
+                                    "shape [2, 5, 8]"));
+}
+
 BOOST_AUTO_TEST_CASE(bad_inputs_are_clear_errors) {
   SelfAttention sa;
   BOOST_CHECK_EXCEPTION(sa(ones({4})), ShapeError,

@@ -72,6 +72,25 @@ BOOST_AUTO_TEST_CASE(dropout_acts_only_in_training) {
   check_close(ff(x), plain, 0.0);
 }
 
+BOOST_AUTO_TEST_CASE(forward_add_is_the_residual_plus_forward) {
+  Generator gen(3);
+  FeedForward ff{4, {.dropout = 0.5, .generator = &gen}};
+  const Tensor x = randn({2, 3, 4}, gen), r = randn({2, 3, 4}, gen);
+  // Training with p > 0: the sum after dropout, the same mask for the same generator state.
+  const Generator::State state = gen.state();
+  const Tensor trained = ff.forward_add(x, r);
+  gen.set_state(state);
+  BOOST_TEST(trained.to_vector() == (r + ff(x)).to_vector());
+  // Evaluation: the residual is added by the output layer's product (linear_add), the same bits.
+  ff.eval();
+  const Tensor y = ff.forward_add(x, r);
+  BOOST_TEST(y.to_vector() == (r + ff(x)).to_vector());
+  BOOST_TEST(y.to_vector() != ff(x).to_vector());
+  BOOST_CHECK_EXCEPTION(ff.forward_add(x, zeros({2, 4})), ShapeError,
+                        has_message("FeedForward::forward_add: residual [2, 4] must have the input's shape [2, 3, 4]"));
+  BOOST_CHECK_EXCEPTION(ff.forward_add(x, Tensor()), ValueError, has_message("FeedForward::forward_add"));
+}
+
 BOOST_AUTO_TEST_CASE(seeded_blocks_are_identical) {
   Generator a(5), b(5);
   FeedForward fa{6, {.generator = &a}}, fb{6, {.generator = &b}};

@@ -142,6 +142,67 @@ BOOST_AUTO_TEST_CASE(both_orders_match_hand_composed_versions_and_differ) {
   check_close(mean(unscaled, {-1}), zeros({2, 5}, {.dtype = kFloat64}), 1e-12);
 }
 
+// The block's output and the gradients of its input and every parameter, as float32 values, for a loss
+// that weighs each output element differently (so that every element's gradient matters). As doubles,
+// which hold float32 and float64 values exactly.
+std::vector<std::vector<double>> outputs_and_gradients(TransformerBlock& block, const Tensor& x0, const Tensor& w,
+                                                      const std::function<Tensor(const Tensor&)>& f) {
+  const Tensor x = x0.detach().clone().requires_grad_();
+  block.zero_grad();
+  const Tensor y = f(x);
+  sum(y * w).backward();
+  std::vector<std::vector<double>> r{y.to_vector(), x.grad().to_vector()};
+  for (const Tensor& p : block.parameters()) r.push_back(p.grad().to_vector());
+  return r;
+}
+
+BOOST_AUTO_TEST_CASE(residuals_added_by_the_products_give_the_sums_bits) {
+  // While dropout is inactive the block adds each residual inside the product before it (linear_add);
+  // the output and every gradient must be those of the plain sums, bit for bit, in float32 (oneDNN) and
+  // float64, batched and not, in both orders, in training with p = 0 and in evaluation with p > 0.
+  Generator gen(11);
+  for (NormOrder order : kOrders) {
+    for (bool causal : {false, true}) {
+      for (FeedForwardActivation act : {FeedForwardActivation::ReLU, FeedForwardActivation::GELU}) {
+        for (double p : {0.0, 0.25}) {
+          TransformerBlock block(16, 2, {.order = order, .causal = causal, .activation = act, .dropout = p,
+                                         .generator = &gen});
+          randomise_norms(block, gen);
+          if (p > 0) block.eval();
+          const auto sums = [&](const Tensor& x) {
+            if (order == NormOrder::PostNorm) {
+              const Tensor h = block.norm1(x + block.dropout(block.attn(x)));
+              return block.norm2(h + block.ff(h));
+            }
+            const Tensor h = x + block.dropout(block.attn(block.norm1(x)));
+            return h + block.ff(block.norm2(h));
+          };
+          for (DType dtype : {kFloat32, kFloat64}) {
+            if (dtype == kFloat64) block.to(kFloat64);
+            for (const Shape& shape : {Shape{2, 7, 16}, Shape{7, 16}}) {
+              BOOST_TEST_CONTEXT(to_string(order) << ", causal " << causal << ", gelu "
+                                                  << (act == FeedForwardActivation::GELU) << ", p " << p << ", "
+                                                  << dtype << ", " << shape) {
+                const Tensor x = randn(shape, gen, {.dtype = dtype});
+                const Tensor w = randn(shape, gen, {.dtype = dtype});
+                const auto fused = outputs_and_gradients(block, x, w, [&](const Tensor& in) { return block(in); });
+                const auto plain = outputs_and_gradients(block, x, w, sums);
+                // The fused path is the one taken: pre-norm's output is the feed-forward's linear_add,
+                // post-norm's is norm2 of it.
+                const Tensor y = block(x.detach().clone().requires_grad_());
+                const auto& last = order == NormOrder::PreNorm ? y.grad_fn() : y.grad_fn()->inputs()[0];
+                BOOST_TEST(last->op() == "linear_add");
+                BOOST_TEST(fused.size() == plain.size());
+                for (std::size_t i = 0; i < fused.size(); ++i) BOOST_TEST(fused[i] == plain[i], "tensor " << i);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(dropout_drops_each_sublayer_before_its_residual_add) {
   Generator gen(7);
   const Tensor x = randn({2, 4, 8}, gen, {.dtype = kFloat64});

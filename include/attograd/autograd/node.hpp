@@ -65,12 +65,32 @@ class Grads {
   /// called by the engine before a backward runs: the memory it may give away, or null
   void offer_output_grad(Tensor* grad) { offered_ = grad; }
 
+  /// The gradient input i already holds from the node's other consumers, when the engine lets this
+  /// backward add its own into it in place (a product's kernel adds as it writes: linear's dX), instead
+  /// of returning a new tensor in d[i] that the engine adds in a pass of its own; else null. Offered only
+  /// while no step hook is installed (hooks see each d[i]), when nothing else shares that gradient's
+  /// memory, and it is contiguous. A backward that adds into it (or replaces it with a tensor of its
+  /// shape and dtype holding the sum) calls added_in_place(i) and leaves d[i] empty; one that does not
+  /// simply assigns d[i] as usual.
+  Tensor* input_grad_offered(std::size_t i) const {
+    return i < in_place_offers_.size() ? in_place_offers_[i] : nullptr;
+  }
+  /// Says that this backward added its gradient for input i into input_grad_offered(i) (AutogradError
+  /// naming the op when none was offered).
+  void added_in_place(std::size_t i);
+  /// Whether the backward added its gradient for input i in place: the engine then adds nothing.
+  bool was_added_in_place(std::size_t i) const { return i < in_place_.size() && in_place_[i]; }
+  /// called by the engine before a backward runs: input i's gradient so far, which it may add into
+  void offer_input_grad(std::size_t i, Tensor* grad);
+
  private:
   std::vector<bool> wanted_;
   std::vector<Tensor> slots_;
   std::string_view op_;
   Tensor* offered_ = nullptr;
   bool taken_ = false;
+  std::vector<Tensor*> in_place_offers_;  // by input; empty until the engine offers one
+  std::vector<bool> in_place_;
 };
 
 /// What a node keeps for the teaching tools. Made only while one of them asks (see `recording` below),

@@ -137,6 +137,10 @@ class MultiHeadSelfAttention : public AttentionModule {
   Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
   /// The output and the weights A: [B, H, T, T] for an input [B, T, C], [H, T, T] for [T, C].
   AttentionResult forward_with_weights(const Tensor& x) const;
+  /// residual + forward(x), the same values and gradients bit for bit, with the residual added by the
+  /// output projection's product (linear_add) instead of a pass of its own: a block's residual
+  /// connection. residual has x's shape (ShapeError otherwise).
+  Tensor forward_add(const Tensor& x, const Tensor& residual) const;
 
   std::int64_t emb() const { return emb_; }  ///< C, the embedding size
   std::int64_t heads() const { return heads_; }  ///< H, the number of heads
@@ -150,7 +154,8 @@ class MultiHeadSelfAttention : public AttentionModule {
   Linear out;    ///< C -> C: mixes the concatenated heads, Y = Z Woᵀ + bo
 
  private:
-  AttentionResult run(const Tensor& x, bool weights) const;  // weights: computed and returned
+  // weights: computed and returned; residual: when defined, added by the output projection
+  AttentionResult run(const Tensor& x, bool weights, const Tensor& residual = {}) const;
   std::int64_t emb_;
   std::int64_t heads_;
   bool causal_;

@@ -44,6 +44,10 @@ class FeedForward : public Module {
 
   Tensor forward(const Tensor& x) const;  ///< X [..., C] to Y of the same shape
   Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
+  /// residual + forward(x), the same values and gradients bit for bit. While dropout is inactive
+  /// (evaluation, or p = 0) the residual is added by the output layer's product (linear_add) instead of a
+  /// pass of its own: a block's residual connection. residual has x's shape (ShapeError otherwise).
+  Tensor forward_add(const Tensor& x, const Tensor& residual) const;
   std::string describe() const override;
 
   FeedForwardActivation activation() const { return activation_; }  ///< the nonlinearity used
@@ -53,6 +57,7 @@ class FeedForward : public Module {
   Dropout dropout;  ///< on the output (training only)
 
  private:
+  Tensor hidden_activation(const Tensor& x) const;  // act(W1·X + b1)
   FeedForwardActivation activation_;
 };
 

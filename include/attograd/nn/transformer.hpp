@@ -74,6 +74,7 @@ class TransformerBlock : public Module {
   Dropout dropout;  ///< on the attention's output (the feed-forward has its own)
 
  private:
+  Tensor attention_add(const Tensor& x, const Tensor& residual) const;  // residual + dropout(attn(x))
   NormOrder order_;
 };
 
