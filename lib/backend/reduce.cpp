@@ -164,9 +164,10 @@ double sum_of_row(const T* p, std::int64_t n) {
 }
 
 // The softmax of the rows [outer, n, inner] of src with o in [first, last) into dst (which may be src).
+// shift, when given (log, one row), receives that row's max and log-total (log_softmax_row).
 template <class T, class Load>
 void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load, std::int64_t first,
-                  std::int64_t last) {
+                  std::int64_t last, RowShift<T>* shift = nullptr) {
   constexpr T kInf = std::numeric_limits<T>::infinity();
   for (std::int64_t o = first; o < last; ++o) {
     for (std::int64_t i = 0; i < g.inner; ++i) {
@@ -187,6 +188,7 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load,
         nan |= v != v;
       }
       if (nan) m = std::numeric_limits<T>::quiet_NaN();
+      if (shift != nullptr) *shift = {m, std::numeric_limits<T>::quiet_NaN()};
       if (m == -kInf) {  // every entry masked: weights 0 (log: -inf), documented, never NaN
         for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = log ? -kInf : T(0);
         continue;
@@ -206,10 +208,12 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load,
         for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m;
         exp_f32(reinterpret_cast<float*>(q), reinterpret_cast<float*>(q), g.n);
         const T log_total = static_cast<T>(std::log(sum_of_row(q, g.n)));
+        if (shift != nullptr) shift->log_total = log_total;
         for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m - log_total;
       } else if (log) {
         for (std::int64_t r = 0; r < g.n; ++r) total += static_cast<double>(std::exp(p[r * s] - m));
         const T log_total = static_cast<T>(std::log(total));
+        if (shift != nullptr) shift->log_total = log_total;
         for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = p[r * s] - m - log_total;
       } else if (std::is_same_v<T, float> && s == 1) {  // rows of float32: exp vectorised (fast_math.hpp)
         for (std::int64_t r = 0; r < g.n; ++r) q[r] = p[r] - m;
@@ -242,6 +246,15 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load)
 }
 
 }  // namespace
+
+template <class T>
+RowShift<T> log_softmax_row(const T* p, T* q, std::int64_t n) {
+  RowShift<T> shift;
+  softmax_rows<T>(p, q, AroundDim(Shape{n}, 0), true, nullptr, 0, 1, &shift);
+  return shift;
+}
+template RowShift<float> log_softmax_row(const float*, float*, std::int64_t);
+template RowShift<double> log_softmax_row(const double*, double*, std::int64_t);
 
 void softmax(const Tensor& x_in, int dim, bool log, Tensor& out) {
   const Tensor x = contiguous_values(x_in);

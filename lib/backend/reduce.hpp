@@ -24,6 +24,17 @@ void arg_reduce(const Tensor& x, int dim, bool is_max, Tensor* values, Tensor& i
 // out = softmax (or log_softmax) of x along dim; out contiguous with x's shape and dtype.
 void softmax(const Tensor& x, int dim, bool log, Tensor& out);
 
+// The log-softmax of one contiguous row p[0..n) into q (not p), with softmax(x, dim, true)'s bits:
+// q[r] = (p[r] - max) - log_total, the two returned. A row whose max is +-inf (an infinite logit, or
+// all -inf) follows softmax's rules for it instead; its log_total is then NaN. cross_entropy keeps the
+// pair to rebuild q in its backward.
+template <class T>
+struct RowShift {
+  T max, log_total;
+};
+template <class T>
+RowShift<T> log_softmax_row(const T* p, T* q, std::int64_t n);
+
 // out = softmax along the last dim of scale * x, with -inf wherever mask (bool, broadcast to x's
 // shape; undefined for none) is true: attention's scores in one pass instead of three. The values are
 // those of softmax(masked_fill(x * scale, mask, -inf), -1), computed in the same order.

@@ -1,6 +1,7 @@
-// Losses. nll_loss and binary_cross_entropy_with_logits are primitives with their own backward;
-// cross_entropy (log_softmax then nll_loss) and the reductions are composed from ops. mse_loss is one
-// op for the mean and the sum (its composite stays for Reduction::None and as its test oracle).
+// Losses. cross_entropy (with the bits of log_softmax then nll_loss), nll_loss and
+// binary_cross_entropy_with_logits are primitives with their own backward; the reductions are composed
+// from ops. mse_loss is one op for the mean and the sum (its composite stays for Reduction::None and as
+// its test oracle).
 #include "attograd/ops/loss.hpp"
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "attograd/ops/shape_ops.hpp"
 #include "attograd/ops/softmax.hpp"
 #include "backend/basic.hpp"
+#include "backend/class_loss.hpp"
 #include "backend/elementwise.hpp"
 #include "backend/gather.hpp"
 #include "core/dispatch.hpp"
@@ -93,10 +95,11 @@ Tensor nll_per_row(const Tensor& x, const Tensor& t, std::int64_t ignore_index) 
   return y;
 }
 
-// nll_loss after the checks: x [..., C], flat_targets [N].
-Tensor nll(const Tensor& x, const Tensor& targets, const Tensor& flat_targets, const ClassLossOptions& options) {
+// The per-row losses [N] of a classification loss, combined as options say: shaped as the targets,
+// summed, or averaged over the targets that are not ignored.
+Tensor reduce_class_losses(const Tensor& losses, const Tensor& targets, const Tensor& flat_targets,
+                           const ClassLossOptions& options) {
   const std::int64_t N = flat_targets.numel();
-  const Tensor losses = nll_per_row(x.reshape({N, x.shape()[-1]}), flat_targets, options.ignore_index);
   switch (options.reduction) {
     case Reduction::None:  // targets [N] need no view of [N]: the result is nll_loss's own node
       return losses.shape() == targets.shape() ? losses : losses.reshape(targets.shape());
@@ -109,21 +112,46 @@ Tensor nll(const Tensor& x, const Tensor& targets, const Tensor& flat_targets, c
   return losses;
 }
 
+// L_i = -log softmax(X_i)[t_i]    X [N, C]  t [N]  L [N]
+// dX_i = (softmax(X_i) - onehot(t_i)) dL_i, and 0 for an ignored row
+const Op cross_entropy_op({.name = "cross_entropy",
+                           .rule = "dX = (softmax(X) - onehot(t)) * dL, 0 for ignored rows",
+                           .derivation = "loss.md#cross_entropy"});
+Tensor cross_entropy_per_row(const Tensor& x, const Tensor& t, std::int64_t ignore_index) {
+  const std::int64_t N = t.numel();
+  Tensor losses = empty({N}, x.dtype());
+  Tensor shifts = empty({N, 2}, x.dtype());
+  backend::cross_entropy_rows(x, t, ignore_index, losses, shifts);
+  if (Node* node = record(cross_entropy_op, losses, {x})) {
+    node->backward = [X = node->save(x), T = node->save(t), S = node->save(shifts), ignore_index](const Tensor& dL,
+                                                                                                 Grads& d) {
+      Tensor dX = empty(X.shape(), X.dtype());
+      backend::cross_entropy_backward(X, T, ignore_index, S, contiguous(dL), dX);
+      d[0] = dX;
+    };
+  }
+  return losses;
+}
+
 }  // namespace
 
-// L_i = -log softmax(X_i)[t_i]    (the gradient comes from log_softmax and nll_loss)
-const Op cross_entropy_op({.name = "cross_entropy",
-                           .gradient = Gradient::Composite,
-                           .rule = "nll_loss(log_softmax(X))",
-                           .derivation = "loss.md#cross_entropy"});
+// One op rather than nll_loss(log_softmax(X)), with the same bits: the composite's four [N, C]
+// tensors (log_softmax's output, and in the backward the one-hot gradient, exp(Y) and its product) were
+// 1.7% of the gpt workload's step. The node keeps X (which the caller usually holds anyway, and the
+// composite did not) and each row's max and log-total, from which the backward rebuilds Y.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options) {
   const Tensor flat_targets = checked_targets("cross_entropy", "logits", logits, targets, options);
-  return nll(log_softmax(logits, -1), targets, flat_targets, options);
+  const std::int64_t N = flat_targets.numel();
+  const Tensor x = contiguous(logits).reshape({N, logits.shape()[-1]});
+  const Tensor losses = cross_entropy_per_row(x, flat_targets, options.ignore_index);
+  return reduce_class_losses(losses, targets, flat_targets, options);
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossOptions& options) {
   const Tensor flat_targets = checked_targets("nll_loss", "log-probabilities", log_probs, targets, options);
-  return nll(log_probs, targets, flat_targets, options);
+  const std::int64_t N = flat_targets.numel();
+  const Tensor losses = nll_per_row(log_probs.reshape({N, log_probs.shape()[-1]}), flat_targets, options.ignore_index);
+  return reduce_class_losses(losses, targets, flat_targets, options);
 }
 
 // L = k sum (A - B)^2, k = 1/n for the mean, else 1. Reduction none is composed from sub and mul,

@@ -37,7 +37,7 @@ struct ClassLossOptions {
 /// X [..., C] floating, targets [...] int64 in [0, C) or ignore_index (IndexError otherwise, naming the
 /// target and its position). The mean divides by the number of targets that are not ignored; if every
 /// target is ignored that is 0/0 = NaN, as in PyTorch (the gradient is then 0).
-/// Built from log_softmax and nll_loss.
+/// One op with the bits of nll_loss(log_softmax(X)); it keeps X for its backward, not the log-probabilities.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options = {});
 
 /// L_i = -X_i,t_i    (X holds log-probabilities, e.g. from log_softmax)
