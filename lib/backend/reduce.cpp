@@ -157,10 +157,28 @@ void arg_reduce(const Tensor& x_in, int dim, bool is_max, Tensor* values, Tensor
 
 namespace {
 
-// sum_r p[r] in double, for a contiguous row (backend/row_sum.hpp).
+// sum_r p[r] in double, for a contiguous row (backend/row_sum.hpp; float32 rows in vectors, the same bits).
 template <class T>
 double sum_of_row(const T* p, std::int64_t n) {
+  if constexpr (std::is_same_v<T, float>) return row_sum_f32(p, n);
   return row_sum(n, [p](std::int64_t r) { return static_cast<double>(p[r]); });
+}
+
+// The row maximum, NaN winning: std::max would skip a NaN, and a row such as [NaN, -inf] would then
+// pass for fully masked and give 0 instead of NaN. Contiguous float32 rows in vectors (row_max_f32).
+template <class T>
+T max_of_row(const T* p, std::int64_t n, std::int64_t s) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (s == 1) return row_max_f32(p, n);
+  }
+  T m = -std::numeric_limits<T>::infinity();
+  bool nan = false;
+  for (std::int64_t r = 0; r < n; ++r) {  // branch-free: a select and an or per entry
+    const T v = p[r * s];
+    m = v > m ? v : m;
+    nan |= v != v;
+  }
+  return nan ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 
 // The softmax of the rows [outer, n, inner] of src with o in [first, last) into dst (which may be src).
@@ -178,16 +196,7 @@ void softmax_rows(const T* src, T* dst, const AroundDim& g, bool log, Load load,
         load(o, p, q);
         p = q;
       }
-      // The row maximum, NaN winning: std::max would skip a NaN, and a row such as [NaN, -inf] would
-      // then pass for fully masked and give 0 instead of NaN.
-      T m = -kInf;
-      bool nan = false;
-      for (std::int64_t r = 0; r < g.n; ++r) {  // branch-free: a select and an or per entry
-        const T v = p[r * s];
-        m = v > m ? v : m;
-        nan |= v != v;
-      }
-      if (nan) m = std::numeric_limits<T>::quiet_NaN();
+      const T m = max_of_row(p, g.n, s);
       if (shift != nullptr) *shift = {m, std::numeric_limits<T>::quiet_NaN()};
       if (m == -kInf) {  // every entry masked: weights 0 (log: -inf), documented, never NaN
         for (std::int64_t r = 0; r < g.n; ++r) q[r * s] = log ? -kInf : T(0);

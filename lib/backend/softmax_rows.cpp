@@ -56,13 +56,32 @@ ATTOGRAD_WIDEST_SIMD bool scaled_masked_row_f32(const float* p, const bool* mk, 
   } else {
     for (std::int64_t r = 0; r < len; ++r) select(r, 0u - static_cast<std::uint32_t>(b[r * mstep] != 0));
   }
-  // The max in eight lanes (its order does not matter: only e^(q - max) is used), NaN noted apart.
+  const float m = row_max_f32(q, len);
+  if (m != m || m == kInf) return false;
+  if (m == -kInf) {  // every entry masked: weights 0
+    std::memset(q, 0, static_cast<std::size_t>(n) * sizeof(float));
+    return true;
+  }
+  for (std::int64_t r = 0; r < len; ++r) q[r] -= m;
+  exp_f32(q, q, len);
+  const std::int64_t summed = std::min(n, (len + 3) / 4 * 4);
+  std::memset(q + len, 0, static_cast<std::size_t>(n - len) * sizeof(float));
+  const float inv = static_cast<float>(1.0 / row_sum_f32(q, summed));
+  for (std::int64_t r = 0; r < len; ++r) q[r] *= inv;
+  return true;
+}
+
+// The max in eight lanes (which of +0 and -0 wins a tie may differ from the scalar loop's; softmax
+// never sees the difference: x - (+0) and x - (-0) differ only for x = -0, a tie with a log-total above 0)
+// and NaN noted apart.
+ATTOGRAD_WIDEST_SIMD float row_max_f32(const float* p, std::int64_t n) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
   Floats8 m8 = {-kInf, -kInf, -kInf, -kInf, -kInf, -kInf, -kInf, -kInf};
   Ints8 nan8 = {};
   std::int64_t r = 0;
-  for (; r + 8 <= len; r += 8) {
+  for (; r + 8 <= n; r += 8) {
     Floats8 v;
-    std::memcpy(&v, q + r, sizeof v);
+    std::memcpy(&v, p + r, sizeof v);
     m8 = v > m8 ? v : m8;
     nan8 |= v != v;
   }
@@ -72,31 +91,24 @@ ATTOGRAD_WIDEST_SIMD bool scaled_masked_row_f32(const float* p, const bool* mk, 
     m = m8[l] > m ? m8[l] : m;
     nan |= nan8[l] != 0;
   }
-  for (; r < len; ++r) {
-    m = q[r] > m ? q[r] : m;
-    nan |= q[r] != q[r];
+  for (; r < n; ++r) {
+    m = p[r] > m ? p[r] : m;
+    nan |= p[r] != p[r];
   }
-  if (nan || m == kInf) return false;
-  if (m == -kInf) {  // every entry masked: weights 0
-    std::memset(q, 0, static_cast<std::size_t>(n) * sizeof(float));
-    return true;
-  }
-  for (r = 0; r < len; ++r) q[r] -= m;
-  exp_f32(q, q, len);
-  const std::int64_t summed = std::min(n, (len + 3) / 4 * 4);
-  std::memset(q + len, 0, static_cast<std::size_t>(n - len) * sizeof(float));
-  // sum_of_row(q, summed): chain k takes the entries 4j + k, one lane each of a vector of four doubles.
+  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
+}
+
+// row_sum's four chains (chain k takes the entries 4j + k), one lane each of a vector of four doubles.
+ATTOGRAD_WIDEST_SIMD double row_sum_f32(const float* q, std::int64_t n) {
   Doubles4 acc = {};
-  for (r = 0; r + 4 <= summed; r += 4) {
+  std::int64_t r = 0;
+  for (; r + 4 <= n; r += 4) {
     Floats4 v;
     std::memcpy(&v, q + r, sizeof v);
     acc += __builtin_convertvector(v, Doubles4);
   }
-  for (; r < summed; ++r) acc[0] += static_cast<double>(q[r]);
-  const double total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  const float inv = static_cast<float>(1.0 / total);
-  for (r = 0; r < len; ++r) q[r] *= inv;
-  return true;
+  for (; r < n; ++r) acc[0] += static_cast<double>(q[r]);
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 // softmax's backward on one contiguous float32 row: dx = c y (dy - sum(dy y)), the sum in the four

@@ -18,6 +18,15 @@ namespace attograd::backend {
 bool scaled_masked_row_f32(const float* s, const bool* mask, std::int64_t mask_step, float c, float* a,
                            std::int64_t n);
 
+// The largest entry of a contiguous float32 row (-inf for none), NaN when the row holds one: the value
+// of softmax's scalar loop, in vectors (the sign of a zero maximum may differ; softmax_rows.cpp says why
+// no softmax output sees it).
+float row_max_f32(const float* p, std::int64_t n);
+
+// row_sum(n, double(q[r])), the sum of a contiguous float32 row in double on row_sum's four chains, in
+// the lanes of a vector: the same bits.
+double row_sum_f32(const float* q, std::int64_t n);
+
 // ds = c a (da - sum(da a)) over one row of n, the sum in double on four chains as row_sum adds them.
 void softmax_backward_row_f32(const float* a, const float* da, float c, float* ds, std::int64_t n);
 

@@ -108,4 +108,32 @@ BOOST_AUTO_TEST_CASE(reads_the_mask_with_its_step_and_hands_back_nan_and_inf_row
   BOOST_TEST(a[2] == 0.0f);
 }
 
+BOOST_AUTO_TEST_CASE(row_max_and_row_sum_match_the_scalar_loops) {
+  // Every length from 0 to 40 (the vector body and every tail), with a NaN, an infinity or -inf
+  // planted at each position in turn: the max is the scalar loop's (NaN winning), the sum row_sum's bits.
+  Generator gen(22);
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), kInf, -kInf, 1e30f};
+  for (std::int64_t n = 0; n <= 40; ++n) {
+    const Tensor values = randn({n == 0 ? 1 : n}, gen) * 3.0;
+    for (const float special : specials) {
+      for (std::int64_t at_r = -1; at_r < n; ++at_r) {
+        std::vector<float> p(static_cast<std::size_t>(n));
+        for (std::int64_t r = 0; r < n; ++r) p[at(r)] = r == at_r ? special : static_cast<float>(values.at({r}));
+        float m = -kInf;
+        bool nan = false;
+        for (const float v : p) {
+          m = v > m ? v : m;
+          nan |= v != v;
+        }
+        const float got = backend::row_max_f32(p.data(), n);
+        BOOST_TEST_INFO("n " << n << ", special " << special << " at " << at_r);
+        BOOST_TEST((nan ? got != got : got == m));
+        const double want = backend::row_sum(n, [&](std::int64_t r) { return static_cast<double>(p[at(r)]); });
+        const double sum = backend::row_sum_f32(p.data(), n);
+        BOOST_TEST((std::memcmp(&sum, &want, sizeof sum) == 0 || (sum != sum && want != want)));
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
