@@ -13,6 +13,7 @@
 #include "attograd/ops/linalg.hpp"
 #include "attograd/ops/softmax.hpp"
 #include "ops/one_dtype.hpp"
+#include "nn/residual.hpp"
 
 namespace attograd::nn {
 
@@ -176,12 +177,7 @@ AttentionResult MultiHeadSelfAttention::forward_with_weights(const Tensor& x) co
 Tensor MultiHeadSelfAttention::forward(const Tensor& x) const { return run(x, false).output; }
 
 Tensor MultiHeadSelfAttention::forward_add(const Tensor& x, const Tensor& residual) const {
-  require_defined("MultiHeadSelfAttention::forward_add", x);
-  require_defined("MultiHeadSelfAttention::forward_add", residual, "residual");
-  if (residual.shape() != x.shape()) {
-    throw ShapeError(fmt::format("MultiHeadSelfAttention::forward_add: residual {} must have the input's shape {}",
-                                 residual.shape(), x.shape()));
-  }
+  check_residual("MultiHeadSelfAttention::forward_add", x, residual);
   return run(x, false, residual).output;
 }
 

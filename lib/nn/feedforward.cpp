@@ -7,6 +7,7 @@
 #include "attograd/core/errors.hpp"
 #include "attograd/ops/elementwise.hpp"
 #include "attograd/ops/linalg.hpp"
+#include "nn/residual.hpp"
 
 namespace attograd::nn {
 
@@ -52,12 +53,7 @@ Tensor FeedForward::hidden_activation(const Tensor& x) const {
 Tensor FeedForward::forward(const Tensor& x) const { return dropout(output(hidden_activation(x))); }
 
 Tensor FeedForward::forward_add(const Tensor& x, const Tensor& residual) const {
-  require_defined("FeedForward::forward_add", x);
-  require_defined("FeedForward::forward_add", residual, "residual");
-  if (residual.shape() != x.shape()) {
-    throw ShapeError(fmt::format("FeedForward::forward_add: residual {} must have the input's shape {}",
-                                 residual.shape(), x.shape()));
-  }
+  check_residual("FeedForward::forward_add", x, residual);
   // Dropout passes its input through unchanged when inactive, so R + output(a) is then the whole sum,
   // and linear_add computes it bit for bit (the bias, then the residual, added to the product).
   if (!dropout.is_training() || dropout.p() == 0.0) {
