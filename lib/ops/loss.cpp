@@ -76,6 +76,40 @@ Tensor checked_targets(std::string_view op, std::string_view what, const Tensor&
   return contiguous(targets).reshape({targets.numel()});
 }
 
+// options.weight and options.label_smoothing, checked against the class scores x [..., C] of `op`
+// (label smoothing only where the op takes it).
+void check_class_options(std::string_view op, std::string_view what, const Tensor& x, const ClassLossOptions& options,
+                         bool takes_smoothing) {
+  if (const Tensor& w = options.weight; w.defined()) {
+    const std::int64_t C = x.shape()[-1];
+    if (w.dim() != 1 || w.shape()[0] != C) {
+      throw ShapeError(fmt::format("{}: weight must hold one entry per class, shape [{}] for {} of shape {}; got {}",
+                                   op, C, what, x.shape(), w.shape()));
+    }
+    if (w.dtype() != x.dtype()) {
+      throw DTypeError(fmt::format("{}: weight is {} but the {} are {}; convert it with weight.to({})", op, w.dtype(),
+                                   what, x.dtype(), x.dtype()));
+    }
+  }
+  const double s = options.label_smoothing;
+  if (!takes_smoothing && s != 0.0) {
+    throw ValueError(fmt::format("{}: label_smoothing ({}) applies to cross_entropy only, which takes the logits "
+                                 "rather than log-probabilities: use cross_entropy(logits, targets, options)",
+                                 op, s));
+  }
+  if (!(s >= 0.0 && s <= 1.0)) {
+    throw ValueError(fmt::format("{}: label_smoothing must be in [0, 1], got {}", op, s));
+  }
+}
+
+// weight[t_i] for each row, 0 where t_i is ignored: [N], a constant.
+Tensor weight_of_targets(const Tensor& weight, const Tensor& flat_targets, std::int64_t ignore_index) {
+  const std::int64_t N = flat_targets.numel(), C = weight.numel();
+  Tensor w = empty({N}, weight.dtype());
+  backend::pick_columns(weight.detach().contiguous().reshape({1, C}).expand({N, C}), flat_targets, ignore_index, w);
+  return w;
+}
+
 // Y_i = -X[i, t_i], or 0 where t_i is ignored    X [N, C]  t [N]  Y [N]
 // dX[i, t_i] = -dY_i, and 0 everywhere else
 const Op nll_loss_op({.name = "nll_loss",
@@ -96,17 +130,19 @@ Tensor nll_per_row(const Tensor& x, const Tensor& t, std::int64_t ignore_index) 
 }
 
 // The per-row losses [N] of a classification loss, combined as options say: shaped as the targets,
-// summed, or averaged over the targets that are not ignored.
+// summed, or averaged over the targets that are not ignored (weighted by target_weights, when given).
 Tensor reduce_class_losses(const Tensor& losses, const Tensor& targets, const Tensor& flat_targets,
-                           const ClassLossOptions& options) {
+                           const ClassLossOptions& options, const Tensor& target_weights) {
   const std::int64_t N = flat_targets.numel();
   switch (options.reduction) {
-    case Reduction::None:  // targets [N] need no view of [N]: the result is nll_loss's own node
+    case Reduction::None:  // targets [N] need no view of [N]: the result is the per-row op's own node
       return losses.shape() == targets.shape() ? losses : losses.reshape(targets.shape());
     case Reduction::Sum: return sum(losses);
     case Reduction::Mean: {
+      // 0/0 = NaN when all are ignored, as PyTorch
+      if (target_weights.defined()) return sum(losses) / sum(target_weights);
       const auto ignored = sum(eq(flat_targets, static_cast<double>(options.ignore_index))).item<std::int64_t>();
-      return sum(losses) / static_cast<double>(N - ignored);  // 0/0 = NaN when all are ignored, as PyTorch
+      return sum(losses) / static_cast<double>(N - ignored);
     }
   }
   return losses;
@@ -139,19 +175,40 @@ Tensor cross_entropy_per_row(const Tensor& x, const Tensor& t, std::int64_t igno
 // tensors (log_softmax's output, and in the backward the one-hot gradient, exp(Y) and its product) were
 // 1.7% of the gpt workload's step. The node keeps X (which the caller usually holds anyway, and the
 // composite did not) and each row's max and log-total, from which the backward rebuilds Y.
+// A weight scales each row's loss (a product with the constant weight[t_i]); label smoothing adds
+// (s / C) sum_c weight[c] (-log softmax(X_i)[c]) to (1 - s) times it, with ops (log_softmax, a sum),
+// which carry its gradient: (softmax(X_i) W - weight) s / C, W = sum_c weight[c].
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options) {
   const Tensor flat_targets = checked_targets("cross_entropy", "logits", logits, targets, options);
-  const std::int64_t N = flat_targets.numel();
-  const Tensor x = contiguous(logits).reshape({N, logits.shape()[-1]});
-  const Tensor losses = cross_entropy_per_row(x, flat_targets, options.ignore_index);
-  return reduce_class_losses(losses, targets, flat_targets, options);
+  check_class_options("cross_entropy", "logits", logits, options, true);
+  const std::int64_t N = flat_targets.numel(), C = logits.shape()[-1];
+  const Tensor x = contiguous(logits).reshape({N, C});
+  Tensor losses = cross_entropy_per_row(x, flat_targets, options.ignore_index);
+  Tensor target_weights;
+  if (options.weight.defined()) {
+    target_weights = weight_of_targets(options.weight, flat_targets, options.ignore_index);
+    losses = losses * target_weights;
+  }
+  if (const double s = options.label_smoothing; s > 0.0) {
+    const Tensor log_p = log_softmax(x, -1);
+    const Tensor per_class = options.weight.defined() ? log_p * options.weight.detach() : log_p;
+    const Tensor smooth = masked_fill(-sum(per_class, {1}), eq(flat_targets, static_cast<double>(options.ignore_index)), 0.0);
+    losses = losses * (1.0 - s) + smooth * (s / static_cast<double>(C));
+  }
+  return reduce_class_losses(losses, targets, flat_targets, options, target_weights);
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossOptions& options) {
   const Tensor flat_targets = checked_targets("nll_loss", "log-probabilities", log_probs, targets, options);
+  check_class_options("nll_loss", "log-probabilities", log_probs, options, false);
   const std::int64_t N = flat_targets.numel();
-  const Tensor losses = nll_per_row(log_probs.reshape({N, log_probs.shape()[-1]}), flat_targets, options.ignore_index);
-  return reduce_class_losses(losses, targets, flat_targets, options);
+  Tensor losses = nll_per_row(log_probs.reshape({N, log_probs.shape()[-1]}), flat_targets, options.ignore_index);
+  Tensor target_weights;
+  if (options.weight.defined()) {
+    target_weights = weight_of_targets(options.weight, flat_targets, options.ignore_index);
+    losses = losses * target_weights;
+  }
+  return reduce_class_losses(losses, targets, flat_targets, options, target_weights);
 }
 
 // L = k sum (A - B)^2, k = 1/n for the mean, else 1. Reduction none is composed from sub and mul,

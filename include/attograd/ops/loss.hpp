@@ -25,23 +25,38 @@ namespace attograd {
 /// (the losses themselves, shaped like the targets).
 enum class Reduction { None, Mean, Sum };
 
-/// Options of cross_entropy and nll_loss.
+/// Options of cross_entropy and nll_loss, as PyTorch's (`weight`, `ignore_index`, `reduction`,
+/// `label_smoothing`):
+///
+/// \code
+/// cross_entropy(logits, t, {.weight = tensor({1.0, 5.0, 1.0})});   // errors on class 1 cost 5 times more
+/// cross_entropy(logits, t, {.label_smoothing = 0.1});              // aim at 0.9 onehot + 0.1 / C
+/// \endcode
 struct ClassLossOptions {
   /// Targets equal to this contribute no loss and no gradient, and do not count in the mean.
   std::int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;  ///< how the per-sample losses are combined
+  /// A weight per class, [C], of the logits' dtype; undefined: every class 1. Row i's loss is scaled by
+  /// weight[t_i], and the mean divides by the sum of weight[t_i] over the rows not ignored (not by their
+  /// number). A constant: no gradient flows into it, as in PyTorch.
+  Tensor weight;
+  /// cross_entropy only, in [0, 1]: the loss is taken against (1 - s) onehot(t) + s / C instead of
+  /// onehot(t), i.e. L_i = (1 - s) nll_i + (s / C) sum_c weight[c] (-log softmax(X_i)[c]).
+  double label_smoothing = 0.0;
 };
 
 /// L_i = -log softmax(X_i)[t_i] = log sum_c e^{X_ic} - X_i,t_i    (log-sum-exp: stable for any logits)
 /// dX_i = softmax(X_i) - onehot(t_i), times the reduction's factor (1/count for the mean); 0 for ignored i
 /// X [..., C] floating, targets [...] int64 in [0, C) or ignore_index (IndexError otherwise, naming the
 /// target and its position). The mean divides by the number of targets that are not ignored; if every
-/// target is ignored that is 0/0 = NaN, as in PyTorch (the gradient is then 0).
+/// target is ignored that is 0/0 = NaN, as in PyTorch (the gradient is then 0). With a weight or label
+/// smoothing (ClassLossOptions) the values are PyTorch's.
 /// One op with the bits of nll_loss(log_softmax(X)); it keeps X for its backward, not the log-probabilities.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options = {});
 
 /// L_i = -X_i,t_i    (X holds log-probabilities, e.g. from log_softmax)
-/// dX_i,t_i = -dL_i, 0 elsewhere and for ignored i. Shapes, targets and reduction as cross_entropy.
+/// dX_i,t_i = -dL_i, 0 elsewhere and for ignored i. Shapes, targets, weight and reduction as
+/// cross_entropy; label_smoothing is cross_entropy's only.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossOptions& options = {});
 
 /// L = (A - B)^2 elementwise, then reduced    dA = 2 (A - B) dL    dB = -2 (A - B) dL
