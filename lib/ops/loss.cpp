@@ -56,6 +56,12 @@ Tensor checked_targets(std::string_view op, std::string_view what, const Tensor&
   if (x.dim() == 0) {
     throw ShapeError(fmt::format("{}: {} need a class dim (the last one), got a rank-0 tensor", op, what));
   }
+  if (targets.dtype() != kInt64 && op == "cross_entropy" && targets.is_floating_point()) {
+    throw DTypeError(fmt::format("cross_entropy: targets must be int64 class indices, got {} of shape {}; floating "
+                                 "targets are class probabilities, of the logits' shape {} and dtype {}; for class "
+                                 "indices convert with .to(kInt64)",
+                                 targets.dtype(), targets.shape(), x.shape(), x.dtype()));
+  }
   if (targets.dtype() != kInt64) {
     throw DTypeError(fmt::format("{}: targets must be int64 class indices, got {}; convert with .to(kInt64)", op, targets.dtype()));
   }
@@ -175,10 +181,47 @@ Tensor cross_entropy_per_row(const Tensor& x, const Tensor& t, std::int64_t igno
 // tensors (log_softmax's output, and in the backward the one-hot gradient, exp(Y) and its product) were
 // 1.7% of the gpt workload's step. The node keeps X (which the caller usually holds anyway, and the
 // composite did not) and each row's max and log-total, from which the backward rebuilds Y.
+// L_i = -sum_c w_c P_ic log softmax(X_i)_c with P = (1 - s) targets + s / C: PyTorch's cross-entropy
+// against class probabilities (soft targets: distillation, mixup). Composed of ops, which carry the
+// gradients of X and of the probabilities. The mean divides by the number of rows, weights or not.
+Tensor cross_entropy_with_probabilities(const Tensor& logits, const Tensor& probs, const ClassLossOptions& options) {
+  if (probs.dtype() != logits.dtype()) {
+    throw DTypeError(fmt::format("cross_entropy: the class probabilities are {} but the logits are {}; convert them "
+                                 "with .to({})",
+                                 probs.dtype(), logits.dtype(), logits.dtype()));
+  }
+  if (options.ignore_index >= 0) {
+    throw ValueError(fmt::format("cross_entropy: ignore_index ({}) applies to class-index targets, not to class "
+                                 "probabilities; give an ignored row probabilities of 0 instead",
+                                 options.ignore_index));
+  }
+  check_class_options("cross_entropy", "logits", logits, options, true);
+  const std::int64_t C = logits.shape()[-1];
+  Shape rows_shape = logits.shape();
+  rows_shape.erase(logits.dim() - 1);
+  std::int64_t N = 1;
+  for (int d = 0; d < rows_shape.rank(); ++d) N *= rows_shape[d];
+  Tensor p = probs.reshape({N, C});
+  if (const double s = options.label_smoothing; s > 0.0) p = p * (1.0 - s) + s / static_cast<double>(C);
+  Tensor per_class = log_softmax(logits.reshape({N, C}), -1) * p;
+  if (options.weight.defined()) per_class = per_class * options.weight.detach();
+  const Tensor losses = -sum(per_class, {1});
+  switch (options.reduction) {
+    case Reduction::None: return losses.reshape(rows_shape);
+    case Reduction::Sum: return sum(losses);
+    case Reduction::Mean: return sum(losses) / static_cast<double>(N);
+  }
+  return losses;
+}
+
 // A weight scales each row's loss (a product with the constant weight[t_i]); label smoothing adds
 // (s / C) sum_c weight[c] (-log softmax(X_i)[c]) to (1 - s) times it, with ops (log_softmax, a sum),
 // which carry its gradient: (softmax(X_i) W - weight) s / C, W = sum_c weight[c].
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options) {
+  if (logits.defined() && targets.defined() && logits.is_floating_point() && targets.is_floating_point() &&
+      logits.dim() > 0 && targets.shape() == logits.shape()) {
+    return cross_entropy_with_probabilities(logits, targets, options);
+  }
   const Tensor flat_targets = checked_targets("cross_entropy", "logits", logits, targets, options);
   check_class_options("cross_entropy", "logits", logits, options, true);
   const std::int64_t N = flat_targets.numel(), C = logits.shape()[-1];

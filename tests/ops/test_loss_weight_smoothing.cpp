@@ -1,5 +1,6 @@
-// cross_entropy's and nll_loss's class weights and label smoothing (ClassLossOptions): values and
-// gradients against LibTorch's, finite differences, the plain loss when neither is set, and bad options.
+// cross_entropy's and nll_loss's class weights and label smoothing (ClassLossOptions), and
+// cross_entropy against class probabilities: values and gradients against LibTorch's, finite
+// differences, the plain loss when neither option is set, and bad options.
 #include "support/test.hpp"
 
 #include <cmath>
@@ -141,6 +142,73 @@ BOOST_AUTO_TEST_CASE(bad_options_are_errors_naming_the_values) {
                         has_message("nll_loss: label_smoothing (0.1) applies to cross_entropy only"));
   BOOST_CHECK_EXCEPTION(nll_loss(x, t, {.weight = ones({2, 3})}), ShapeError,
                         has_message("nll_loss: weight must hold one entry per class, shape [3]"));
+}
+
+BOOST_AUTO_TEST_CASE(class_probabilities_as_targets_give_libtorchs_values) {
+  // LibTorch 1.13, cross_entropy(x, P) in float64 with P below; gradients of the loss (of the losses
+  // times (0.7, -1.3, 2.0) summed for Reduction::None) for x and for P.
+  const Tensor P = tensor({{0.1, 0.6, 0.2, 0.1}, {0.0, 0.0, 1.0, 0.0}, {0.25, 0.25, 0.25, 0.25}}, {.dtype = kFloat64});
+  struct Case {
+    ClassLossOptions options;
+    std::vector<double> loss, grad, target_grad;
+  };
+  const std::vector<Case> cases = {
+      {{.reduction = Reduction::Mean},
+       {1.0659377736610836},
+       {0.041402606016067045, 0.0031533458662923804, -0.021337028068831494, -0.023218923813527925,
+        0.029310825860120092, 0.017777914545660755, -0.068802734266186688, 0.021713993860405852,
+        -0.072169296369322275, 0.017422250975048049, -0.02803749626344092, 0.082784541657715122},
+       {0.49839396602861863, 0.16506063269528534, 0.66506063269528526, 1.1650606326952853, 0.81039535308419819,
+        0.97706201975086482, 0.077062019750864824, 0.91039535308419817, 1.1321484545482667, 0.39881512121493334,
+        0.5988151212149333, 0.23214845454826666}},
+      {{.reduction = Reduction::Mean, .weight = class_weight()},
+       {1.1855112669153214},
+       {0.10291083629237394, -0.074954646613932169, 0.005860755089869614, -0.033816944768311347,
+        0.029310825860120092, 0.017777914545660755, -0.068802734266186688, 0.021713993860405852,
+        -0.02771162046165284, -0.04072218628118994, -0.014213536995967821, 0.082647343738810566},
+       {0.24919698301430931, 0.33012126539057068, 0.66506063269528526, 1.747590949042928, 0.40519767654209909,
+        1.9541240395017296, 0.077062019750864824, 1.3655930296262973, 0.56607422727413337, 0.79763024242986669,
+        0.5988151212149333, 0.34822268182240002}},
+      {{.reduction = Reduction::None, .weight = class_weight(), .label_smoothing = 0.2},
+       {1.7226283040713597, 0.7552453622152242, 1.7330567045560001},
+       {0.19462657312962342, -0.089268299731602621, -0.0013558711851555788, -0.10400240221286521,
+        -0.087527831897191807, 0.057199439935519195, 0.021747196820034561, 0.008581195141638031,
+        -0.16626972276991706, -0.24433311768713961, -0.085281221975806912, 0.49588406243286348},
+       {0.41865093146403964, 0.5546037258561588, 1.1173018629280793, 2.9359527943921186, -1.2642167508113493,
+        -6.0968670032453973, -0.2404335016226983, -4.2606502524340479, 2.7171562909158404, 3.8286251636633604,
+        2.8743125818316799, 1.67146887274752}},
+  };
+  for (const Case& c : cases) {
+    Tensor x = logits().detach().requires_grad_();
+    Tensor p = P.detach().clone().requires_grad_();
+    const Tensor loss = cross_entropy(x, p, c.options);
+    check_values(loss, c.loss, 1e-13);
+    (loss.dim() == 0 ? loss : (loss * tensor({0.7, -1.3, 2.0}, {.dtype = kFloat64})).sum()).backward();
+    check_values(x.grad(), c.grad, 1e-13);
+    check_values(p.grad(), c.target_grad, 1e-13);
+  }
+  // one-hot probabilities are the class indices' loss; [B, T, C] with [B, T, C]
+  Generator gen(11);
+  const Tensor x3 = randn({2, 3, 4}, gen, {.dtype = kFloat64});
+  const Tensor t3 = ids_of({3, 0, 1, 1, 2, 0}, {2, 3});
+  Tensor onehot = zeros({2, 3, 4}, {.dtype = kFloat64});
+  for (std::int64_t i = 0; i < 6; ++i) onehot.set({i / 3, i % 3, t3.reshape({6}).at<std::int64_t>({i})}, 1.0);
+  check_close(cross_entropy(x3, onehot, {.reduction = Reduction::None}), cross_entropy(x3, t3, {.reduction = Reduction::None}),
+              1e-14);
+  check_gradients([&](const auto& in) { return cross_entropy(in[0], in[1], {.label_smoothing = 0.1}); },
+                  {rand64({2, 3, 4}, gen), rand64({2, 3, 4}, gen)});
+}
+
+BOOST_AUTO_TEST_CASE(class_probabilities_refuse_what_does_not_apply) {
+  const Tensor x = zeros({2, 3});
+  BOOST_CHECK_EXCEPTION(cross_entropy(x, zeros({2, 3}, {.dtype = kFloat64})), DTypeError,
+                        has_message("cross_entropy: the class probabilities are float64 but the logits are float32"));
+  BOOST_CHECK_EXCEPTION(cross_entropy(x, zeros({2, 3}), {.ignore_index = 0}), ValueError,
+                        has_message("cross_entropy: ignore_index (0) applies to class-index targets"));
+  // float labels of the class-index shape: the usual mistake, named
+  BOOST_CHECK_EXCEPTION(cross_entropy(x, tensor({1.0, 2.0})), DTypeError,
+                        has_message("cross_entropy: targets must be int64 class indices, got float32 of shape [2]; "
+                                    "floating targets are class probabilities, of the logits' shape [2, 3]"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 /// Tensor loss = cross_entropy(logits, targets);          // logits [B, C], targets [B] int64
 /// Tensor seq = cross_entropy(logits, targets);           // logits [B, T, V], targets [B, T]
 /// Tensor pad = cross_entropy(logits, targets, {.ignore_index = 0});   // skip padding tokens
+/// Tensor soft = cross_entropy(logits, teacher_probs);      // class probabilities [B, C] as targets
 /// Tensor r = mse_loss(prediction, y, Reduction::Sum);
 /// Tensor b = binary_cross_entropy_with_logits(scores, labels);
 /// \endcode
@@ -51,6 +52,9 @@ struct ClassLossOptions {
 /// target and its position). The mean divides by the number of targets that are not ignored; if every
 /// target is ignored that is 0/0 = NaN, as in PyTorch (the gradient is then 0). With a weight or label
 /// smoothing (ClassLossOptions) the values are PyTorch's.
+/// Targets may also be class probabilities (soft targets), floating with the logits' shape and dtype, as
+/// in PyTorch: L_i = -sum_c weight[c] P_ic log softmax(X_i)[c], the mean over the rows (weights or not),
+/// no ignore_index; the probabilities get a gradient too.
 /// One op with the bits of nll_loss(log_softmax(X)); it keeps X for its backward, not the log-probabilities.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLossOptions& options = {});
 
