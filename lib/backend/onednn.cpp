@@ -20,6 +20,7 @@
 #include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
 #include "backend/kept_copies.hpp"
+#include "backend/malloc_cache.hpp"
 #include "backend/onednn_key.hpp"
 #include "backend/onednn_problem.hpp"
 #include "backend/threads.hpp"
@@ -298,6 +299,7 @@ dnnl_status_t run_piece(Context& ctx, const Entry& e, std::size_t i, int slot, c
 
 bool matmul(const Tensor& a, const Tensor& b, Tensor& c, const Epilogue& epilogue) {
   if (!usable(a, b, c, epilogue)) return false;
+  prime_malloc_cache();  // once per thread, before gemm:jit's first packing buffers (malloc_cache.hpp)
   const Tensor& bias = epilogue.bias;
   Context& ctx = context();
   std::lock_guard lock(ctx.mutex);
