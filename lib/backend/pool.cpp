@@ -22,8 +22,6 @@
 #include <immintrin.h>
 #include <omp.h>
 
-#include "backend/malloc_cache.hpp"
-
 namespace attograd::backend {
 
 namespace {
@@ -139,12 +137,10 @@ class Pool {
     }
   }
 
-  // A worker: a oneDNN primitive it runs stays on it, and kernels it runs do not start calls. Its
-  // malloc cache is filled before it runs any (malloc_cache.hpp: oneDNN's packing buffers).
+  // A worker: a oneDNN primitive it runs stays on it, and kernels it runs do not start calls.
   void worker(int slot, std::uint32_t seen) {
     omp_set_num_threads(1);
     on_worker = true;
-    prime_malloc_cache();
     for (;;) {
       seen = wait_for_call(seen);
       take_parts(seen, slot);
