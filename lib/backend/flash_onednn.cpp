@@ -17,6 +17,7 @@
 #include "attograd/backend/settings.hpp"
 #include "attograd/core/errors.hpp"
 #include "backend/flash_products.hpp"
+#include "backend/malloc_cache.hpp"
 #include "backend/threads.hpp"
 #include "backend/word_key.hpp"
 
@@ -112,6 +113,7 @@ void flash_product_onednn(bool ta, bool acc, std::int64_t m, std::int64_t n, std
   if (m <= 0 || n <= 0) return;
   // No terms (oneDNN 2.6 divides by zero making such a primitive): ours give C or zeros.
   if (kk <= 0) return flash_product_ours(ta, acc, m, n, kk, a, lda, b, ldb, c, ldc);
+  prime_malloc_cache();  // once per thread, before gemm:jit's first packing buffers (malloc_cache.hpp)
   PerThread& t = this_thread();
   Product& p = product_for(t, ta, acc, m, n, kk, lda, ldb, ldc);
   if (!p.on_onednn) return flash_product_ours(ta, acc, m, n, kk, a, lda, b, ldb, c, ldc);

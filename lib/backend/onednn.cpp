@@ -20,6 +20,7 @@
 #include "attograd/core/factories.hpp"
 #include "backend/basic.hpp"
 #include "backend/kept_copies.hpp"
+#include "backend/malloc_cache.hpp"
 #include "backend/onednn_key.hpp"
 #include "backend/onednn_problem.hpp"
 #include "backend/threads.hpp"
@@ -290,6 +291,7 @@ dnnl_status_t run_piece(Context& ctx, const Entry& e, std::size_t i, int slot, c
   if (e.post.bias) args[static_cast<std::size_t>(nargs++)] = {DNNL_ARG_BIAS, s.bias.get()};
   if (e.post.add) args[static_cast<std::size_t>(nargs++)] = {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, s.add.get()};
   const dnnl::stream& stream = ctx.streams[static_cast<std::size_t>(slot)];
+  prime_malloc_cache();  // once per thread, before gemm:jit's first packing buffers (malloc_cache.hpp)
   const dnnl_status_t status = dnnl_primitive_execute(k.primitive.get(), stream.get(), nargs, args.data());
   return status == dnnl_success ? dnnl_stream_wait(stream.get()) : status;
 }
