@@ -68,9 +68,21 @@ Tensor checked_targets(std::string_view op, std::string_view what, const Tensor&
   Shape expected = x.shape();
   expected.erase(x.dim() - 1);
   if (targets.shape() != expected) {
+    // PyTorch's layout, classes in dim 1 ([B, C, T] with targets [B, T]): say how to get attograd's.
+    Shape without_dim1 = x.shape();
+    if (x.dim() > 2) without_dim1.erase(1);
+    std::string hint;
+    if (x.dim() > 2 && targets.shape() == without_dim1) {
+      std::string order = "0";
+      for (int d = 2; d < x.dim(); ++d) order += fmt::format(", {}", d);
+      const std::string move = x.dim() == 3 ? "transpose(1, 2)" : fmt::format("permute({{{}, 1}})", order);
+      hint = fmt::format("; they fit classes in dim 1, as PyTorch lays them out: attograd takes the classes last, "
+                         "so pass {}.{}",
+                         what == "logits" ? "logits" : "log_probs", move);
+    }
     throw ShapeError(fmt::format("{}: targets of shape {} do not fit {} of shape {}: expected targets of shape {} "
-                                 "(the {}' shape without the last, class dim)",
-                                 op, targets.shape(), what, x.shape(), expected, what));
+                                 "(the {}' shape without the last, class dim){}",
+                                 op, targets.shape(), what, x.shape(), expected, what, hint));
   }
   const std::int64_t C = x.shape()[-1];
   if (const std::int64_t p = backend::first_out_of_range(targets, C, options.ignore_index); p >= 0) {

@@ -211,4 +211,17 @@ BOOST_AUTO_TEST_CASE(class_probabilities_refuse_what_does_not_apply) {
                                     "floating targets are class probabilities, of the logits' shape [2, 3]"));
 }
 
+BOOST_AUTO_TEST_CASE(pytorchs_class_dim_gets_a_hint) {
+  // [B, C, T] logits with [B, T] targets: PyTorch's layout for sequences
+  BOOST_CHECK_EXCEPTION(cross_entropy(zeros({2, 5, 3}), zeros({2, 3}, {.dtype = kInt64})), ShapeError,
+                        has_message("they fit classes in dim 1, as PyTorch lays them out: attograd takes the classes "
+                                    "last, so pass logits.transpose(1, 2)"));
+  BOOST_CHECK_EXCEPTION(nll_loss(zeros({2, 5, 3, 4}), zeros({2, 3, 4}, {.dtype = kInt64})), ShapeError,
+                        has_message("so pass log_probs.permute({0, 2, 3, 1})"));
+  // the hint's own advice works
+  const Tensor x = zeros({2, 5, 3});
+  BOOST_TEST(cross_entropy(x.transpose(1, 2), zeros({2, 3}, {.dtype = kInt64})).item() == std::log(5.0),
+             boost::test_tools::tolerance(1e-6));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
