@@ -166,7 +166,8 @@ int main(int argc, char** argv) {
       std::vector<double> row = {static_cast<double>(step), 0.0, 0.0};
       for (std::size_t r = 0; r < runs.size(); ++r) {
         Contender& c = *runs[r];
-        Tensor L = examples::smoothed_cross_entropy(c.forward(images), labels, label_smoothing);
+        // label smoothing as PyTorch's: the true class aims at 1 - s, and s is spread over the 10 classes
+        Tensor L = cross_entropy(c.forward(images), labels, {.label_smoothing = label_smoothing});
         c.opt->zero_grad();
         L.backward();
         c.opt->step();

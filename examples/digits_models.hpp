@@ -97,14 +97,6 @@ inline double accuracy_of(const std::vector<std::int64_t>& predicted, const std:
   return static_cast<double>(right) / static_cast<double>(labels.size());
 }
 
-// The cross entropy against targets smoothed as PyTorch's label_smoothing = eps smooths them: the true
-// class gets 1 - eps, and eps is spread evenly over all 10 classes. logits [B, 10], labels [B] int64.
-// -sum_c q_c log p_c = (1 - eps) CE + eps * mean_c(-log p_c)
-inline attograd::Tensor smoothed_cross_entropy(const attograd::Tensor& logits, const attograd::Tensor& labels, double eps) {
-  if (eps == 0) return attograd::cross_entropy(logits, labels);
-  return attograd::cross_entropy(logits, labels) * (1 - eps) - attograd::mean(attograd::log_softmax(logits, -1)) * eps;
-}
-
 // A model in training: its optimiser, its best validation accuracy so far and the weights that got it.
 struct Contender {
   std::string name;  // "mlp_0", "attention_3", ...
