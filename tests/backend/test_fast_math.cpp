@@ -149,6 +149,31 @@ BOOST_AUTO_TEST_CASE(every_position_gives_the_same_bits) {
   }
 }
 
+// exp_f32 takes blocks of 32 inputs that all lie in [-87, 88] through a shorter path (exp_in_range):
+// its results must be those of the general one, which an element computed alone takes. A dense sample
+// of that range and its edges, in blocks; then the same blocks with one input outside the range (a
+// NaN, an infinity, -100, 89), which sends the whole block through the general path.
+BOOST_AUTO_TEST_CASE(exps_short_path_gives_the_general_paths_bits) {
+  std::vector<float> x = sample(-87.0f, 88.0f);
+  for (const float edge : {-87.0f, -86.99999f, 88.0f, 87.99999f, 0.0f, -0.0f, 1e-30f, -1e-30f}) x.push_back(edge);
+  x.resize(x.size() / 32 * 32);
+  const auto n = static_cast<std::int64_t>(x.size());
+  std::vector<float> alone(x.size()), blocks(x.size());
+  for (std::int64_t i = 0; i < n; ++i) backend::exp_f32(&x[i], &alone[i], 1);
+  backend::exp_f32(x.data(), blocks.data(), n);
+  std::int64_t differ = 0;
+  for (std::int64_t i = 0; i < n; ++i) differ += std::bit_cast<std::uint32_t>(blocks[i]) != std::bit_cast<std::uint32_t>(alone[i]);
+  BOOST_TEST(differ == 0, differ << " of " << n << " differ");
+  for (const float outside : {kNaN, kInf, -kInf, -100.0f, 89.0f}) {
+    std::vector<float> y(x.begin(), x.begin() + 64);
+    y[37] = outside;
+    backend::exp_f32(y.data(), y.data(), 64);  // in place, as softmax calls it
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      if (i != 37) BOOST_TEST(std::bit_cast<std::uint32_t>(y[i]) == std::bit_cast<std::uint32_t>(alone[i]));
+    }
+  }
+}
+
 #if defined(__x86_64__)
 // The reason positions and clones agree: no multiply-add in the library is fused into one FMA
 // instruction, which rounds once where a multiply and an add round twice (lib/CMakeLists.txt,
