@@ -103,11 +103,8 @@ Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptio
   return generate("tensor", shape, options, [&](std::int64_t i) { return values[static_cast<std::size_t>(i)]; });
 }
 
-Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
-  return tensor(std::vector<double>(values), Shape{static_cast<std::int64_t>(values.size())}, options);
-}
-
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
+  if (rows.size() == 0) return tensor(std::vector<double>{}, Shape{0}, options);  // tensor({}): [0]
   std::vector<double> values;
   const std::size_t width = rows.size() > 0 ? rows.begin()->size() : 0;
   std::size_t r = 0;
