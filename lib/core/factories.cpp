@@ -118,7 +118,7 @@ Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorO
   return tensor(values, Shape{static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(width)}, options);
 }
 
-template <class T>
+template <ElementValue T>
 Tensor tensor_of(const std::vector<T>& values, const Shape& shape) {
   if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
     throw ShapeError(fmt::format("tensor_of: {} values cannot fill shape {} ({} elements)", values.size(),
@@ -131,6 +131,10 @@ Tensor tensor_of(const std::vector<T>& values, const Shape& shape) {
 template Tensor tensor_of<float>(const std::vector<float>&, const Shape&);
 template Tensor tensor_of<double>(const std::vector<double>&, const Shape&);
 template Tensor tensor_of<std::int64_t>(const std::vector<std::int64_t>&, const Shape&);
+template <>
+Tensor tensor_of<int>(const std::vector<int>& values, const Shape& shape) {
+  return tensor_of(std::vector<std::int64_t>(values.begin(), values.end()), shape);
+}
 template <>
 Tensor tensor_of<bool>(const std::vector<bool>& values, const Shape& shape) {
   if (static_cast<std::int64_t>(values.size()) != shape.numel()) {

@@ -53,7 +53,8 @@ Tensor tensor(std::initializer_list<std::type_identity_t<T>> values, TensorOptio
 /// No rows, tensor({}), is the rank-1 tensor of no elements [0], as in PyTorch.
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options = {});
 /// Exact values of a C++ type (int64 ids, bool masks): tensor_of<std::int64_t>({3, 1, 2}, {3}).
-template <class T>
+/// T is float, double, std::int64_t, bool, or int (stored as int64: std::vector<int> labels work).
+template <ElementValue T>
 Tensor tensor_of(const std::vector<T>& values, const Shape& shape);
 
 /// Random tensors, from gen or from the default generator.
