@@ -165,7 +165,20 @@ Tensor uniform(const Shape& shape, double low, double high, Generator& gen, Tens
   if (!(low <= high) || !std::isfinite(low) || !std::isfinite(high)) {
     throw ValueError(fmt::format("uniform: needs finite low <= high, got low {} and high {}", low, high));
   }
-  return generate("uniform", shape, options, [&](std::int64_t) { return low + (high - low) * gen.uniform(); });
+  // low + (high - low) u rounds up to high (or, in float32, past it) for u near 1: cap it at the largest
+  // value of the dtype below high, as rand() does for 1, so that every value is in [low, high).
+  double below_high = high;
+  if (low < high) {
+    if (options.dtype == kFloat32) {
+      const float h = static_cast<float>(high);  // the nearest float, which may lie above high
+      below_high = h < high ? h : std::nextafter(h, -INFINITY);
+    } else {
+      below_high = std::nextafter(high, -INFINITY);
+    }
+    below_high = std::max(below_high, low);  // no value of the dtype in [low, high): low itself
+  }
+  return generate("uniform", shape, options,
+                  [&](std::int64_t) { return std::min(low + (high - low) * gen.uniform(), below_high); });
 }
 
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, TensorOptions options) {
