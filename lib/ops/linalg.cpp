@@ -135,10 +135,12 @@ struct LinearForward {
   Tensor y;
   std::int64_t rows = 1, in = 0, out = 0;
 };
-// "weight [5, 2]", or "weight 'blocks.0.ff.hidden.weight' [5, 2]" for a module's parameter: in a
-// Sequential or a model of many layers, the path says which layer got the wrong input.
+// "weight [5, 2]", or "weight 'blocks.0.ff.hidden.weight' [5, 2]" for a parameter inside a model: in a
+// Sequential or a model of many layers, the path says which layer got the wrong input. (A lone Linear's
+// weight is called just "weight", which says nothing more.)
 std::string weight_label(const Tensor& w) {
-  return w.name().empty() ? fmt::format("weight {}", w.shape()) : fmt::format("weight '{}' {}", w.name(), w.shape());
+  return w.name().empty() || w.name() == "weight" ? fmt::format("weight {}", w.shape())
+                                                  : fmt::format("weight '{}' {}", w.name(), w.shape());
 }
 
 LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor& w, const Tensor& b,

@@ -83,4 +83,7 @@ BOOST_AUTO_TEST_CASE(linear_errors_name_a_named_weight) {
                                     "got [4]"));
   BOOST_CHECK_EXCEPTION(linear_relu(ones({4, 3}), w), ShapeError,
                         has_message("linear_relu: input [4, 3] has 3 features but weight 'blocks.1.ff.hidden.weight'"));
+  w.set_name("weight");  // a lone Linear's: the name adds nothing
+  BOOST_CHECK_EXCEPTION(linear(ones({4, 3}), w), ShapeError,
+                        has_message("linear: input [4, 3] has 3 features but weight [5, 2] expects 2"));
 }
