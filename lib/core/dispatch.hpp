@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 
@@ -57,13 +58,24 @@ decltype(auto) dispatch_all(DType t, F&& f) {
 }
 
 // static_cast<T>(value), except that a floating value int64 cannot hold (NaN, infinite, beyond +-2^63)
-// is refused with a ValueError naming the op: that cast is undefined behaviour in C++.
+// is refused with a ValueError naming the op: that cast is undefined behaviour in C++. The same for int
+// (Tensor::item<int>()), which also refuses an int64 beyond its range rather than wrap it.
 //   set: nan does not fit in int64
+//   item: 4294967296 does not fit in int (beyond 2^31)
 template <class T, class From>
 T checked_cast(std::string_view op, From value) {
   if constexpr (std::is_same_v<T, std::int64_t> && std::is_floating_point_v<From>) {
     if (!(value >= From(-0x1p63) && value < From(0x1p63))) {
       throw ValueError(fmt::format("{}: {} does not fit in int64 (NaN, infinite, or beyond 2^63)", op, value));
+    }
+  } else if constexpr (std::is_same_v<T, int> && std::is_floating_point_v<From>) {
+    static_assert(sizeof(int) == 4);
+    if (!(value >= From(-0x1p31) && value < From(0x1p31))) {
+      throw ValueError(fmt::format("{}: {} does not fit in int (NaN, infinite, or beyond 2^31)", op, value));
+    }
+  } else if constexpr (std::is_same_v<T, int> && std::is_same_v<From, std::int64_t>) {
+    if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
+      throw ValueError(fmt::format("{}: {} does not fit in int (beyond 2^31)", op, value));
     }
   }
   return static_cast<T>(value);

@@ -103,11 +103,8 @@ Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptio
   return generate("tensor", shape, options, [&](std::int64_t i) { return values[static_cast<std::size_t>(i)]; });
 }
 
-Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
-  return tensor(std::vector<double>(values), Shape{static_cast<std::int64_t>(values.size())}, options);
-}
-
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
+  if (rows.size() == 0) return tensor(std::vector<double>{}, Shape{0}, options);  // tensor({}): [0]
   std::vector<double> values;
   const std::size_t width = rows.size() > 0 ? rows.begin()->size() : 0;
   std::size_t r = 0;
@@ -121,7 +118,7 @@ Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorO
   return tensor(values, Shape{static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(width)}, options);
 }
 
-template <class T>
+template <ElementValue T>
 Tensor tensor_of(const std::vector<T>& values, const Shape& shape) {
   if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
     throw ShapeError(fmt::format("tensor_of: {} values cannot fill shape {} ({} elements)", values.size(),
@@ -134,6 +131,10 @@ Tensor tensor_of(const std::vector<T>& values, const Shape& shape) {
 template Tensor tensor_of<float>(const std::vector<float>&, const Shape&);
 template Tensor tensor_of<double>(const std::vector<double>&, const Shape&);
 template Tensor tensor_of<std::int64_t>(const std::vector<std::int64_t>&, const Shape&);
+template <>
+Tensor tensor_of<int>(const std::vector<int>& values, const Shape& shape) {
+  return tensor_of(std::vector<std::int64_t>(values.begin(), values.end()), shape);
+}
 template <>
 Tensor tensor_of<bool>(const std::vector<bool>& values, const Shape& shape) {
   if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
@@ -164,7 +165,20 @@ Tensor uniform(const Shape& shape, double low, double high, Generator& gen, Tens
   if (!(low <= high) || !std::isfinite(low) || !std::isfinite(high)) {
     throw ValueError(fmt::format("uniform: needs finite low <= high, got low {} and high {}", low, high));
   }
-  return generate("uniform", shape, options, [&](std::int64_t) { return low + (high - low) * gen.uniform(); });
+  // low + (high - low) u rounds up to high (or, in float32, past it) for u near 1: cap it at the largest
+  // value of the dtype below high, as rand() does for 1, so that every value is in [low, high).
+  double below_high = high;
+  if (low < high) {
+    if (options.dtype == kFloat32) {
+      const float h = static_cast<float>(high);  // the nearest float, which may lie above high
+      below_high = h < high ? h : std::nextafter(h, -INFINITY);
+    } else {
+      below_high = std::nextafter(high, -INFINITY);
+    }
+    below_high = std::max(below_high, low);  // no value of the dtype in [low, high): low itself
+  }
+  return generate("uniform", shape, options,
+                  [&](std::int64_t) { return std::min(low + (high - low) * gen.uniform(), below_high); });
 }
 
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, TensorOptions options) {

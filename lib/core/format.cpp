@@ -113,6 +113,10 @@ std::string to_string(const Tensor& t, const PrintOptions& options) {
   std::string out = "tensor(";
   if (t.dim() == 0) {
     out += p.cells[0];
+  } else if (t.numel() == 0 && t.dim() > 1) {
+    // Nested empty brackets would hide the sizes after the zero ([2, 0] and [2, 0, 3] looked alike):
+    // PyTorch's form, with the shape.
+    out += fmt::format("[], size={}", t.shape());
   } else {
     std::size_t next = 0;
     p.render(out, 0, next, 7);

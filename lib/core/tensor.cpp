@@ -102,7 +102,7 @@ To read_as(std::string_view op, const TensorImpl& t, std::int64_t offset) {
 
 }  // namespace
 
-template <class T>
+template <ElementValue T>
 T Tensor::item() const {
   const TensorImpl& t = checked();
   if (t.shape.numel() != 1) {
@@ -114,7 +114,7 @@ T Tensor::item() const {
   return read_as<T>("item", t, t.offset);
 }
 
-template <class T>
+template <ElementValue T>
 T Tensor::at(std::initializer_list<std::int64_t> index) const {
   const TensorImpl& t = checked();
   return read_as<T>("at", t, element_offset(t, "at", index));
@@ -122,7 +122,7 @@ T Tensor::at(std::initializer_list<std::int64_t> index) const {
 
 // Tensor::set is an in-place update: it lives with the others, in lib/ops/inplace.cpp.
 
-template <class To>
+template <ElementValue To>
 std::vector<To> Tensor::to_vector() const {
   const TensorImpl& t = checked();
   std::vector<To> out;
@@ -145,6 +145,7 @@ ATTOGRAD_INSTANTIATE_ACCESS(float)
 ATTOGRAD_INSTANTIATE_ACCESS(double)
 ATTOGRAD_INSTANTIATE_ACCESS(std::int64_t)
 ATTOGRAD_INSTANTIATE_ACCESS(bool)
+ATTOGRAD_INSTANTIATE_ACCESS(int)
 #undef ATTOGRAD_INSTANTIATE_ACCESS
 
 // --- autograd state ------------------------------------------------------------------------------

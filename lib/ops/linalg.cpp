@@ -135,6 +135,14 @@ struct LinearForward {
   Tensor y;
   std::int64_t rows = 1, in = 0, out = 0;
 };
+// "weight [5, 2]", or "weight 'blocks.0.ff.hidden.weight' [5, 2]" for a parameter inside a model: in a
+// Sequential or a model of many layers, the path says which layer got the wrong input. (A lone Linear's
+// weight is called just "weight", which says nothing more.)
+std::string weight_label(const Tensor& w) {
+  return w.name().empty() || w.name() == "weight" ? fmt::format("weight {}", w.shape())
+                                                  : fmt::format("weight '{}' {}", w.name(), w.shape());
+}
+
 LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor& w, const Tensor& b,
                              const Tensor& residual = {}) {
   require_defined(op, x);
@@ -143,12 +151,12 @@ LinearForward linear_forward(std::string_view op, const Tensor& x, const Tensor&
     throw ShapeError(fmt::format("{}: weight must be 2-D [out, in], got shape {}", op, w.shape()));
   }
   if (x.dim() == 0 || x.shape()[-1] != w.shape()[1]) {
-    throw ShapeError(fmt::format("{}: input {} has {} features but weight {} expects {}", op, x.shape(),
-                                 x.dim() == 0 ? 0 : x.shape()[-1], w.shape(), w.shape()[1]));
+    throw ShapeError(fmt::format("{}: input {} has {} features but {} expects {}", op, x.shape(),
+                                 x.dim() == 0 ? 0 : x.shape()[-1], weight_label(w), w.shape()[1]));
   }
   if (b.defined() && (b.dim() != 1 || b.shape()[0] != w.shape()[0])) {
-    throw ShapeError(fmt::format("{}: bias must have shape [{}] to match weight {}, got {}", op, w.shape()[0],
-                                 w.shape(), b.shape()));
+    throw ShapeError(fmt::format("{}: bias must have shape [{}] to match {}, got {}", op, w.shape()[0],
+                                 weight_label(w), b.shape()));
   }
   require_one_dtype(op, {{"input", x}, {"weight", w}, {"bias", b}}, Holds::InputAndParameters);
   Shape shape = x.shape();

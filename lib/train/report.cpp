@@ -27,6 +27,14 @@ std::string result_line(const std::vector<std::pair<std::string, std::string>>& 
 
 double accuracy(const Tensor& logits, const Tensor& targets) {
   NoGradGuard no_grad;
+  require_defined("accuracy", logits, "logits");
+  require_defined("accuracy", targets, "targets");
+  // Float targets (0.7) would be truncated to a class silently: class indices are int64, as for
+  // cross_entropy.
+  if (targets.is_floating_point()) {
+    throw DTypeError(fmt::format("accuracy: targets must be int64 class indices, got {}; convert with .to(kInt64)",
+                                 targets.dtype()));
+  }
   if (logits.dim() != targets.dim() + 1) {
     throw ShapeError(fmt::format("accuracy: logits {} need one more dim (the classes) than targets {}", logits.shape(),
                                  targets.shape()));

@@ -148,6 +148,23 @@ BOOST_AUTO_TEST_CASE(tensor_from_values) {
   BOOST_TEST(tensor({0.1}).item() == static_cast<double>(0.1f));
 }
 
+// A column written as rows of one value used to be a compile error (the call was ambiguous between the
+// rank-1 and rank-2 overloads), and so was tensor({}).
+BOOST_AUTO_TEST_CASE(tensor_from_one_value_rows_and_no_values) {
+  Tensor column = tensor({{1.0}, {2.0}, {3.0}});
+  BOOST_TEST((column.shape() == Shape{3, 1}));
+  check_values(column, {1, 2, 3});
+  Tensor one = tensor({{4.5}}, {.dtype = kFloat64});
+  BOOST_TEST((one.shape() == Shape{1, 1}));
+  BOOST_TEST((one.dtype() == kFloat64));
+  BOOST_TEST(one.item() == 4.5);
+  BOOST_TEST((tensor({}).shape() == Shape{0}));
+  BOOST_TEST((tensor({{}}).shape() == Shape{1, 0}));
+  BOOST_TEST((tensor({{}, {}}).shape() == Shape{2, 0}));
+  BOOST_TEST((tensor({5.0}).shape() == Shape{1}));  // a single value is still rank 1
+  BOOST_TEST((tensor({1, 2}).shape() == Shape{2}));  // integer literals still convert
+}
+
 BOOST_AUTO_TEST_CASE(tensor_from_values_errors) {
   BOOST_CHECK_EXCEPTION(tensor({{1.0, 2.0}, {3.0}}), ShapeError,
                         has_message("tensor: row 1 has 1 values but row 0 has 2"));

@@ -193,6 +193,22 @@ BOOST_AUTO_TEST_CASE(rand_float32_stays_below_one) {
   BOOST_TEST(rand({1}, g, {.dtype = kFloat64}).item() == 1.0 - 0x1.0p-53);  // float64 is untouched
 }
 
+// uniform(low, high) computed low + (high - low) u, which rounds to high, or in float32 past it, for u
+// near 1: [-2, 2) gave 2.0f, and [1, 1 + 1e-7) gave 1 + 2^-23, above high, for over a third of its values.
+BOOST_AUTO_TEST_CASE(uniform_stays_below_high) {
+  Generator g;
+  g.set_state(state_giving_the_largest_uniform());
+  BOOST_TEST(uniform({1}, -2.0, 2.0, g).item<float>() == 2.0f - 0x1.0p-23f);  // the largest float below 2
+  g.set_state(state_giving_the_largest_uniform());
+  BOOST_TEST(uniform({1}, 0.0, 3.0, g, {.dtype = kFloat64}).item() < 3.0);
+  g.set_state(state_giving_the_largest_uniform());
+  BOOST_TEST(uniform({1}, -2.0, 2.0, g, {.dtype = kFloat64}).item() == 2.0 - 0x1.0p-51);  // exact: not capped
+  Generator h(3);
+  const std::vector<double> tight = uniform({1000}, 1.0, 1.0 + 1e-7, h).to_vector();
+  BOOST_TEST(*std::max_element(tight.begin(), tight.end()) == 1.0);  // the one float32 in [1, 1 + 1e-7)
+  check_values(uniform({2}, 1.5, 1.5, h), {1.5, 1.5});  // low == high still gives low
+}
+
 BOOST_AUTO_TEST_CASE(randint_stays_in_range_and_hits_every_value) {
   Generator g(5);
   const std::vector<std::int64_t> v = randint(-3, 4, {7000}, g).to_vector<std::int64_t>();

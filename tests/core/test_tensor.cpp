@@ -34,6 +34,28 @@ BOOST_AUTO_TEST_CASE(set_bumps_the_storage_version) {
   BOOST_TEST(a.impl()->storage->version() == before + 1);
 }
 
+// item<int>(), at<int>(), to_vector<int>() and tensor_of<int> were undefined references at link time
+// (only float, double, int64 and bool were built): now int works, with a range check, and another type
+// is a compile error at the call (the ElementValue concept).
+BOOST_AUTO_TEST_CASE(values_read_as_int_and_tensor_of_int) {
+  static_assert(ElementValue<int> && ElementValue<std::int64_t> && !ElementValue<unsigned char>);
+  BOOST_TEST(tensor({7.0}).item<int>() == 7);
+  BOOST_TEST(argmax(tensor({1.0, 5.0, 2.0})).item<int>() == 1);
+  BOOST_TEST(tensor({{1.0, -2.5}}).at<int>({0, 1}) == -2);  // truncated towards zero, as static_cast
+  BOOST_TEST((tensor_of<std::int64_t>({3, -4}, {2}).to_vector<int>() == std::vector<int>{3, -4}));
+  BOOST_TEST((tensor({1.5, 2.0}).to_vector<int>() == std::vector<int>{1, 2}));
+  Tensor labels = tensor_of<int>(std::vector<int>{2, 0, 1}, {3});
+  BOOST_TEST((labels.dtype() == kInt64));
+  BOOST_TEST((labels.to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 0, 1}));
+  BOOST_CHECK_EXCEPTION(tensor_of<std::int64_t>({std::int64_t{1} << 32}, {1}).item<int>(), ValueError,
+                        has_message("item: 4294967296 does not fit in int (beyond 2^31)"));
+  BOOST_CHECK_EXCEPTION(tensor({3e9}, {.dtype = kFloat64}).at<int>({0}), ValueError,
+                        has_message("at: 3000000000 does not fit in int"));
+  BOOST_CHECK_EXCEPTION(tensor({std::nan("")}).to_vector<int>(), ValueError,
+                        has_message("to_vector: nan does not fit in int"));
+  BOOST_CHECK_EXCEPTION(tensor_of<int>({1, 2}, {3}), ShapeError, has_message("tensor_of: 2 values cannot fill shape [3]"));
+}
+
 BOOST_AUTO_TEST_CASE(item_needs_exactly_one_element) {
   BOOST_TEST(scalar_tensor(2.5).item() == 2.5);
   BOOST_TEST(tensor({7.0}).item<float>() == 7.0f);

@@ -70,3 +70,20 @@ BOOST_AUTO_TEST_CASE(linear_errors) {
                         has_message("linear: expected floating-point tensors of one dtype, got input float64 and weight "
                                     "float32; mixed dtypes are not promoted here"));
 }
+
+// A module's weight carries its path: the error says which layer of a model got the wrong input.
+BOOST_AUTO_TEST_CASE(linear_errors_name_a_named_weight) {
+  Tensor w = ones({5, 2});
+  w.set_name("blocks.1.ff.hidden.weight");
+  BOOST_CHECK_EXCEPTION(linear(ones({4, 3}), w), ShapeError,
+                        has_message("linear: input [4, 3] has 3 features but weight 'blocks.1.ff.hidden.weight' [5, 2] "
+                                    "expects 2"));
+  BOOST_CHECK_EXCEPTION(linear(ones({4, 2}), w, ones({4})), ShapeError,
+                        has_message("linear: bias must have shape [5] to match weight 'blocks.1.ff.hidden.weight' [5, 2], "
+                                    "got [4]"));
+  BOOST_CHECK_EXCEPTION(linear_relu(ones({4, 3}), w), ShapeError,
+                        has_message("linear_relu: input [4, 3] has 3 features but weight 'blocks.1.ff.hidden.weight'"));
+  w.set_name("weight");  // a lone Linear's: the name adds nothing
+  BOOST_CHECK_EXCEPTION(linear(ones({4, 3}), w), ShapeError,
+                        has_message("linear: input [4, 3] has 3 features but weight [5, 2] expects 2"));
+}

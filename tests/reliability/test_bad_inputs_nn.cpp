@@ -163,7 +163,7 @@ BOOST_AUTO_TEST_CASE(containers_registration_and_init) {
                         net.add<Linear>(4, 1);
                         net(f32({1, 2}));
                       },
-                      {"linear: input [1, 3] has 3 features but weight [1, 4] expects 4"}),
+                      {"linear: input [1, 3] has 3 features but weight '1.weight' [1, 4] expects 4"}),
       bad<ValueError>("register a parameter with an empty name", [] { Registering().parameter("", f32({1})); },
                       {"Registering: parameter name '' must be non-empty and contain no dot"}),
       bad<ValueError>("register a parameter with a dot", [] { Registering().parameter("a.b", f32({1})); },

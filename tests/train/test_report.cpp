@@ -26,3 +26,13 @@ BOOST_AUTO_TEST_CASE(accuracy_counts_argmax_hits) {
   BOOST_TEST(accuracy(seq, zeros({2, 3}, {.dtype = kInt64})) == 1.0);  // ties go to class 0
   BOOST_CHECK_EXCEPTION(accuracy(logits, zeros({4, 1}, {.dtype = kInt64})), ShapeError, has_message("accuracy:"));
 }
+
+// Float targets were converted to int64 silently, so 0.7 counted as class 0; they are refused as
+// cross_entropy refuses them.
+BOOST_AUTO_TEST_CASE(accuracy_refuses_float_targets) {
+  Tensor logits = tensor({{0.1, 0.9}, {0.8, 0.2}});
+  BOOST_CHECK_EXCEPTION(accuracy(logits, tensor({0.7, 0.0})), DTypeError,
+                        has_message("accuracy: targets must be int64 class indices, got float32; convert with .to(kInt64)"));
+  BOOST_CHECK_EXCEPTION(accuracy(logits, Tensor()), ValueError, has_message("accuracy: targets is an undefined tensor"));
+  BOOST_TEST(accuracy(logits, tensor_of<bool>({true, false}, {2})) == 1.0);  // bool classes 0 and 1 still count
+}

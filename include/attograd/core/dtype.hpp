@@ -3,7 +3,7 @@
 ///
 /// \code
 /// Tensor x = zeros({2, 3});                    // float32, the default
-/// Tensor y = zeros({2, 3}, kFloat64);          // float64, what gradcheck needs
+/// Tensor y = zeros({2, 3}, {.dtype = kFloat64}); // float64, what gradcheck needs
 /// Tensor ids = tensor_of<int64_t>({1, 4}, {2}); // int64: token ids and class targets
 /// Tensor m = x > 0.0;                          // bool: masks and comparisons
 /// fmt::print("{}", y.dtype());                 // float64

@@ -10,8 +10,10 @@
 /// \endcode
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 #include <vector>
 
 #include "attograd/core/random.hpp"
@@ -40,11 +42,19 @@ Tensor eye(std::int64_t n, std::int64_t m = -1, TensorOptions options = {});
 /// From values: a flat list and a shape, or nested braces (rank 1 or 2).
 Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions options = {});
 /// a rank-1 tensor: tensor({1.0, 2.0})
-Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
-/// a rank-2 tensor, one brace list per row: tensor({{1, 2}, {3, 4}})
+/// (A template only so that a column of one-value rows, tensor({{1.0}, {2.0}}), is not ambiguous: both
+/// overloads take it, and the rank-2 one below wins the tie. T is never deduced: the values are doubles.)
+template <class T = double>
+  requires std::same_as<T, double>
+Tensor tensor(std::initializer_list<std::type_identity_t<T>> values, TensorOptions options = {}) {
+  return tensor(std::vector<double>(values), Shape{static_cast<std::int64_t>(values.size())}, options);
+}
+/// a rank-2 tensor, one brace list per row: tensor({{1, 2}, {3, 4}}), a column tensor({{1}, {2}}) [2, 1].
+/// No rows, tensor({}), is the rank-1 tensor of no elements [0], as in PyTorch.
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options = {});
 /// Exact values of a C++ type (int64 ids, bool masks): tensor_of<std::int64_t>({3, 1, 2}, {3}).
-template <class T>
+/// T is float, double, std::int64_t, bool, or int (stored as int64: std::vector<int> labels work).
+template <ElementValue T>
 Tensor tensor_of(const std::vector<T>& values, const Shape& shape);
 
 /// Random tensors, from gen or from the default generator.

@@ -12,6 +12,7 @@
 /// as transpose, narrow and expand return views of the same storage (docs/architecture.md).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -56,6 +57,14 @@ class Storage {
 };
 
 class Tensor;
+
+/// The C++ types that Tensor::item(), at() and to_vector() read values as, and that tensor_of() makes
+/// tensors from: float, double, std::int64_t, bool, and int (read with a range check; tensor_of<int>
+/// stores int64, attograd's one integer dtype). Another type is a compile error at the call, not an
+/// undefined reference when linking.
+template <class T>
+concept ElementValue = std::same_as<T, float> || std::same_as<T, double> || std::same_as<T, std::int64_t> ||
+                       std::same_as<T, int> || std::same_as<T, bool>;
 
 /// What a Tensor handle points to. Ops read and build these; user code goes through Tensor.
 struct TensorImpl {
@@ -125,12 +134,14 @@ class Tensor {
   /// \name Reading values
   /// @{
 
-  /// The one value of a tensor with one element, converted to T.
-  template <class T = double> T item() const;
+  /// The one value of a tensor with one element, converted to T (an ElementValue: double, float,
+  /// std::int64_t, int, bool). A value T cannot hold (NaN or 1e30 as an integer, 2^40 as an int) is a
+  /// ValueError.
+  template <ElementValue T = double> T item() const;
   /// One element by index (negative indices count from the end), converted to T.
-  template <class T = double> T at(std::initializer_list<std::int64_t> index) const;
+  template <ElementValue T = double> T at(std::initializer_list<std::int64_t> index) const;
   /// All elements in row-major order, converted to T.
-  template <class T = double> std::vector<T> to_vector() const;
+  template <ElementValue T = double> std::vector<T> to_vector() const;
 
   /// @}
   /// \name Copies, conversions and views

@@ -24,7 +24,8 @@ void check_loss(double loss, std::int64_t step);
 /// "result: name=value name=value ...": the last line every example prints, for scripts and tests.
 std::string result_line(const std::vector<std::pair<std::string, std::string>>& fields);
 
-/// The fraction of rows whose largest logit is the target class. logits [.., C], targets [..] int64.
+/// The fraction of rows whose largest logit is the target class. logits [.., C], targets [..] int64 (or
+/// bool); float targets are a DTypeError, as in cross_entropy, rather than truncated to a class.
 double accuracy(const Tensor& logits, const Tensor& targets);
 
 }  // namespace attograd::train
