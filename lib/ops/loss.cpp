@@ -86,10 +86,14 @@ Tensor checked_targets(std::string_view op, std::string_view what, const Tensor&
   }
   const std::int64_t C = x.shape()[-1];
   if (const std::int64_t p = backend::first_out_of_range(targets, C, options.ignore_index); p >= 0) {
-    throw IndexError(fmt::format("{}: target {} at position {} is out of range for {} classes (expected 0..{}, or "
-                                 "ignore_index {})",
-                                 op, targets.reshape({-1}).at<std::int64_t>({p}),
-                                 backend::unravel_index(p, targets.shape()), C, C - 1, options.ignore_index));
+    const std::string expected_values = C == 0 ? fmt::format("{} of shape {} have no class entries: only "
+                                                             "ignore_index {} fits",
+                                                             what, x.shape(), options.ignore_index)
+                                               : fmt::format("expected 0..{}, or ignore_index {}", C - 1,
+                                                             options.ignore_index);
+    throw IndexError(fmt::format("{}: target {} at position {} is out of range for {} classes ({})", op,
+                                 targets.reshape({-1}).at<std::int64_t>({p}),
+                                 backend::unravel_index(p, targets.shape()), C, expected_values));
   }
   return contiguous(targets).reshape({targets.numel()});
 }

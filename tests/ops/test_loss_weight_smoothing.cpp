@@ -211,6 +211,12 @@ BOOST_AUTO_TEST_CASE(class_probabilities_refuse_what_does_not_apply) {
                                     "floating targets are class probabilities, of the logits' shape [2, 3]"));
 }
 
+BOOST_AUTO_TEST_CASE(logits_with_no_classes_say_so) {
+  BOOST_CHECK_EXCEPTION(cross_entropy(zeros({2, 0}), zeros({2}, {.dtype = kInt64})), IndexError,
+                        has_message("cross_entropy: target 0 at position [0] is out of range for 0 classes (logits of "
+                                    "shape [2, 0] have no class entries: only ignore_index -100 fits)"));
+}
+
 BOOST_AUTO_TEST_CASE(pytorchs_class_dim_gets_a_hint) {
   // [B, C, T] logits with [B, T] targets: PyTorch's layout for sequences
   BOOST_CHECK_EXCEPTION(cross_entropy(zeros({2, 5, 3}), zeros({2, 3}, {.dtype = kInt64})), ShapeError,
