@@ -16,21 +16,28 @@ namespace attograd::backend {
 
 namespace {
 
-[[gnu::always_inline]] inline float fast_exp(float x) {
-  // x = n ln2 + r with |r| <= ln2 / 2; e^x = 2^n e^r, e^r from a degree-6 polynomial (Cephes' expf).
-  const float xc = x < -103.972f ? -103.972f : (x > 88.72283f ? 88.72283f : x);
+// x = n ln2 + r with |r| <= ln2 / 2: p = e^r from a degree-6 polynomial (Cephes' expf), and n. V is
+// float or a vector of floats (the same operations on each lane).
+template <class V>
+[[gnu::always_inline]] inline void exp_of_remainder(const V& x, V& n, V& p) {
   constexpr float kShift = 12582912.0f;  // 1.5 * 2^23: adding it rounds to the nearest integer
-  const float n = (xc * 1.44269504088896341f + kShift) - kShift;
-  float r = xc - n * 0.693359375f;
+  n = (x * 1.44269504088896341f + kShift) - kShift;
+  V r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  const float r2 = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
+  const V r2 = r * r;
+  p = r * 1.9875691500e-4f + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r2 + r + 1.0f;
+}
+
+[[gnu::always_inline]] inline float fast_exp(float x) {
+  // e^x = 2^n e^r
+  const float xc = x < -103.972f ? -103.972f : (x > 88.72283f ? 88.72283f : x);
+  float n, p;
+  exp_of_remainder(xc, n, p);
   // 2^n by building floats' exponent bits, as 2^(n/2) 2^(n - n/2) so that each factor is a normal
   // float over the whole range (n from -150 to 128).
   const std::int32_t ni = static_cast<std::int32_t>(n);
@@ -46,18 +53,8 @@ namespace {
 // every float in that range against fast_exp; tests/backend/test_fast_math.cpp checks a dense sample).
 // p * 2^n1 * 2^(n - n1) rounds once, at the last product, as p * 2^n does.
 [[gnu::always_inline]] inline float exp_in_range(float x) {
-  constexpr float kShift = 12582912.0f;
-  const float n = (x * 1.44269504088896341f + kShift) - kShift;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  const float r2 = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r2 + r + 1.0f;
+  float n, p;
+  exp_of_remainder(x, n, p);
   return p * std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
 }
 
@@ -67,19 +64,9 @@ using Ints8 = std::int32_t __attribute__((vector_size(32)));
 // exp_in_range on the eight floats at x into y (which may be x), written with vector types so that the
 // loop below needs no aliasing checks: the same operations, lane by lane.
 [[gnu::always_inline]] inline void exp_in_range8(const float* in, float* out) {
-  Floats8 x;
+  Floats8 x, n, p;
   std::memcpy(&x, in, sizeof x);
-  constexpr float kShift = 12582912.0f;
-  const Floats8 n = (x * 1.44269504088896341f + kShift) - kShift;
-  Floats8 r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  const Floats8 r2 = r * r;
-  Floats8 p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r2 + r + 1.0f;
+  exp_of_remainder(x, n, p);
   const Ints8 bits = (__builtin_convertvector(n, Ints8) + 127) << 23;
   Floats8 scale;
   std::memcpy(&scale, &bits, sizeof scale);
