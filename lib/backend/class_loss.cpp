@@ -23,11 +23,13 @@ void cross_entropy_rows(const Tensor& x, const Tensor& targets, std::int64_t ign
     using T = decltype(tag);
     const T* px = x.data<T>();
     T* loss = losses.data<T>();
-    auto* shift = reinterpret_cast<RowShift<T>*>(shifts.data<T>());
+    T* shift = shifts.data<T>();  // [N, 2]: each row's max, then its log-total
     parallel_for(N, N * C, [&](std::int64_t first, std::int64_t last) {
       std::vector<T> y(static_cast<std::size_t>(C));
       for (std::int64_t i = first; i < last; ++i) {
-        shift[i] = log_softmax_row(px + i * C, y.data(), C);
+        const RowShift<T> s = log_softmax_row(px + i * C, y.data(), C);
+        shift[2 * i] = s.max;
+        shift[2 * i + 1] = s.log_total;
         loss[i] = t[i] == ignore_index ? T(0) : y[static_cast<std::size_t>(t[i])];  // nll_loss's pick
       }
     });
@@ -43,7 +45,7 @@ void cross_entropy_backward(const Tensor& x, const Tensor& targets, std::int64_t
     using T = decltype(tag);
     const T* px = x.data<T>();
     const T* dl = dlosses.data<T>();
-    const auto* shift = reinterpret_cast<const RowShift<T>*>(shifts.data<T>());
+    const T* shift = shifts.data<T>();
     T* pd = dx.data<T>();
     parallel_for(N, N * C, [&](std::int64_t first, std::int64_t last) {
       for (std::int64_t i = first; i < last; ++i) {
@@ -51,11 +53,11 @@ void cross_entropy_backward(const Tensor& x, const Tensor& targets, std::int64_t
         T* d = pd + i * C;
         // y = log_softmax(x) rebuilt from the row's max and log-total, as it was computed; a row with an
         // infinite max follows log_softmax's own rules again.
-        const RowShift<T> s = shift[i];
-        if (std::isinf(s.max)) {
+        const T max = shift[2 * i], log_total = shift[2 * i + 1];
+        if (std::isinf(max)) {
           log_softmax_row(p, d, C);
         } else {
-          for (std::int64_t j = 0; j < C; ++j) d[j] = p[j] - s.max - s.log_total;
+          for (std::int64_t j = 0; j < C; ++j) d[j] = p[j] - max - log_total;
         }
         if constexpr (std::is_same_v<T, float>) {
           exp_f32(d, d, C);

@@ -124,11 +124,15 @@ void check_class_options(std::string_view op, std::string_view what, const Tenso
   }
 }
 
-// weight[t_i] for each row, 0 where t_i is ignored: [N], a constant.
-Tensor weight_of_targets(const Tensor& weight, const Tensor& flat_targets, std::int64_t ignore_index) {
-  const std::int64_t N = flat_targets.numel(), C = weight.numel();
-  Tensor w = empty({N}, weight.dtype());
-  backend::pick_columns(weight.detach().contiguous().reshape({1, C}).expand({N, C}), flat_targets, ignore_index, w);
+// With options.weight, scales each row's loss by weight[t_i] (0 where t_i is ignored, a constant) and
+// returns those factors, which the mean divides by; without, returns an undefined tensor.
+Tensor weigh_by_target(Tensor& losses, const Tensor& flat_targets, const ClassLossOptions& options) {
+  if (!options.weight.defined()) return {};
+  const std::int64_t N = flat_targets.numel(), C = options.weight.numel();
+  Tensor w = empty({N}, options.weight.dtype());
+  backend::pick_columns(options.weight.detach().contiguous().reshape({1, C}).expand({N, C}), flat_targets,
+                        options.ignore_index, w);
+  losses = losses * w;
   return w;
 }
 
@@ -172,6 +176,10 @@ Tensor reduce_class_losses(const Tensor& losses, const Tensor& targets, const Te
 
 // L_i = -log softmax(X_i)[t_i]    X [N, C]  t [N]  L [N]
 // dX_i = (softmax(X_i) - onehot(t_i)) dL_i, and 0 for an ignored row
+// One op rather than nll_loss(log_softmax(X)), with the same bits: the composite's four [N, C]
+// tensors (log_softmax's output, and in the backward the one-hot gradient, exp(Y) and its product) were
+// 1.7% of the gpt workload's step. The node keeps X (which the caller usually holds anyway, and the
+// composite did not) and each row's max and log-total, from which the backward rebuilds Y.
 const Op cross_entropy_op({.name = "cross_entropy",
                            .rule = "dX = (softmax(X) - onehot(t)) * dL, 0 for ignored rows",
                            .derivation = "loss.md#cross_entropy"});
@@ -193,10 +201,6 @@ Tensor cross_entropy_per_row(const Tensor& x, const Tensor& t, std::int64_t igno
 
 }  // namespace
 
-// One op rather than nll_loss(log_softmax(X)), with the same bits: the composite's four [N, C]
-// tensors (log_softmax's output, and in the backward the one-hot gradient, exp(Y) and its product) were
-// 1.7% of the gpt workload's step. The node keeps X (which the caller usually holds anyway, and the
-// composite did not) and each row's max and log-total, from which the backward rebuilds Y.
 // L_i = -sum_c w_c P_ic log softmax(X_i)_c with P = (1 - s) targets + s / C: PyTorch's cross-entropy
 // against class probabilities (soft targets: distillation, mixup). Composed of ops, which carry the
 // gradients of X and of the probabilities. The mean divides by the number of rows, weights or not.
@@ -243,11 +247,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const ClassLos
   const std::int64_t N = flat_targets.numel(), C = logits.shape()[-1];
   const Tensor x = contiguous(logits).reshape({N, C});
   Tensor losses = cross_entropy_per_row(x, flat_targets, options.ignore_index);
-  Tensor target_weights;
-  if (options.weight.defined()) {
-    target_weights = weight_of_targets(options.weight, flat_targets, options.ignore_index);
-    losses = losses * target_weights;
-  }
+  const Tensor target_weights = weigh_by_target(losses, flat_targets, options);
   if (const double s = options.label_smoothing; s > 0.0) {
     const Tensor log_p = log_softmax(x, -1);
     const Tensor per_class = options.weight.defined() ? log_p * options.weight.detach() : log_p;
@@ -262,11 +262,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const ClassLossO
   check_class_options("nll_loss", "log-probabilities", log_probs, options, false);
   const std::int64_t N = flat_targets.numel();
   Tensor losses = nll_per_row(log_probs.reshape({N, log_probs.shape()[-1]}), flat_targets, options.ignore_index);
-  Tensor target_weights;
-  if (options.weight.defined()) {
-    target_weights = weight_of_targets(options.weight, flat_targets, options.ignore_index);
-    losses = losses * target_weights;
-  }
+  const Tensor target_weights = weigh_by_target(losses, flat_targets, options);
   return reduce_class_losses(losses, targets, flat_targets, options, target_weights);
 }
 
